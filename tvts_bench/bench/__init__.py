@@ -1,0 +1,1 @@
+"""Evaluation: task cards and registry, protocols, metrics, feature cache, results, runner."""

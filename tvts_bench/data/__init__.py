@@ -1,0 +1,1 @@
+"""Data layer: readers of the real dataset formats, manifests, decoding, sampling, loaders."""

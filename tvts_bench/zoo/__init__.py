@@ -1,0 +1,1 @@
+"""Model zoo: the adapter interface every protocol uses, model cards, importers, safe loading."""

@@ -1,0 +1,80 @@
+"""The adapter interface: the only view of a model that protocols ever get.
+
+Video batches are float tensors ``[B, C, T, H, W]``, already resized, cropped and normalised with the
+adapter's own ``Preprocess`` (the data layer applies it; adapters never open files).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """What a model expects of its input clips. Part of the feature-cache key."""
+
+    num_frames: int
+    size: int                       # square crop side after the short-side resize
+    short_side: int                 # resize the short side to this, then crop ``size``
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class VideoAdapter(ABC):
+    """A loaded model, ready to encode clips (and, optionally, text)."""
+
+    name: str
+    family: str
+    preprocess: Preprocess
+    feature_dim: int
+    feature_desc: str = ""          # which token or pooling gives the feature, as the card states
+
+    @abstractmethod
+    def encode_video(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, C, T, H, W]`` -> ``[B, feature_dim]`` clip features (frozen encoder, eval mode)."""
+
+    @property
+    def has_text(self) -> bool:
+        return False
+
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        """``N`` strings -> ``[N, D]`` features in the joint space used for text-to-video retrieval."""
+        raise NotImplementedError(f"model {self.name} has no text tower")
+
+    def encode_video_joint(self, video: torch.Tensor) -> torch.Tensor:
+        """Video features in the joint text-video space (after any projection). Text models override."""
+        return self.encode_video(video)
+
+    @abstractmethod
+    def video_backbone(self) -> nn.Module:
+        """A trainable module mapping ``[B, C, T, H, W]`` -> ``[B, feature_dim]``, for fine-tuning."""
+
+    def text_backbone(self) -> nn.Module | None:
+        """A trainable module mapping tokenised text to joint-space features, for ret-ft (or None)."""
+        return None
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.video_backbone().parameters())
+
+    @abstractmethod
+    def weights_hash(self) -> str:
+        """Content hash of the weights in use (keys the feature cache and results)."""
+
+    def to(self, device: torch.device | str) -> "VideoAdapter":
+        self.video_backbone().to(device)
+        tb = self.text_backbone()
+        if tb is not None:
+            tb.to(device)
+        return self
