@@ -1,0 +1,131 @@
+"""The task card: what one evaluation task is, validated, with a hash of everything that changes a number.
+
+Cards are YAML files in ``tasks/`` (see ``registry.py`` for ``include:`` inheritance). After includes
+are resolved, the merged mapping is validated by :class:`TaskCard`; errors name the file and field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import ConfigError
+from ..hashing import sha256_json
+
+PROTOCOLS = ("linear", "v2v", "ft", "ret", "ret-ft")
+CLASSIFICATION_METRICS = ("top1", "top5")
+V2V_METRICS = ("R@1", "R@5", "R@10", "mAP")
+RET_METRICS = tuple(f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR"))
+KNOWN_METRICS = set(CLASSIFICATION_METRICS + V2V_METRICS + RET_METRICS + ("R@1", "R@5", "R@10", "MedR", "MeanR"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Splits(_Strict):
+    train: str                      # where a classifier / fine-tuning learns (and selects hyper-parameters)
+    test: str                       # where the reported number is measured; never used for selection
+
+
+class Sampling(_Strict):
+    """How clips are taken from each video. ``None`` means "what the model's Preprocess says"."""
+
+    frames: int | None = Field(default=None, ge=1)
+    mode: Literal["tsn", "dense"] = "tsn"
+    stride: int | None = Field(default=None, ge=1)      # dense sampling only
+    clips: int = Field(default=1, ge=1)                 # temporal views at test time
+    crops: int = Field(default=1, ge=1)                 # spatial views at test time (1 centre or 3)
+    size: int | None = Field(default=None, ge=8)
+    short_side: int | None = Field(default=None, ge=8)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Sampling":
+        if self.crops not in (1, 3):
+            raise ValueError("crops must be 1 (centre) or 3 (left/centre/right)")
+        if self.stride is not None and self.mode != "dense":
+            raise ValueError("stride is only used with mode: dense")
+        return self
+
+
+class TaskCard(_Strict):
+    name: str
+    dataset: str
+    protocol: Literal["linear", "v2v", "ft", "ret", "ret-ft"]
+    splits: Splits
+    sampling: Sampling = Sampling()
+    metrics: list[str]
+    main_metric: str
+    params: dict[str, Any] = Field(default_factory=dict)          # protocol parameters
+    reader_options: dict[str, Any] = Field(default_factory=dict)  # e.g. {split: 1} for UCF101 / HMDB51
+    description: str = ""
+    paper: str | None = None        # which table of the paper this task reproduces, if any
+    source: str | None = None       # the card file (not part of the hash)
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        from ..home import DATASETS
+
+        if value not in DATASETS:
+            raise ValueError(f"unknown dataset {value!r}; known: {', '.join(DATASETS)}")
+        return value
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, value: list[str]) -> list[str]:
+        unknown = [m for m in value if m not in KNOWN_METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(KNOWN_METRICS)}")
+        if not value:
+            raise ValueError("at least one metric is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _main_in_metrics(self) -> "TaskCard":
+        if self.main_metric not in self.metrics:
+            raise ValueError(f"main_metric {self.main_metric!r} is not one of metrics {self.metrics}")
+        return self
+
+    def identity(self) -> dict:
+        """Every field that changes a number (the name, description, paper and source do not)."""
+        return {
+            "dataset": self.dataset,
+            "protocol": self.protocol,
+            "splits": self.splits.model_dump(),
+            "sampling": self.sampling.model_dump(),
+            "metrics": sorted(self.metrics),
+            "params": self.params,
+            "reader_options": self.reader_options,
+        }
+
+    @property
+    def hash(self) -> str:
+        return sha256_json(self.identity())
+
+    def as_dict(self) -> dict:
+        """The resolved card, as written into result files."""
+        return self.model_dump(exclude={"source"})
+
+    def with_params(self, **overrides: Any) -> "TaskCard":
+        """A copy with some protocol parameters replaced (the hash changes accordingly)."""
+        return self.model_copy(update={"params": {**self.params, **overrides}})
+
+
+def validate_card(data: dict, source: Path | str | None) -> TaskCard:
+    """Validate a merged card mapping; on error name the file and the field."""
+    data = dict(data)
+    if source is not None:
+        data.setdefault("source", str(source))
+    try:
+        return TaskCard.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(card)"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(card)'}: {err['msg']}" for err in e.errors())
+        raise ConfigError(f"{source or 'task card'}: invalid task card {data.get('name', '?')!r}, "
+                          f"field {field!r}: {problems}",
+                          hint="fix the field in the card (or in the card it includes)") from None
