@@ -1,0 +1,414 @@
+"""Open a video file and decode chosen frames, with decord (fast, seeks) or PyAV (robust fallback).
+
+``open_video(path, backend)`` returns a ``VideoSource``: ``.num_frames``, ``.fps``, ``.duration``,
+``.get_frames(indices) -> uint8 [T, H, W, 3]``. Every failure (missing, empty, truncated, garbage,
+no frames) is raised as ``VideoDecodeError(path, problem)`` so loaders can count and skip it.
+
+What we found on this machine (decord 0.6.0, av 18.1) and why the code looks the way it does:
+- decord prints ffmpeg and its own log lines to stderr on bad files (``moov atom not found``,
+  ``ERROR opening``); its ffmpeg logging is set to QUIET on import (the errors still reach us as
+  exceptions, whose text we keep). Garbage, empty and moov-less truncated files raise a Python ``RuntimeError``
+  rather than crash, but decord is a C++ library with a history of segfaults on odd input, so a file is
+  first probed with PyAV (pure Python exceptions, ffmpeg logging off by default) and only a file that
+  PyAV can open is handed to decord. The probe costs one container open (about a millisecond here).
+- decord's threaded decoder fails on a file with a damaged middle either at open time or at the first
+  batch, not always the same way from run to run; both paths end in the PyAV fallback.
+- A file truncated after a "faststart" header opens in PyAV with the full frame count but stops
+  decoding half way (``InvalidDataError``); decord refuses it at open time. In "auto" mode such files
+  fall back to PyAV, which returns the frames that exist (requested indices past the end are clamped
+  to the last decodable frame) and lowers ``num_frames`` to the true count, so callers can re-sample.
+- PyAV reports ``frames == 0`` for WebM/VP9 streams: the count then comes from demuxing the packets
+  (no decoding). decord can count one frame too many at the end of some files: a failing batch is
+  retried with the last index pulled in, then handed to PyAV.
+- Memory: decord decodes only the requested frames (it seeks); PyAV decodes sequentially from the
+  nearest key frame before the first requested frame and keeps only the requested ones.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import VideoDecodeError
+
+BACKENDS = ("auto", "decord", "pyav")
+
+# Seeking in PyAV is only worth it (and only risked) when the first wanted frame lies this many seconds
+# into the video; short clips are decoded from the start, which is always exact.
+_PYAV_SEEK_MIN_S = 2.0
+
+
+_decord_module = None
+
+
+def _import_decord():
+    """Import decord once and silence its bundled ffmpeg's log lines (failures reach us as exceptions)."""
+    global _decord_module
+    if _decord_module is None:
+        import decord
+
+        try:
+            decord.logging.set_level(decord.logging.QUIET)
+        except Exception:  # noqa: BLE001 - older decord builds lack the logging module; noise only
+            pass
+        _decord_module = decord
+    return _decord_module
+
+
+def decord_available() -> bool:
+    try:
+        _import_decord()
+    except Exception:  # noqa: BLE001 - any import failure (missing wheel, bad libs) means "not available"
+        return False
+    return True
+
+
+class VideoSource:
+    """One opened video (or a time segment of one). Indices are 0-based frame numbers."""
+
+    path: Path
+    backend: str
+    num_frames: int
+    fps: float
+    height: int
+    width: int
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps if self.fps > 0 else 0.0
+
+    def get_frames(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Frames at ``indices`` (any order, repeats allowed) as uint8 ``[T, H, W, 3]``.
+
+        Indices outside ``[0, num_frames)`` are clamped: containers misreport counts, and a sampler
+        asking for "the last frame" must get the last frame that exists, not an error.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size == 0:
+            return np.zeros((0, self.height, self.width, 3), np.uint8)
+        idx = np.clip(idx, 0, max(self.num_frames - 1, 0))
+        unique, inverse = np.unique(idx, return_inverse=True)
+        frames = self._decode_sorted(unique)
+        return np.ascontiguousarray(frames[inverse])
+
+    def _decode_sorted(self, unique: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release file handles (sources are also safe to drop without closing)."""
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({str(self.path)!r}, backend={self.backend!r}, "
+                f"num_frames={self.num_frames}, fps={self.fps:.3f}, size={self.width}x{self.height})")
+
+
+# ---------------------------------------------------------------------------------------------- PyAV
+
+def _av_error_text(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+class PyAVSource(VideoSource):
+    """PyAV backend. Holds no open container between calls (safe to pickle and to fork)."""
+
+    backend = "pyav"
+
+    def __init__(self, path: Path | str):
+        import av
+
+        self.path = Path(path)
+        self.truncated = False
+        try:
+            container = av.open(str(self.path), metadata_errors="ignore")
+        except Exception as exc:  # noqa: BLE001 - av raises many error types; all mean "unreadable"
+            raise VideoDecodeError(self.path, _av_error_text(exc)) from None
+        try:
+            if not container.streams.video:
+                raise VideoDecodeError(self.path, "the file has no video stream")
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            self.fps = float(rate) if rate else 0.0
+            self.time_base = stream.time_base or Fraction(1, 1)
+            self.start_pts = stream.start_time or 0
+            self.height = int(stream.codec_context.height or 0)
+            self.width = int(stream.codec_context.width or 0)
+            if stream.duration is not None and stream.time_base is not None:
+                self._container_duration = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                self._container_duration = container.duration / 1_000_000
+            else:
+                self._container_duration = 0.0
+            n = int(stream.frames or 0)
+            if n <= 0:
+                # WebM/MKV (and some AVI) headers carry no frame count: count packets, without decoding.
+                n = sum(1 for packet in container.demux(stream) if packet.size)
+        except VideoDecodeError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise VideoDecodeError(self.path, _av_error_text(exc)) from None
+        finally:
+            container.close()
+        if n <= 0:
+            raise VideoDecodeError(self.path, "the video stream has no frames")
+        if self.fps <= 0:
+            self.fps = n / self._container_duration if self._container_duration > 0 else 25.0
+        self.num_frames = n
+
+    def _frame_index(self, frame) -> int | None:
+        if frame.pts is None:
+            return None
+        return int(round(float((frame.pts - self.start_pts) * self.time_base) * self.fps))
+
+    def _decode_sorted(self, unique: np.ndarray) -> np.ndarray:
+        first = int(unique[0])
+        if first / self.fps >= _PYAV_SEEK_MIN_S:
+            got = self._decode(unique, seek_to=first)
+            if got is not None:
+                return got
+        got = self._decode(unique, seek_to=None)
+        assert got is not None
+        return got
+
+    def _decode(self, unique: np.ndarray, seek_to: int | None) -> np.ndarray | None:
+        """Decode forward and keep the wanted frames. Returns None when a seek did not land at or before
+        the first wanted frame (the caller then decodes from the start, which is always exact)."""
+        import av
+
+        wanted = set(int(i) for i in unique)
+        first_wanted, last_wanted = int(unique[0]), int(unique[-1])
+        kept: dict[int, np.ndarray] = {}
+        newest = None            # the most recent decoded frame: stands in for frames past a short end
+        newest_index = -1
+        stop_reason = ""
+        try:
+            container = av.open(str(self.path), metadata_errors="ignore")
+        except Exception as exc:  # noqa: BLE001
+            raise VideoDecodeError(self.path, _av_error_text(exc)) from None
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            if seek_to is not None:
+                target = int(seek_to / self.fps / self.time_base) + self.start_pts
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+            counter = 0
+            try:
+                for frame in container.decode(stream):
+                    if seek_to is not None:
+                        index = self._frame_index(frame)
+                        if index is None or (newest_index < 0 and index > first_wanted):
+                            return None
+                    else:
+                        index = counter
+                    counter += 1
+                    newest, newest_index = frame, max(newest_index, index)
+                    if index in wanted:
+                        kept[index] = frame.to_ndarray(format="rgb24")
+                    if index >= last_wanted:
+                        break
+            except (av.error.FFmpegError, OSError) as exc:
+                # A truncated or damaged stream: keep what decoded; there are fewer frames than announced.
+                stop_reason = _av_error_text(exc)
+            if newest_index < last_wanted:
+                if seek_to is not None and not kept:
+                    return None
+                if newest_index < 0:
+                    raise VideoDecodeError(self.path, "no frame could be decoded"
+                                           + (f" ({stop_reason})" if stop_reason else ""))
+                if newest_index + 1 < self.num_frames:
+                    self.num_frames = newest_index + 1
+                    self.truncated = True
+            tail = newest.to_ndarray(format="rgb24") if newest is not None else None
+        except VideoDecodeError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise VideoDecodeError(self.path, _av_error_text(exc)) from None
+        finally:
+            container.close()
+        # Wanted frames that never came (past a short end, or pts gaps) take the nearest earlier frame.
+        available = sorted(kept)
+        out = []
+        for i in (int(i) for i in unique):
+            if i in kept:
+                out.append(kept[i])
+                continue
+            below = [a for a in available if a < i]
+            if i > newest_index or not below:
+                out.append(tail if i > newest_index or not available else kept[available[0]])
+            else:
+                out.append(kept[below[-1]])
+        return np.stack(out)
+
+
+# -------------------------------------------------------------------------------------------- decord
+
+class DecordSource(VideoSource):
+    """decord backend: seeks and decodes only requested frames. Falls back to PyAV on a bad batch when
+    ``fallback`` is set (the "auto" backend)."""
+
+    backend = "decord"
+
+    def __init__(self, path: Path | str, *, threads: int = 1, fallback: bool = False):
+        decord = _import_decord()
+
+        self.path = Path(path)
+        self._fallback_allowed = fallback
+        self._delegate: PyAVSource | None = None
+        try:
+            self._reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=threads)
+            n = len(self._reader)
+            self.fps = float(self._reader.get_avg_fps() or 0.0)
+            if n > 0:
+                shape = self._reader[0].shape
+                self.height, self.width = int(shape[0]), int(shape[1])
+        except Exception as exc:  # noqa: BLE001 - decord raises RuntimeError / DECORDError / TVMError
+            raise VideoDecodeError(self.path, f"decord: {_av_error_text(exc)}") from None
+        if n <= 0:
+            raise VideoDecodeError(self.path, "the video stream has no frames")
+        if self.fps <= 0:
+            self.fps = 25.0
+        self.num_frames = n
+        # decord seeks to frame 0 above; reset so the first real batch starts clean.
+        self._reader.seek(0)
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self._delegate and self._delegate.truncated)
+
+    def _decode_sorted(self, unique: np.ndarray) -> np.ndarray:
+        if self._delegate is not None:
+            return self._delegate._decode_sorted(np.clip(unique, 0, self._delegate.num_frames - 1))
+        try:
+            return self._reader.get_batch(unique.tolist()).asnumpy()
+        except Exception as first_exc:  # noqa: BLE001
+            problem = _av_error_text(first_exc)
+        # decord sometimes counts a frame that is not there at the end: pull the tail in and retry.
+        for drop in (1, 2):
+            if self.num_frames - drop < 1:
+                break
+            try:
+                clamped = np.minimum(unique, self.num_frames - 1 - drop)
+                frames = self._reader.get_batch(clamped.tolist()).asnumpy()
+                self.num_frames -= drop
+                return frames
+            except Exception:  # noqa: BLE001
+                continue
+        if not self._fallback_allowed:
+            raise VideoDecodeError(self.path, f"decord: {problem}")
+        self._delegate = PyAVSource(self.path)
+        self._reader = None  # free decord's decoder now; PyAV takes over this file
+        frames = self._delegate._decode_sorted(np.clip(unique, 0, self._delegate.num_frames - 1))
+        self.num_frames = min(self.num_frames, self._delegate.num_frames)
+        self.backend = "decord->pyav"
+        return frames
+
+    def close(self) -> None:
+        self._reader = None
+
+
+# ------------------------------------------------------------------------------------------- segments
+
+class SegmentSource(VideoSource):
+    """A time segment ``[start_s, end_s]`` of another source; indices are relative to the segment."""
+
+    def __init__(self, base: VideoSource, start_s: float | None, end_s: float | None):
+        self.base = base
+        self.path = base.path
+        self.fps = base.fps
+        self.height, self.width = base.height, base.width
+        n = base.num_frames
+        start = 0 if start_s is None else int(math.floor(max(start_s, 0.0) * base.fps))
+        stop = n if end_s is None else int(math.ceil(end_s * base.fps))
+        if start >= n:
+            raise VideoDecodeError(base.path, f"segment starts at {start_s:.2f} s, after the video ends "
+                                              f"({base.duration:.2f} s, {n} frames)")
+        stop = min(max(stop, start + 1), n)
+        self.offset = start
+        self.num_frames = stop - start
+
+    @property
+    def backend(self) -> str:  # type: ignore[override]
+        return self.base.backend
+
+    @property
+    def truncated(self) -> bool:
+        return bool(getattr(self.base, "truncated", False))
+
+    def get_frames(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = np.clip(idx, 0, self.num_frames - 1) + self.offset
+        frames = self.base.get_frames(idx)
+        # The base may have discovered it is shorter than announced (truncated file).
+        self.num_frames = max(1, min(self.num_frames, self.base.num_frames - self.offset))
+        return frames
+
+    def close(self) -> None:
+        self.base.close()
+
+
+# ------------------------------------------------------------------------------------------ open_video
+
+def _check_file(path: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise VideoDecodeError(path, "file not found") from None
+    except OSError as exc:
+        raise VideoDecodeError(path, f"cannot stat the file ({exc.strerror or exc})") from None
+    if not path.is_file():
+        raise VideoDecodeError(path, "not a regular file")
+    if st.st_size == 0:
+        raise VideoDecodeError(path, "empty file (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise VideoDecodeError(path, "file is not readable (permissions)")
+
+
+def open_video(path: Path | str, backend: str = "auto", *, start_s: float | None = None,
+               end_s: float | None = None, threads: int = 1) -> VideoSource:
+    """Open ``path`` for frame access, optionally restricted to the time segment ``[start_s, end_s]``.
+
+    backend: "decord" (fast seeking), "pyav", or "auto" (decord if installed and it opens the file,
+    else PyAV; a decord batch failure later also falls back to PyAV). ``threads`` is decord's decoder
+    thread count: 1 by default, because DataLoader workers already parallelise over videos.
+    """
+    if backend not in BACKENDS:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"unknown video backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
+    path = Path(path)
+    _check_file(path)
+
+    source: VideoSource
+    if backend == "pyav":
+        source = PyAVSource(path)
+    else:
+        if backend == "decord" and not decord_available():
+            raise VideoDecodeError(path, "decord is not installed; use backend 'pyav' or 'auto'")
+        # Probe with PyAV first: files it cannot even open never reach decord's C++ code.
+        probe = PyAVSource(path)
+        if backend == "auto" and not decord_available():
+            source = probe
+        else:
+            try:
+                source = DecordSource(path, threads=threads, fallback=(backend == "auto"))
+            except VideoDecodeError:
+                if backend == "decord":
+                    raise
+                source = probe
+    if start_s is not None or end_s is not None:
+        source = SegmentSource(source, start_s, end_s)
+    return source
+
+
+def read_frames(path: Path | str, indices: Sequence[int], backend: str = "auto") -> np.ndarray:
+    """Convenience: open, decode ``indices``, close."""
+    source = open_video(path, backend)
+    try:
+        return source.get_frames(indices)
+    finally:
+        source.close()
