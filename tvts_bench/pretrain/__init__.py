@@ -1,0 +1,1 @@
+"""TVTS pretraining: transcript windows, the clip dataset, objectives, trainer, checkpoints, DDP."""

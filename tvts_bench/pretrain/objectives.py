@@ -1,0 +1,156 @@
+"""All pretraining objectives on one code path, selected by flags.
+
+- ``tvts``: L_base + lambda * L_sort (lambda = 2)     - ``base``: L_base only     - ``sort``: L_sort only
+- stop-gradient on/off: whether the transcript features fed to the sort module are detached;
+- sort head ``kway | pairwise | factorial``;
+- baselines: ``videomae`` (tube masking 90 %, light decoder, MSE on masked per-patch normalised pixels)
+  and ``clip`` (per-frame image ViT, mean over frames, InfoNCE against the transcripts).
+
+L_base is the symmetric InfoNCE (cosine, tau = 0.05) between the masked-video CLS projection and the
+mean of the K transcript projections; under DDP the negatives come from all ranks (gathered with
+gradient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..nn.mae_decoder import patchify_targets
+from ..nn.model import PretrainModel
+from ..nn.sort_module import SORT_HEADS, sort_correct, sort_loss
+from ..nn.video_vit import random_keep_indices
+from .distributed import gather_with_grad
+
+
+@dataclass
+class ObjectiveConfig:
+    name: str = "tvts"
+    stop_grad: bool = True
+    sort_head: str = "kway"
+    mask_mode: str = "frame"        # frame (paper, authors' v1) | tube
+    mask_ratio: float = 0.75
+    tau: float = 0.05
+    lam: float = 2.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def uses_sort(self) -> bool:
+        return self.name in ("tvts", "sort")
+
+    @property
+    def uses_contrastive(self) -> bool:
+        return self.name in ("tvts", "base", "clip")
+
+
+def objective_config(name: str, *, stop_grad: bool = True, sort_head: str = "kway",
+                     mask_mode: str | None = None, mask_ratio: float | None = None) -> ObjectiveConfig:
+    if sort_head not in SORT_HEADS:
+        raise ConfigError(f"unknown sort head {sort_head!r}", hint=f"choose one of: {', '.join(SORT_HEADS)}")
+    if name == "videomae":
+        return ObjectiveConfig(name=name, stop_grad=stop_grad, sort_head=sort_head,
+                               mask_mode=mask_mode or "tube",
+                               mask_ratio=0.9 if mask_ratio is None else mask_ratio)
+    if name == "clip":
+        return ObjectiveConfig(name=name, mask_mode=mask_mode or "frame", mask_ratio=0.0)
+    if mask_mode not in (None, "frame", "tube"):
+        raise ConfigError(f"unknown mask mode {mask_mode!r}", hint="choose frame or tube")
+    return ObjectiveConfig(name=name, stop_grad=stop_grad, sort_head=sort_head,
+                           mask_mode=mask_mode or "frame",
+                           mask_ratio=0.75 if mask_ratio is None else mask_ratio)
+
+
+def infonce(video: torch.Tensor, text: torch.Tensor, tau: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric InfoNCE of paired rows; negatives = every other row of the (gathered) batch.
+
+    Returns (loss, share of this rank's video rows whose nearest text is their own).
+    """
+    v = F.normalize(video.float(), dim=-1)
+    t = F.normalize(text.float(), dim=-1)
+    v_all, offset = gather_with_grad(v)
+    t_all, _ = gather_with_grad(t)
+    labels = torch.arange(v.shape[0], device=v.device) + offset
+    logits_v2t = v @ t_all.t() / tau
+    logits_t2v = t @ v_all.t() / tau
+    loss = 0.5 * (F.cross_entropy(logits_v2t, labels) + F.cross_entropy(logits_t2v, labels))
+    acc = (logits_v2t.argmax(dim=1) == labels).float().mean()
+    return loss, acc
+
+
+def _flat_texts(batch: dict[str, Any]) -> list[str]:
+    return [t for sample in batch["texts"] for t in sample]
+
+
+def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveConfig) -> dict[str, torch.Tensor]:
+    """One forward pass: ``{"loss", and the parts: l_base, l_sort, recon, sort_acc, con_acc}``.
+
+    ``batch``: ``video [B,C,T,H,W]``, ``texts`` (B lists of K strings in fed = shuffled order),
+    ``order [B,K]`` (original slot of each fed transcript), optional ``keep`` (visible token indices,
+    to fix the mask, e.g. in tests).
+    """
+    video = batch["video"]
+    b = video.shape[0]
+    out: dict[str, torch.Tensor] = {}
+
+    if obj.name == "clip":
+        feats = model.video_model(video)                                    # frame mean, no masking
+        tf = model.text_model(_flat_texts(batch)).view(b, -1, model.text_dim)
+        l_base, acc = infonce(model.vid_proj(feats), model.txt_proj(tf).mean(dim=1), obj.tau)
+        out.update(loss=l_base, l_base=l_base.detach(), con_acc=acc)
+        return out
+
+    vm = model.video_model
+    pt, ph, pw = vm.cfg.patch_size
+    grid = (video.shape[2] // pt, video.shape[3] // ph, video.shape[4] // pw)
+    keep = batch.get("keep")
+    if keep is None and obj.mask_ratio > 0:
+        keep = random_keep_indices(b, grid, obj.mask_ratio, obj.mask_mode, device=video.device)
+    tokens = vm.forward_features(video, keep)                               # [B, 1+Nk, D]
+
+    if obj.name == "videomae":
+        n = grid[0] * grid[1] * grid[2]
+        pred = model.decoder(tokens[:, 1:], keep, n)
+        target = patchify_targets(video.float(), vm.cfg.patch_size)
+        masked = torch.ones(b, n, dtype=torch.bool, device=video.device)
+        masked.scatter_(1, keep, False)
+        recon = ((pred.float() - target) ** 2).mean(dim=-1)[masked].mean()
+        out.update(loss=recon, recon=recon.detach())
+        return out
+
+    tf = model.text_model(_flat_texts(batch)).view(b, -1, model.text_dim)    # [B, K, Dt]
+    loss = video.new_zeros((), dtype=torch.float32)
+    if obj.name in ("tvts", "base"):
+        v = model.vid_proj(tokens[:, 0])
+        t = model.txt_proj(tf).mean(dim=1)
+        l_base, acc = infonce(v, t, obj.tau)
+        loss = loss + l_base
+        out.update(l_base=l_base.detach(), con_acc=acc)
+    if obj.name in ("tvts", "sort"):
+        order = batch["order"].to(video.device)
+        text_in = tf.detach() if obj.stop_grad else tf
+        logits = model.pred_model(tokens, text_in)
+        l_sort = sort_loss(logits, order, obj.sort_head)
+        loss = loss + (obj.lam if obj.name == "tvts" else 1.0) * l_sort
+        out.update(l_sort=l_sort.detach(),
+                   sort_acc=sort_correct(logits.detach(), order, obj.sort_head).float().mean())
+    out["loss"] = loss
+    return out
+
+
+class ObjectiveModule(nn.Module):
+    """The model + its objective behind one ``forward``, so DDP sees a single forward per step."""
+
+    def __init__(self, model: PretrainModel, obj: ObjectiveConfig):
+        super().__init__()
+        self.model = model
+        self.obj = obj
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return compute_losses(self.model, batch, self.obj)
