@@ -1,0 +1,213 @@
+"""Decoding: both backends return the requested frames (checked by content) for h264, vp9 and mpeg4;
+damaged files are reported as VideoDecodeError, never a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tvts_bench.data import decode
+from tvts_bench.data.decode import PyAVSource, open_video, write_video
+from tvts_bench.errors import VideoDecodeError
+
+N, H, W, FPS = 24, 48, 64, 12
+BACKENDS = ["decord", "pyav", "auto"]
+
+
+def level(i: int) -> int:
+    """Grey level of frame i: 10 apart, so a frame is identified despite lossy coding."""
+    return 8 + 10 * i
+
+
+def counter_frames(n: int = N, h: int = H, w: int = W) -> np.ndarray:
+    return np.stack([np.full((h, w, 3), level(i), np.uint8) for i in range(n)])
+
+
+def levels_of(frames: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+    return frames[:, rows].reshape(len(frames), -1).mean(axis=1)
+
+
+def long_frames(n: int = 90, seed: int = 0) -> np.ndarray:
+    """Frames with a noisy top band (so the file is mostly picture data and truncation cuts frames)
+    and a flat lower part whose grey level encodes the frame number."""
+    rng = np.random.default_rng(seed)
+    frames = np.stack([np.full((H, W, 3), 20 + (7 * i) % 200, np.uint8) for i in range(n)])
+    frames[:, :16] = rng.integers(0, 256, (n, 16, W, 3), dtype=np.uint8)
+    return frames
+
+
+def long_level(i: int) -> int:
+    return 20 + (7 * i) % 200
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("videos")
+    frames = counter_frames()
+    out = {ext: write_video(root / f"counter.{ext}", frames, FPS) for ext in ("mp4", "webm", "avi")}
+    out["long"] = write_video(root / "long.mp4", long_frames(), 15, options={"g": "12"}, faststart=True)
+    data = out["long"].read_bytes()
+    (root / "half.mp4").write_bytes(data[: len(data) // 2])     # header first: frames are cut
+    out["half"] = root / "half.mp4"
+    tail_moov = out["mp4"].read_bytes()
+    (root / "headless.mp4").write_bytes(tail_moov[: len(tail_moov) // 2])   # moov at the end: lost
+    out["headless"] = root / "headless.mp4"
+    (root / "garbage.mp4").write_bytes(np.random.default_rng(1).integers(0, 256, 4000, np.uint8).tobytes())
+    out["garbage"] = root / "garbage.mp4"
+    (root / "empty.webm").write_bytes(b"")
+    out["empty"] = root / "empty.webm"
+    (root / "notes.avi").write_text("this is not a video\n")
+    out["text"] = root / "notes.avi"
+    return out
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("ext", ["mp4", "webm", "avi"])
+def test_backends_return_requested_frames(videos, ext, backend):
+    source = open_video(videos[ext], backend)
+    assert source.num_frames == N
+    assert source.fps == pytest.approx(FPS)
+    assert source.duration == pytest.approx(N / FPS)
+    wanted = [0, 5, 23, 5, 11]
+    frames = source.get_frames(wanted)
+    assert frames.dtype == np.uint8 and frames.shape == (len(wanted), H, W, 3)
+    np.testing.assert_allclose(levels_of(frames), [level(i) for i in wanted], atol=4)
+
+
+def test_pyav_counts_webm_frames_without_header_count(videos):
+    import av
+
+    with av.open(str(videos["webm"])) as container:
+        assert container.streams.video[0].frames == 0      # the case the demux count exists for
+    assert PyAVSource(videos["webm"]).num_frames == N
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_out_of_range_indices_are_clamped(videos, backend):
+    frames = open_video(videos["mp4"], backend).get_frames([40, -3, 23])
+    np.testing.assert_allclose(levels_of(frames), [level(23), level(0), level(23)], atol=4)
+
+
+def test_pyav_seek_path_matches_sequential_decode(videos):
+    source = PyAVSource(videos["long"])
+    wanted = np.array([40, 41, 77, 89])        # 40 / 15 fps > 2 s: the seeking path is taken
+    seeked = source._decode(wanted, seek_to=40)
+    sequential = source._decode(wanted, seek_to=None)
+    assert seeked is not None
+    np.testing.assert_array_equal(seeked, sequential)
+    np.testing.assert_allclose(levels_of(seeked, slice(16, None)), [long_level(i) for i in wanted], atol=3)
+    via_decord = open_video(videos["long"], "decord").get_frames(wanted)
+    np.testing.assert_allclose(levels_of(via_decord, slice(16, None)), levels_of(seeked, slice(16, None)),
+                               atol=2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_time_segment(videos, backend):
+    source = open_video(videos["mp4"], backend, start_s=0.5, end_s=1.5)   # frames 6 .. 17
+    assert source.num_frames == 12
+    frames = source.get_frames([0, 11, 20])
+    np.testing.assert_allclose(levels_of(frames), [level(6), level(17), level(17)], atol=4)
+
+
+def test_segment_after_the_end_is_reported(videos):
+    with pytest.raises(VideoDecodeError, match="after the video ends"):
+        open_video(videos["mp4"], "auto", start_s=10.0, end_s=12.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name, problem", [("garbage", "Invalid data"), ("empty", "empty file"),
+                                           ("text", "Invalid data"), ("headless", "Invalid data")])
+def test_unreadable_files_raise_decode_error(videos, name, backend, problem):
+    with pytest.raises(VideoDecodeError, match=problem) as info:
+        open_video(videos[name], backend).get_frames([0])
+    assert info.value.path == videos[name]
+    assert str(videos[name]) in str(info.value)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_missing_file(tmp_path, backend):
+    with pytest.raises(VideoDecodeError, match="file not found"):
+        open_video(tmp_path / "nope.mp4", backend)
+
+
+def test_garbage_never_reaches_decord(videos, monkeypatch):
+    import decord
+
+    calls = []
+    monkeypatch.setattr(decord, "VideoReader", lambda *a, **k: calls.append(a))
+    with pytest.raises(VideoDecodeError):
+        open_video(videos["garbage"], "decord")
+    assert calls == []
+
+
+@pytest.mark.parametrize("backend", ["pyav", "auto"])
+def test_truncated_file_decodes_what_exists(videos, backend):
+    source = open_video(videos["half"], backend)
+    announced = source.num_frames
+    assert announced == 90                            # the header survives the cut
+    frames = source.get_frames([0, 10, 89])
+    assert frames.shape == (3, H, W, 3)
+    assert source.num_frames < announced              # the true count is learnt while decoding
+    last = source.num_frames - 1
+    np.testing.assert_allclose(levels_of(frames, slice(16, None)),
+                               [long_level(0), long_level(10), long_level(last)], atol=3)
+
+
+def test_truncated_file_with_decord_reports_or_decodes(videos):
+    try:
+        frames = open_video(videos["half"], "decord").get_frames([0, 89])
+    except VideoDecodeError as exc:
+        assert "decord" in str(exc)
+    else:
+        assert frames.shape == (2, H, W, 3)
+
+
+def test_decord_off_by_one_end_is_absorbed(videos, monkeypatch):
+    """decord may count a last frame it cannot decode: the batch is retried with the tail pulled in."""
+    source = open_video(videos["mp4"], "decord")
+    reader = source._reader
+    real = reader.get_batch
+
+    def failing_last(indices):
+        if N - 1 in indices:
+            raise RuntimeError("decord: frame does not exist")
+        return real(indices)
+
+    monkeypatch.setattr(reader, "get_batch", failing_last)
+    frames = source.get_frames([0, N - 1])
+    assert source.num_frames == N - 1
+    np.testing.assert_allclose(levels_of(frames), [level(0), level(N - 2)], atol=4)
+
+
+def test_auto_falls_back_to_pyav_when_decord_batch_fails(videos, monkeypatch):
+    source = open_video(videos["webm"], "auto")
+    assert source.backend == "decord"
+
+    def broken(indices):
+        raise RuntimeError("decoder exploded")
+
+    monkeypatch.setattr(source._reader, "get_batch", broken)
+    frames = source.get_frames([3, 20])
+    assert source.backend == "decord->pyav"
+    np.testing.assert_allclose(levels_of(frames), [level(3), level(20)], atol=4)
+
+
+def test_auto_uses_pyav_when_decord_cannot_open(videos, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise VideoDecodeError(args[0], "decord: nope")
+
+    monkeypatch.setattr(decode, "DecordSource", refuse)
+    source = open_video(videos["avi"], "auto")
+    assert source.backend == "pyav"
+    assert source.get_frames([7]).shape == (1, H, W, 3)
+    with pytest.raises(VideoDecodeError, match="decord: nope"):
+        open_video(videos["avi"], "decord")
+
+
+def test_unknown_backend_is_a_config_error(videos):
+    from tvts_bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown video backend"):
+        open_video(videos["mp4"], "ffmpeg-cli")
