@@ -1,0 +1,455 @@
+"""Shared helpers of the dataset readers: safe path resolution under a dataset root, case-insensitive
+file lookup, and line-numbered CSV/TSV/JSON/text readers that turn every malformation into a
+``DataFormatError`` naming the file and the line (or key).
+
+Why so strict: annotation files come from the internet and from users' own conversions. A reader
+either returns records whose paths lie under the dataset root, or says exactly which file and line
+it could not read. It never returns a path that escapes the root (``..``, absolute paths, symlinks
+pointing elsewhere) and never lets a ``KeyError``/``ValueError`` surface as a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, Iterable, Iterator, Sequence
+
+from ...errors import DataFormatError, MissingPathError
+
+# Annotation files are looked up in the root first, then in these sub-folders (real downloads keep
+# them in all of these places).
+ANNOTATION_DIRS: tuple[str, ...] = ("", "labels", "annotations", "annotation")
+
+# csv's default field limit (128 KiB) is below some real caption files' longest field.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+# --------------------------------------------------------------------------------------------- roots
+
+@dataclass
+class DatasetRoot:
+    """A dataset folder: resolves relative paths under it and finds files case-insensitively.
+
+    Directory listings and real paths are cached, because readers resolve one path per record
+    (169k for SSV2) and most records share a handful of folders.
+    """
+
+    path: Path
+    _real: str = field(init=False, repr=False)
+    _listing: dict[str, dict[str, str] | None] = field(default_factory=dict, init=False, repr=False)
+    _stems: dict[str, dict[str, list[str]]] = field(default_factory=dict, init=False, repr=False)
+    _dir_ok: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        root = Path(self.path).expanduser()
+        if not root.exists():
+            raise MissingPathError(root, "dataset root",
+                                   hint="pass the folder holding the dataset's annotation files "
+                                        "(e.g. --root DIR), or leave it out to use the built-in world")
+        if not root.is_dir():
+            raise MissingPathError(root, "dataset root folder",
+                                   hint="the root must be a folder, not a file")
+        self.path = root.resolve()
+        self._real = os.path.realpath(self.path)
+
+    # -- lookup ---------------------------------------------------------------------------------
+
+    def _entries(self, folder: str) -> dict[str, str] | None:
+        """lower-case name -> real name of the entries of ``folder`` (absolute), None if absent."""
+        if folder not in self._listing:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                self._listing[folder] = None
+            else:
+                entries: dict[str, str] = {}
+                for name in sorted(names):
+                    entries.setdefault(name.lower(), name)
+                self._listing[folder] = entries
+        return self._listing[folder]
+
+    def find_dir(self, candidates: Sequence[str]) -> Path | None:
+        """The first of ``candidates`` (relative, '' = root) that is a folder, matched case-insensitively."""
+        for rel in candidates:
+            found = self.lookup(rel) if rel else self.path
+            if found is not None and found.is_dir():
+                return found
+        return None
+
+    def lookup(self, rel: str) -> Path | None:
+        """Existing path under the root matching ``rel`` component-wise, ignoring case; else None."""
+        current = str(self.path)
+        for part in PurePosixPath(rel).parts:
+            exact = os.path.join(current, part)
+            if os.path.exists(exact):
+                current = exact
+                continue
+            entries = self._entries(current)
+            if not entries or part.lower() not in entries:
+                return None
+            current = os.path.join(current, entries[part.lower()])
+        return Path(current)
+
+    def find_file(self, names: Sequence[str], dirs: Sequence[str] = ANNOTATION_DIRS) -> Path | None:
+        """First existing file among ``dirs`` x ``names`` (case-insensitive), searching dir by dir."""
+        for d in dirs:
+            for name in names:
+                rel = f"{d}/{name}" if d else name
+                found = self.lookup(rel)
+                if found is not None and found.is_file():
+                    self.check_inside(found, found, None)
+                    return found
+        return None
+
+    def require_file(self, names: Sequence[str], what: str,
+                     dirs: Sequence[str] = ANNOTATION_DIRS) -> Path:
+        found = self.find_file(names, dirs)
+        if found is None:
+            where = ", ".join(f"{d}/" if d else "the root" for d in dirs)
+            raise MissingPathError(self.path / names[0], what,
+                                   hint=f"looked for {' or '.join(names)} in {where} of {self.path}")
+        return found
+
+    def glob_files(self, pattern: str, dirs: Sequence[str] = ANNOTATION_DIRS) -> list[Path]:
+        """Files matching a regex (full match on the lower-cased name) in the first dir that has any."""
+        rx = re.compile(pattern)
+        for d in dirs:
+            folder = self.lookup(d) if d else self.path
+            if folder is None or not folder.is_dir():
+                continue
+            entries = self._entries(str(folder)) or {}
+            hits = [folder / real for low, real in entries.items() if rx.fullmatch(low)]
+            hits = [h for h in hits if h.is_file()]
+            if hits:
+                for h in hits:
+                    self.check_inside(h, h, None)
+                return sorted(hits)
+        return []
+
+    # -- resolution -----------------------------------------------------------------------------
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the root, with forward slashes (for hashes and reports)."""
+        return PurePosixPath(Path(path).relative_to(self.path)).as_posix()
+
+    def _inside(self, real: str) -> bool:
+        return real == self._real or real.startswith(self._real.rstrip(os.sep) + os.sep)
+
+    def check_inside(self, path: Path, source: Path | str, line: int | None,
+                     key: str | None = None) -> None:
+        """Refuse ``path`` if its real location (after symlinks) is outside the root."""
+        parent = os.path.dirname(str(path))
+        ok = self._dir_ok.get(parent)
+        if ok is None:
+            ok = self._inside(os.path.realpath(parent))
+            self._dir_ok[parent] = ok
+        if ok and os.path.islink(path):
+            ok = self._inside(os.path.realpath(path))
+        if not ok:
+            raise DataFormatError(source, f"path {str(path)!r} resolves outside the dataset root "
+                                          f"{self.path} (through a symbolic link); refused",
+                                  line=line, key=key,
+                                  hint="copy or move the videos under the dataset root")
+
+    def resolve(self, rel: str, source: Path | str, line: int | None = None, key: str | None = None,
+                *, base: Path | None = None, any_extension: bool = False) -> Path:
+        """Absolute path of the annotation-given ``rel`` under ``base`` (default: the root).
+
+        Refuses absolute paths, ``..`` and symlink escapes with a DataFormatError naming ``source``
+        and ``line``/``key``. When the exact file is missing, a case-insensitive match is returned
+        (UCF101's ``HandstandPushups/v_HandStandPushups_*``), and with ``any_extension`` a file with
+        the same stem and another extension (DiDeMo). A missing file still gets a path: the manifest
+        counts it.
+        """
+        base = self.path if base is None else base
+        text = rel.strip()
+        if not text or "\x00" in text:
+            raise DataFormatError(source, f"empty or invalid video path {rel!r}", line=line, key=key)
+        posix = PurePosixPath(text.replace("\\", "/"))
+        if (posix.is_absolute() or PureWindowsPath(text).is_absolute() or PureWindowsPath(text).drive):
+            raise DataFormatError(source, f"absolute video path {rel!r} refused; paths must be "
+                                          f"relative to the dataset root {self.path}",
+                                  line=line, key=key)
+        if ".." in posix.parts:
+            raise DataFormatError(source, f"video path {rel!r} contains '..' and could escape the "
+                                          f"dataset root {self.path}; refused", line=line, key=key)
+        parts = [p for p in posix.parts if p not in ("", ".")]
+        if not parts:
+            raise DataFormatError(source, f"empty video path {rel!r}", line=line, key=key)
+        candidate = base.joinpath(*parts)
+        if not os.path.exists(candidate):
+            alt = self._fallback(base, parts, any_extension)
+            if alt is not None:
+                candidate = alt
+        self.check_inside(candidate, source, line, key)
+        return candidate
+
+    def _fallback(self, base: Path, parts: list[str], any_extension: bool) -> Path | None:
+        current = str(base)
+        for i, part in enumerate(parts):
+            exact = os.path.join(current, part)
+            if os.path.exists(exact):
+                current = exact
+                continue
+            entries = self._entries(current)
+            if entries is None:
+                return None
+            real = entries.get(part.lower())
+            if real is None and any_extension and i == len(parts) - 1:
+                real = self._by_stem(current).get(os.path.splitext(part)[0].lower() or part.lower())
+            if real is None:
+                return None
+            current = os.path.join(current, real)
+        return Path(current)
+
+    def _by_stem(self, folder: str) -> dict[str, str]:
+        if folder not in self._stems:
+            stems: dict[str, list[str]] = {}
+            for low, real in (self._entries(folder) or {}).items():
+                stems.setdefault(os.path.splitext(low)[0], []).append(real)
+            self._stems[folder] = stems
+        return {stem: sorted(reals)[0] for stem, reals in self._stems[folder].items()}
+
+    def choose_base(self, candidates: Sequence[str], sample: Sequence[str],
+                    any_extension: bool = False) -> Path:
+        """The candidate folder (relative, '' = root) holding most of the sample's videos.
+
+        Real copies keep videos in the documented folder, in the root or in ``videos/``; probing a
+        few listed files picks the right one. Ties go to the earliest candidate that exists.
+        """
+        best: Path | None = None
+        best_hits = -1
+        for rel in candidates:
+            folder = self.find_dir([rel])
+            if folder is None:
+                continue
+            hits = 0
+            for item in sample:
+                parts = [p for p in PurePosixPath(item.replace("\\", "/")).parts
+                         if p not in ("", ".", "..") and not p.startswith("/")]
+                if parts and (os.path.exists(folder.joinpath(*parts))
+                              or self._fallback(folder, parts, any_extension) is not None):
+                    hits += 1
+            if hits > best_hits:
+                best, best_hits = folder, hits
+        return best if best is not None else self.path
+
+
+# ------------------------------------------------------------------------------------------ readers
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataFormatError(path, f"cannot read file ({e.strerror or e})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise DataFormatError(path, "not UTF-8 text", line=line,
+                              hint="re-save the file as UTF-8") from None
+
+
+def iter_lines(path: Path, *, skip_blank: bool = True) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its line ending) for each line of a UTF-8 text file."""
+    text = read_text(path)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "\x00" in line:
+            raise DataFormatError(path, "NUL byte in a text file (binary or corrupt?)", line=number)
+        if skip_blank and not line.strip():
+            continue
+        yield number, line
+
+
+def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    text = read_text(path)
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise DataFormatError(path, "NUL byte in a text file (binary or corrupt?)", line=line)
+    # Tab-separated dataset files are not quoted (captions contain '"'); CSVs may be.
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True,
+                        quoting=quoting)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise DataFormatError(path, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'} "
+                                        f"({e})", line=reader.line_num) from None
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        yield reader.line_num, row
+
+
+def read_table(path: Path, *, delimiter: str = ",", header: bool = True,
+               required: Sequence[str] = (), num_fields: int | None = None
+               ) -> tuple[list[str], list[tuple[int, dict[str, str] | list[str]]]]:
+    """Read a CSV/TSV file. With ``header``: rows as dicts keyed by the header, after checking that
+    the ``required`` columns exist and each row has as many fields as the header. Without: rows as
+    lists, each with exactly ``num_fields`` fields when given.
+    """
+    rows = _csv_rows(path, delimiter)
+    out: list[tuple[int, dict[str, str] | list[str]]] = []
+    columns: list[str] = []
+    if header:
+        first = next(rows, None)
+        if first is None:
+            raise DataFormatError(path, "empty file: expected a header line", line=1,
+                                  hint=f"columns expected: {', '.join(required)}")
+        number, columns = first
+        columns = [c.strip() for c in columns]
+        missing = [c for c in required if c not in columns]
+        if missing:
+            raise DataFormatError(path, f"header lacks column(s) {', '.join(missing)} "
+                                        f"(found: {', '.join(columns) or 'none'})", line=number,
+                                  hint="the file should start with the dataset's documented header")
+        for number, row in rows:
+            if len(row) != len(columns):
+                raise DataFormatError(path, f"expected {len(columns)} fields as in the header, "
+                                            f"found {len(row)}", line=number)
+            out.append((number, dict(zip(columns, row))))
+    else:
+        for number, row in rows:
+            if num_fields is not None:
+                while len(row) > num_fields and not row[-1].strip():
+                    row = row[:-1]          # trailing tab
+                if len(row) != num_fields:
+                    raise DataFormatError(path, f"expected {num_fields} "
+                                                f"{'tab' if delimiter == chr(9) else 'comma'}-separated "
+                                                f"fields, found {len(row)}", line=number)
+            out.append((number, row))
+    return columns, out
+
+
+def sniff_delimiter(path: Path) -> str:
+    """Tab if the first non-blank line has a tab, else comma (split files come both ways)."""
+    for _, line in iter_lines(path):
+        return "\t" if "\t" in line else ","
+    return ","
+
+
+def read_json(path: Path) -> Any:
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataFormatError(path, f"invalid JSON ({e.msg}, column {e.colno})", line=e.lineno) from None
+    except RecursionError:
+        raise DataFormatError(path, "JSON nested too deeply") from None
+
+
+# ---------------------------------------------------------------------------------- typed access
+
+def expect(value: Any, kind: type | tuple[type, ...], path: Path, what: str, *,
+           line: int | None = None, key: str | None = None) -> Any:
+    """``value`` if it has type ``kind`` (bool is never accepted as a number), else DataFormatError."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        ok = False
+    else:
+        ok = isinstance(value, kinds)
+    if not ok:
+        names = " or ".join(_type_name(k) for k in kinds)
+        raise DataFormatError(path, f"{what} must be {names}, found {_type_name(type(value))} "
+                                    f"{_short(value)}", line=line, key=key)
+    return value
+
+
+def field_of(obj: Any, name: str, kind: type | tuple[type, ...], path: Path, *,
+             line: int | None = None, key: str | None = None, where: str = "record") -> Any:
+    """``obj[name]`` checked to exist and have type ``kind``."""
+    if not isinstance(obj, dict):
+        raise DataFormatError(path, f"{where} must be a JSON object, found "
+                                    f"{_type_name(type(obj))} {_short(obj)}", line=line, key=key)
+    if name not in obj:
+        raise DataFormatError(path, f"{where} lacks field {name!r}", line=line, key=key)
+    return expect(obj[name], kind, path, f"field {name!r}", line=line, key=key)
+
+
+def to_int(text: Any, path: Path, what: str, *, line: int | None = None,
+           key: str | None = None) -> int:
+    """Integer from an int or a string like ``"12"``/``"12.0"`` (label indices come as strings)."""
+    if isinstance(text, bool):
+        raise DataFormatError(path, f"{what} must be an integer, found {text!r}", line=line, key=key)
+    if isinstance(text, int):
+        return text
+    if isinstance(text, float) and math.isfinite(text) and text == int(text):
+        return int(text)
+    if isinstance(text, str):
+        s = text.strip()
+        try:
+            return int(s)
+        except ValueError:
+            try:
+                f = float(s)
+            except ValueError:
+                f = math.nan
+            if math.isfinite(f) and f == int(f):
+                return int(f)
+    raise DataFormatError(path, f"{what} must be an integer, found {_short(text)}", line=line, key=key)
+
+
+def to_float(text: Any, path: Path, what: str, *, line: int | None = None,
+             key: str | None = None) -> float:
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    elif isinstance(text, str):
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = math.nan
+    else:
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataFormatError(path, f"{what} must be a finite number, found {_short(text)}",
+                              line=line, key=key)
+    return value
+
+
+def _type_name(kind: type) -> str:
+    return {dict: "an object", list: "a list", str: "a string", int: "an integer",
+            float: "a number", bool: "true/false", type(None): "null"}.get(kind, kind.__name__)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def unique_in_order(items: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def sample_of(items: Sequence[str], n: int = 24) -> list[str]:
+    """A few items spread over the list, for probing where videos live."""
+    if len(items) <= n:
+        return list(items)
+    step = len(items) / n
+    return [items[int(i * step)] for i in range(n)]
+
+
+def split_number(value: Any) -> int:
+    """The ``split`` option of UCF101/HMDB51 (1, 2 or 3)."""
+    from ...errors import ConfigError
+
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number not in (1, 2, 3) or isinstance(value, bool):
+        raise ConfigError(f"split must be 1, 2 or 3, got {value!r}",
+                          hint="UCF101 and HMDB51 have three official train/test splits")
+    return number

@@ -1,0 +1,110 @@
+"""MSR-VTT.
+
+Captions from ``MSRVTT_data.json`` or ``train_val_videodatainfo.json`` (+ ``test_videodatainfo.json``
+when present): ``{"videos": [{"video_id", "split"}], "sentences": [{"video_id", "caption"}]}``.
+Splits: ``train`` = the videos of ``MSRVTT_train.9k.csv`` (column ``video_id``; option
+``train="7k"`` reads ``MSRVTT_train.7k.csv``) with ALL their captions in file order; ``test`` = the
+JSFUSION 1k-A rows of ``MSRVTT_JSFUSION_test.csv`` (``key,vid_key,video_id,sentence``), one record per
+row with that one sentence. Without the CSVs the JSON's own ``split`` field is used
+(train / validate -> val / test, all captions).
+Videos ``videos/all/<video_id>.mp4`` (or ``videos/``, ``TrainValVideo/``, the root).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...errors import ConfigError, DataFormatError, MissingPathError
+from ..records import DatasetIndex, VideoRecord
+from .common import (DatasetRoot, expect, field_of, read_json, read_table, sample_of)
+
+NAME = "msrvtt"
+ANN_DIRS = ("", "annotation", "annotations", "msrvtt_data", "labels", "data")
+VIDEO_DIRS = ("videos/all", "videos", "all", "TrainValVideo", "MSRVTT/videos/all", "")
+JSON_NAMES = ("MSRVTT_data.json", "train_val_videodatainfo.json")
+
+
+def _check_id(vid: str, path: Path, **where) -> str:
+    vid = vid.strip()
+    if not vid or "/" in vid or "\\" in vid or vid in (".", ".."):
+        raise DataFormatError(path, f"invalid video_id {vid!r}", **where)
+    return vid
+
+
+def _read_captions(paths: list[Path]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    captions: dict[str, list[str]] = {}
+    split_of: dict[str, str] = {}
+    for path in paths:
+        data = read_json(path)
+        expect(data, dict, path, "the annotation file")
+        videos = field_of(data, "videos", list, path, where="the annotation file")
+        for i, item in enumerate(videos):
+            vid = _check_id(field_of(item, "video_id", str, path, key=f"videos[{i}]"), path,
+                            key=f"videos[{i}]")
+            split = item.get("split", "")
+            split_of[vid] = split if isinstance(split, str) else ""
+        sentences = field_of(data, "sentences", list, path, where="the annotation file")
+        for i, item in enumerate(sentences):
+            vid = _check_id(field_of(item, "video_id", str, path, key=f"sentences[{i}]"), path,
+                            key=f"sentences[{i}]")
+            caption = field_of(item, "caption", str, path, key=f"sentences[{i}]")
+            captions.setdefault(vid, []).append(caption.strip())
+    return captions, split_of
+
+
+def read(root: Path | str, train: str = "9k") -> DatasetIndex:
+    if train not in ("9k", "7k"):
+        raise ConfigError(f"msrvtt option train must be '9k' or '7k', got {train!r}")
+    droot = DatasetRoot(Path(root))
+    main = droot.require_file(list(JSON_NAMES), "MSR-VTT caption JSON", ANN_DIRS)
+    json_files = [main]
+    extra = droot.find_file(["test_videodatainfo.json"], ANN_DIRS)
+    if main.name.lower() == "train_val_videodatainfo.json" and extra is not None:
+        json_files.append(extra)
+    captions, split_of = _read_captions(json_files)
+    files = list(json_files)
+
+    # (video_id, captions, split, source, line or None, key or None)
+    rows: list[tuple[str, tuple[str, ...], str, Path, int | None, str | None]] = []
+    train_csv = droot.find_file([f"MSRVTT_train.{train}.csv"], ANN_DIRS)
+    test_csv = droot.find_file(["MSRVTT_JSFUSION_test.csv"], ANN_DIRS)
+    if train_csv is not None:
+        files.append(train_csv)
+        _, table = read_table(train_csv, required=("video_id",))
+        for line_no, row in table:
+            vid = _check_id(row["video_id"], train_csv, line=line_no)
+            if vid not in captions:
+                raise DataFormatError(train_csv, f"video {vid!r} has no captions in "
+                                                 f"{', '.join(p.name for p in json_files)}",
+                                      line=line_no,
+                                      hint="use MSRVTT_data.json, or add test_videodatainfo.json next "
+                                           "to train_val_videodatainfo.json")
+            rows.append((vid, tuple(captions[vid]), "train", train_csv, line_no, None))
+    if test_csv is not None:
+        files.append(test_csv)
+        _, table = read_table(test_csv, required=("video_id", "sentence"))
+        for line_no, row in table:
+            vid = _check_id(row["video_id"], test_csv, line=line_no)
+            sentence = row["sentence"].strip()
+            if not sentence:
+                raise DataFormatError(test_csv, "empty sentence", line=line_no)
+            rows.append((vid, (sentence,), "test", test_csv, line_no, None))
+    if train_csv is None and test_csv is None:
+        names = {"train": "train", "validate": "val", "val": "val", "test": "test"}
+        for vid, split in split_of.items():
+            if split not in names:
+                raise DataFormatError(main, f"video {vid!r} has split {split!r}; expected train, "
+                                            "validate or test", key=vid,
+                                      hint="or add MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv")
+            rows.append((vid, tuple(captions.get(vid, ())), names[split], main, None, vid))
+    if not rows:
+        raise MissingPathError(droot.path / "MSRVTT_JSFUSION_test.csv", "MSR-VTT split lists",
+                               hint="the caption JSON lists no videos; add MSRVTT_train.9k.csv and "
+                                    "MSRVTT_JSFUSION_test.csv")
+    base = droot.choose_base(VIDEO_DIRS, sample_of([f"{r[0]}.mp4" for r in rows]), any_extension=True)
+    splits: dict[str, list[VideoRecord]] = {}
+    for vid, caps, split, source, line_no, key in rows:
+        path = droot.resolve(f"{vid}.mp4", source, line=line_no, key=key, base=base, any_extension=True)
+        splits.setdefault(split, []).append(
+            VideoRecord(video_id=vid, path=path, split=split, captions=caps))
+    return DatasetIndex(NAME, droot.path, [], splits, files)

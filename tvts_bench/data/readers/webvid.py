@@ -1,0 +1,78 @@
+"""WebVid (2M / 10M) captions.
+
+CSV ``videoid,contentUrl,duration,page_dir,name`` (name = the caption; duration as seconds or ISO
+``PT00H00M11S``). Files ``results_2M_train.csv`` / ``results_2M_val.csv`` (or the 10M names).
+Videos ``videos/<page_dir>/<videoid>.mp4`` (or ``<page_dir>/<videoid>.mp4`` under the root).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ...errors import DataFormatError, MissingPathError
+from ..records import DatasetIndex, VideoRecord
+from .common import DatasetRoot, read_table, sample_of, to_float
+
+NAME = "webvid"
+ANN_DIRS = ("", "annotations", "metadata", "labels")
+VIDEO_DIRS = ("videos", "data/videos", "")
+SPLITS = {"train": ("results_2M_train.csv", "results_10M_train.csv"),
+          "val": ("results_2M_val.csv", "results_10M_val.csv")}
+COLUMNS = ("videoid", "page_dir", "name")
+ISO = re.compile(r"^P(?:T)?(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?$")
+
+
+def parse_duration(text: str, path: Path, line: int) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    m = ISO.match(text)
+    if m and any(m.groups()):
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        return h * 3600 + mi * 60 + s
+    value = to_float(text, path, "duration", line=line)
+    if value < 0:
+        raise DataFormatError(path, f"negative duration {value}", line=line)
+    return value
+
+
+def _safe_part(text: str, what: str, path: Path, line: int) -> str:
+    text = text.strip()
+    if not text or "/" in text or "\\" in text or text in (".", ".."):
+        raise DataFormatError(path, f"invalid {what} {text!r}", line=line)
+    return text
+
+
+def read(root: Path | str) -> DatasetIndex:
+    droot = DatasetRoot(Path(root))
+    files: list[Path] = []
+    entries: dict[str, list[tuple[str, str, str, float | None, Path, int]]] = {}
+    for split, names in SPLITS.items():
+        path = droot.find_file(list(names), ANN_DIRS)
+        if path is None:
+            continue
+        files.append(path)
+        _, rows = read_table(path, required=COLUMNS)
+        parsed = []
+        for line_no, row in rows:
+            vid = _safe_part(row["videoid"], "videoid", path, line_no)
+            page = _safe_part(row["page_dir"], "page_dir", path, line_no)
+            caption = row["name"].strip()
+            if not caption:
+                raise DataFormatError(path, "empty caption (column name)", line=line_no)
+            duration = parse_duration(row.get("duration", ""), path, line_no)
+            parsed.append((vid, page, caption, duration, path, line_no))
+        entries[split] = parsed
+    if not entries:
+        raise MissingPathError(droot.path / SPLITS["train"][0], "WebVid CSV",
+                               hint="expected results_2M_train.csv / results_2M_val.csv with header "
+                                    "videoid,contentUrl,duration,page_dir,name")
+    base = droot.choose_base(VIDEO_DIRS, sample_of([f"{p}/{v}.mp4" for rows in entries.values()
+                                                    for v, p, *_ in rows]))
+    splits = {split: [VideoRecord(video_id=vid, split=split, captions=(caption,), duration=duration,
+                                  path=droot.resolve(f"{page}/{vid}.mp4", source, line=line_no,
+                                                     base=base))
+                      for vid, page, caption, duration, source, line_no in rows]
+              for split, rows in entries.items()}
+    return DatasetIndex(NAME, droot.path, [], splits, files)
