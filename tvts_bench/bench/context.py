@@ -53,9 +53,13 @@ class FeatureFn(Protocol):
 
 
 class LoaderFn(Protocol):
+    """A ``tvts_bench.data.loader.ClipLoader`` over one split with the task's sampling and the model's
+    preprocessing. ``shuffle`` defaults to ``train``; other keywords go to ``make_loader`` (``drop_last``,
+    ``distributed``, ``pad``, ...). Unreadable videos are dropped from batches and counted by the runner
+    (``ctx.decode_report``); call ``loader.set_epoch(e)`` every training epoch."""
+
     def __call__(self, split: str, train: bool, batch_size: int | None = None, clips: int = 1,
-                 crops: int = 1, *, shuffle: bool | None = None, drop_last: bool = False,
-                 sampler: Any = None) -> "DataLoader": ...
+                 crops: int = 1, **loader_kwargs: Any) -> "DataLoader": ...
 
 
 @dataclass
@@ -75,6 +79,7 @@ class ProtocolContext:
     rank: int = 0                           # torch.distributed rank (0 when not distributed)
     world_size: int = 1
     log: Callable[[str], None] = print      # one-line messages for the user
+    decode_report: Any = None               # data.loader.DecodeReport the runner's loaders update
 
     @property
     def is_main(self) -> bool:

@@ -1,0 +1,86 @@
+"""``tvts-bench run``: evaluate one model on tasks and write result files (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..cli_options import data_root_option, home_option, world_preset_option
+from ..errors import ConfigError
+
+
+def _parse_seeds(text: str) -> tuple[int, ...]:
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, dash, hi = part.partition("-")
+        try:
+            if dash:
+                seeds.extend(range(int(lo), int(hi) + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise ConfigError(f"--seeds {text!r}: expected integers like 0,1,2 or 0-2") from None
+    if not seeds:
+        raise ConfigError("--seeds: give at least one seed")
+    return tuple(dict.fromkeys(seeds))
+
+
+@click.command(name="run")
+@home_option
+@click.option("--model", "-m", required=True, metavar="SPEC",
+              help="A model card name (tvts, videomae, clip, scratch, ...), a checkpoint folder, or file.py:factory.")
+@click.option("--tasks", "-t", required=True, metavar="LIST",
+              help="Comma list of tasks and groups, e.g. ssv2-linear,msrvtt-ret or demo, paper, quick, all.")
+@click.option("--checkpoint", default=None, metavar="PATH", help="Weights to load into the model card.")
+@data_root_option
+@world_preset_option
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default: <home>/results).")
+@click.option("--seeds", default="0", show_default=True, help="Seeds, e.g. 0,1,2 or 0-2; one result file each.")
+@click.option("--overwrite", type=click.Choice(["never", "always", "only-missing"]), default="only-missing",
+              show_default=True,
+              help="never: stop if a result exists; only-missing: keep existing valid results; "
+                   "always: recompute (features still come from the cache).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Clips per batch for feature extraction (and the default for protocols).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="DataLoader worker processes for decoding.")
+@click.option("--task-param", "task_params", multiple=True, metavar="SCOPE.KEY=VALUE",
+              help="Override a task parameter: SCOPE is a protocol, a task or *; e.g. ft.epochs=50, "
+                   "ssv2-linear.C=[0.1,1], ft.sampling.clips=5. Changes the task hash. Repeatable.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, world_preset: str | None,
+        results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int,
+        task_params: tuple[str, ...], quiet: bool) -> None:
+    """Evaluate a model on tasks and write one result file per (model, task, seed).
+
+    \b
+    tvts-bench run --model scratch --tasks quick
+    tvts-bench run --model tvts --tasks ssv2-linear,msrvtt-ret --seeds 0,1,2
+    tvts-bench run --model videomae --checkpoint ~/w/videomae.pth --tasks paper --data-root /data
+    """
+    from rich.console import Console
+
+    from .runner import RunOptions, run_tasks, summary_table
+
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: CUDA is not available here", hint="use --device cpu")
+    opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, task_params=task_params,
+                      data_root=data_root, results_dir=Path(results_dir) if results_dir else None,
+                      seeds=_parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,
+                      workers=workers, world_preset=world_preset)
+    console = Console(stderr=True)
+    summary = run_tasks(opts, console=console, show_progress=not quiet)
+    Console().print(summary_table(summary))
+    if summary.failed:
+        names = ", ".join(f"{o.task} (seed {o.seed})" for o in summary.failed)
+        console.print(f"[bold red]{len(summary.failed)} of {len(summary.outcomes)} task run(s) failed:[/] {names}")
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,437 @@
+"""Run tasks for one model: resolve tasks and data, build each protocol's context, write result files.
+
+The model is loaded once. For each (task, seed): find the data (built-in world or real), read the
+dataset, build its manifest, drop videos that are not on disk (counted as missing), build a
+``ProtocolContext`` with a feature cache and a loader factory, call ``PROTOCOLS[task.protocol](ctx)``,
+and write ``<results>/<model>/<task>/seed<N>.json`` with provenance. One failing task is reported and
+the others still run.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import TvtsBenchError
+from ..hashing import sha256_json, sha256_lines
+from .context import ProtocolContext, ProtocolOutput
+from .features import DEFAULT_SHARD_SIZE, FeatureCache, effective_preprocess
+from .provenance import build_provenance, utc_now
+from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
+from .results import existing_result, read_result, result_path, safe_name, write_result
+from .task_card import TaskCard
+
+ProtocolFn = Callable[[ProtocolContext], ProtocolOutput]
+TRAINING_PROTOCOLS = ("ft", "ret-ft")
+
+
+@dataclass
+class RunOptions:
+    model: str
+    tasks: str | list[str]
+    checkpoint: str | None = None
+    task_params: tuple[str, ...] = ()
+    data_root: str | None = None
+    results_dir: Path | None = None          # default: $TVTS_BENCH_HOME/results
+    seeds: tuple[int, ...] = (0,)
+    overwrite: str = "only-missing"
+    device: str = "cpu"
+    batch_size: int = 8
+    workers: int = 0
+    world_preset: str | None = None
+    shard_size: int = DEFAULT_SHARD_SIZE
+    backend: str = "auto"
+
+
+@dataclass
+class TaskOutcome:
+    task: str
+    seed: int
+    status: str                              # "ok" | "skipped" | "failed"
+    main_metric: str = ""
+    value: MetricValue | None = None
+    seconds: float = 0.0
+    path: Path | None = None
+    reason: str = ""                         # why skipped / recomputed
+    error: str | None = None
+
+
+@dataclass
+class RunSummary:
+    model: str
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[TaskOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass
+class PreparedData:
+    """A dataset read once per run (per reader options), with missing videos set aside."""
+
+    location: Any                            # home.DataLocation
+    index: Any                               # DatasetIndex with only the videos found on disk
+    manifest_hash: str
+    listed: dict[str, int]
+    missing: dict[str, list[str]]            # split -> video ids not on disk
+
+
+def load_protocols() -> dict[str, ProtocolFn]:
+    from .protocols import PROTOCOLS  # the protocols engineer's registry
+
+    return PROTOCOLS
+
+
+def _manifest_hash(index: Any) -> str:
+    try:
+        from ..data.manifest import build_manifest
+    except ImportError:
+        build_manifest = None
+    if build_manifest is not None:
+        return str(build_manifest(index).hash)
+    # Fallback while the manifest module is absent: annotation contents + relative video list.
+    from ..hashing import sha256_file
+
+    root = Path(index.root)
+    parts = [sha256_file(p) for p in index.annotation_files if Path(p).exists()]
+    for split in sorted(index.splits):
+        parts.append(sha256_lines(f"{split}\t{_rel(r.path, root)}\t{r.start}\t{r.end}"
+                                  for r in index.splits[split]))
+    return sha256_json(parts)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def prepare_data(task: TaskCard, opts: RunOptions) -> PreparedData:
+    from dataclasses import replace
+
+    from ..data.readers import read_dataset
+    from ..home import resolve_data
+
+    loc = resolve_data(task.dataset, opts.data_root, world_preset=opts.world_preset)
+    index = read_dataset(task.dataset, loc.root, **task.reader_options)
+    manifest_hash = _manifest_hash(index)
+    listed: dict[str, int] = {}
+    missing: dict[str, list[str]] = {}
+    found_splits = {}
+    for split, records in index.splits.items():
+        listed[split] = len(records)
+        present = [r for r in records if Path(r.path).exists()]
+        missing[split] = [r.video_id for r in records if not Path(r.path).exists()]
+        found_splits[split] = present
+    index = replace(index, splits=found_splits)
+    return PreparedData(loc, index, manifest_hash, listed, missing)
+
+
+class _Runner:
+    def __init__(self, opts: RunOptions, *, console: Any = None, protocols: dict[str, ProtocolFn] | None = None,
+                 progress: Any = None):
+        from rich.console import Console
+
+        from ..home import results_dir
+
+        self.opts = opts
+        self.console = console or Console(stderr=True)
+        self._protocols = protocols
+        self.progress = progress
+        self.results_dir = Path(opts.results_dir) if opts.results_dir else results_dir()
+        self.data: dict[str, PreparedData] = {}
+        self.adapter: Any = None
+
+    @property
+    def protocols(self) -> dict[str, ProtocolFn]:
+        if self._protocols is None:
+            self._protocols = load_protocols()
+        return self._protocols
+
+    def load_model(self) -> Any:
+        if self.adapter is None:
+            from ..zoo.registry import load_model
+
+            self.adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device)
+        return self.adapter
+
+    def model_name(self) -> str:
+        return getattr(self.load_model(), "name", None) or self.opts.model
+
+    def data_for(self, task: TaskCard) -> PreparedData:
+        key = f"{task.dataset}:{sha256_json(task.reader_options)}"
+        if key not in self.data:
+            self.data[key] = prepare_data(task, self.opts)
+        return self.data[key]
+
+    # -- one (task, seed) --------------------------------------------------------------------------
+    def run_one(self, task: TaskCard, seed: int) -> TaskOutcome:
+        adapter = self.load_model()
+        model = self.model_name()
+        path = result_path(self.results_dir, model, task.name, seed)
+        skip, reason = existing_result(path, self.opts.overwrite, weights_hash=adapter.weights_hash(),
+                                       task_hash=task.hash)
+        if skip:
+            record = read_result(path)
+            return TaskOutcome(task.name, seed, "skipped", task.main_metric,
+                               record.metrics.get(task.main_metric), 0.0, path, reason)
+        if task.protocol not in self.protocols:
+            raise TvtsBenchError(f"task {task.name}: protocol {task.protocol!r} is not available",
+                                 hint=f"available: {', '.join(sorted(self.protocols))}")
+        started, t0 = utc_now(), time.perf_counter()
+        data = self.data_for(task)
+        cache = FeatureCache(adapter, data.index, manifest_hash=data.manifest_hash, sampling=task.sampling,
+                             device=self.opts.device, batch_size=self.opts.batch_size,
+                             workers=self.opts.workers, progress=self.progress,
+                             shard_size=self.opts.shard_size, backend=self.opts.backend)
+        from ..data.loader import DecodeReport
+
+        decode_report = DecodeReport()
+        work_dir = _work_dir(model, task, seed)
+        ctx = ProtocolContext(
+            task=task, adapter=adapter, index=data.index, seed=seed, device=self.opts.device,
+            features=cache, loader=self._loader_factory(task, data, cache, seed, decode_report),
+            progress=self.progress, work_dir=work_dir, preprocess=cache.preprocess,
+            batch_size=self.opts.batch_size, workers=self.opts.workers, rank=_rank(),
+            world_size=_world(), log=self._log, decode_report=decode_report)
+        _seed_everything(seed)
+        snapshot = _snapshot(adapter) if task.protocol in TRAINING_PROTOCOLS else None
+        try:
+            output = self.protocols[task.protocol](ctx)
+        finally:
+            if snapshot is not None:
+                _restore(adapter, snapshot)
+        seconds = time.perf_counter() - t0
+        if not isinstance(output, ProtocolOutput):
+            raise TypeError(f"protocol {task.protocol} returned {type(output).__name__}, not ProtocolOutput")
+        missing_metrics = [m for m in task.metrics if m not in output.metrics]
+        if missing_metrics:
+            raise TvtsBenchError(f"task {task.name}: protocol {task.protocol} did not compute "
+                                 f"{', '.join(missing_metrics)}")
+        if _rank() != 0:                     # under torchrun only rank 0 writes results
+            return TaskOutcome(task.name, seed, "ok", task.main_metric,
+                               output.metrics[task.main_metric], seconds, None, reason)
+        record = self._record(task, seed, output, data, cache, decode_report, started, seconds)
+        write_result(path, record, output.per_sample)
+        return TaskOutcome(task.name, seed, "ok", task.main_metric, output.metrics[task.main_metric],
+                           seconds, path, reason)
+
+    def _loader_factory(self, task: TaskCard, data: PreparedData, cache: FeatureCache, seed: int,
+                        report: Any) -> Callable[..., Any]:
+        from ..data.loader import ClipDataset, make_loader
+
+        opts = self.opts
+
+        def loader(split: str, train: bool, batch_size: int | None = None, clips: int = 1, crops: int = 1,
+                   **kwargs: Any) -> Any:
+            dataset = ClipDataset(data.index.records(split), cache.preprocess, train=train, clips=clips,
+                                  crops=crops, mode=task.sampling.mode, stride=task.sampling.stride,
+                                  backend=opts.backend, frame_op=kwargs.pop("frame_op", None), seed=seed)
+            kwargs.setdefault("shuffle", train)
+            kwargs.setdefault("seed", seed)
+            dl = make_loader(dataset, batch_size or opts.batch_size, opts.workers, **kwargs)
+            dl.__class__ = _reporting_class(type(dl))
+            dl._decode_report = report
+            return dl
+
+        return loader
+
+    def _record(self, task: TaskCard, seed: int, output: ProtocolOutput, data: PreparedData,
+                cache: FeatureCache, decode_report: Any, started: str, seconds: float) -> ResultRecord:
+        adapter = self.adapter
+        if hasattr(adapter, "model_info"):
+            model_info = ModelInfo(**adapter.model_info())
+        else:
+            model_info = ModelInfo(name=self.model_name(), family=getattr(adapter, "family", "user"),
+                                   weights_hash=adapter.weights_hash(), checkpoint=self.opts.checkpoint,
+                                   num_params=_safe_num_params(adapter))
+        splits = sorted({task.splits.train, task.splits.test} & set(data.listed))
+        unreadable = dict(cache.stats.unreadable)
+        for p, err in getattr(decode_report, "failures", {}).items():
+            unreadable.setdefault(Path(p).name, err)
+        data_info = DataInfo(
+            source="builtin" if data.location.builtin else "real", root=str(data.location.root),
+            manifest_hash=data.manifest_hash, listed=sum(data.listed[s] for s in splits),
+            missing=sum(len(data.missing[s]) for s in splits), unreadable=len(unreadable),
+            unreadable_videos=sorted(unreadable)[:1000])
+        clips = output.clips + cache.stats.clips
+        extra = {
+            "seeds": list(self.opts.seeds),
+            "task_params_overrides": list(self.opts.task_params),
+            "data_root": self.opts.data_root,
+            "world_preset": self.opts.world_preset if data.location.builtin else None,
+            "preprocess": cache.preprocess.as_dict(),
+            "feature_cache": {"keys": sorted(set(cache.stats.keys)), "hits": cache.stats.hits,
+                              "shards_extracted": cache.stats.shards_extracted,
+                              "clips_extracted": cache.stats.clips,
+                              "seconds": round(cache.stats.seconds, 3)},
+            "protocol_clips": output.clips,
+            "missing_videos": {s: data.missing[s][:100] for s in splits if data.missing[s]},
+            "batch_size": self.opts.batch_size,
+            "world_size": _world(),
+            **({"protocol": output.extra} if output.extra else {}),
+        }
+        return ResultRecord(
+            model=model_info,
+            task=TaskInfo(name=task.name, dataset=task.dataset, protocol=task.protocol, hash=task.hash,
+                          main_metric=task.main_metric, card=task.as_dict()),
+            seed=seed, metrics=output.metrics, diagnostics=output.diagnostics, data=data_info,
+            provenance=build_provenance(device=self.opts.device, started_at=started, finished_at=utc_now(),
+                                        seconds=seconds, clips=clips, extra=extra))
+
+    def _log(self, message: str) -> None:
+        from rich.markup import escape
+
+        self.console.print(escape(message))
+
+
+def _safe_num_params(adapter: Any) -> int | None:
+    try:
+        return int(adapter.num_params())
+    except Exception:  # noqa: BLE001 - the count is informative only
+        return None
+
+
+_REPORTING: dict[type, type] = {}
+
+
+def _reporting_class(base: type) -> type:
+    """A subclass of the loader's class whose iteration also feeds the run's DecodeReport."""
+    if base not in _REPORTING:
+        def __iter__(self):  # noqa: N807
+            for batch in base.__iter__(self):
+                report = getattr(self, "_decode_report", None)
+                if report is not None:
+                    report.update(batch)
+                yield batch
+
+        _REPORTING[base] = type(f"Reporting{base.__name__}", (base,), {"__iter__": __iter__})
+    return _REPORTING[base]
+
+
+def _work_dir(model: str, task: TaskCard, seed: int) -> Path:
+    from ..home import cache_dir
+
+    d = cache_dir() / "work" / safe_name(model) / f"{safe_name(task.name)}-{task.hash}" / f"seed{seed}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _rank() -> int:
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _world() -> int:
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+def _modules(adapter: Any) -> dict[str, Any]:
+    mods = {"video": adapter.video_backbone(), "text": adapter.text_backbone()}
+    proj = getattr(adapter, "video_projection", None)
+    if callable(proj):
+        mods["video_proj"] = proj()
+    return {k: m for k, m in mods.items() if m is not None and hasattr(m, "state_dict")}
+
+
+def _snapshot(adapter: Any) -> dict[str, dict]:
+    """Copies of the adapter's weights, so a fine-tuning protocol cannot leak into the next task."""
+    return {name: {k: v.detach().clone() for k, v in m.state_dict().items()}
+            for name, m in _modules(adapter).items()}
+
+
+def _restore(adapter: Any, snapshot: dict[str, dict]) -> None:
+    for name, m in _modules(adapter).items():
+        if name in snapshot:
+            m.load_state_dict(snapshot[name])
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad_(True)
+
+
+def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, ProtocolFn] | None = None,
+              show_progress: bool = True) -> RunSummary:
+    """Run every (task, seed); never stops at a failing task. Prints a panel per failure."""
+    from rich.panel import Panel
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn)
+
+    from .registry import resolve_tasks
+
+    tasks = resolve_tasks(opts.tasks, opts.task_params)
+    runner = _Runner(opts, console=console, protocols=protocols)
+    console = runner.console
+    adapter = runner.load_model()
+    summary = RunSummary(model=runner.model_name())
+    if opts.device != "cpu":
+        adapter.to(opts.device)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True, disable=not show_progress)
+    runner.progress = progress if show_progress else None
+    with progress:
+        overall = progress.add_task(f"{summary.model}: {len(tasks)} task(s) x {len(opts.seeds)} seed(s)",
+                                    total=len(tasks) * len(opts.seeds))
+        for task in tasks:
+            for seed in opts.seeds:
+                progress.update(overall, description=f"{summary.model}: {task.name} seed {seed}")
+                t0 = time.perf_counter()
+                try:
+                    outcome = runner.run_one(task, seed)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
+                    if isinstance(e, TvtsBenchError):
+                        text = str(e)
+                    else:
+                        text = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:]).rstrip()
+                    outcome = TaskOutcome(task.name, seed, "failed", task.main_metric,
+                                          seconds=time.perf_counter() - t0, error=text)
+                    from rich.markup import escape
+
+                    console.print(Panel(escape(text), title=f"[bold red]{task.name} (seed {seed}) failed",
+                                        border_style="red", expand=False))
+                summary.outcomes.append(outcome)
+                progress.advance(overall)
+    return summary
+
+
+def summary_table(summary: RunSummary) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"results: {summary.model}", show_lines=False)
+    for col, justify in (("task", "left"), ("seed", "right"), ("metric", "left"), ("value [95% CI]", "right"),
+                         ("seconds", "right"), ("status", "left")):
+        table.add_column(col, justify=justify)
+    for o in summary.outcomes:
+        if o.value is not None:
+            v = o.value
+            ci = f" [{v.ci_low:.1f}, {v.ci_high:.1f}]" if v.ci_low is not None and v.ci_high is not None else ""
+            value = f"{v.value:.2f}{ci}"
+        else:
+            value = "-"
+        status = {"ok": "[green]ok", "skipped": f"[dim]skipped ({o.reason})", "failed": "[red]failed"}[o.status]
+        table.add_row(o.task, str(o.seed), o.main_metric, value, f"{o.seconds:.1f}", status)
+    return table
