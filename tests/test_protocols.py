@@ -1,0 +1,223 @@
+"""Every protocol on a small fake ProtocolContext: random features, a tiny adapter, a fake loader.
+
+The fakes (``make_ctx``) are imported by the other ``test_protocols_*`` files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tvts_bench.bench.context import FeatureSet, ProtocolContext, ProtocolOutput
+from tvts_bench.bench.protocols import PROTOCOLS
+from tvts_bench.bench.result_schema import MetricValue
+from tvts_bench.bench.task_card import TaskCard
+from tvts_bench.data.records import DatasetIndex, VideoRecord
+from tvts_bench.errors import TvtsBenchError
+from tvts_bench.zoo.base import Preprocess, VideoAdapter
+
+C, T, H = 3, 4, 16
+WORDS = ["red", "green", "blue", "cat", "dog", "ball", "runs", "jumps"]
+
+
+class TinyVideoNet(nn.Module):
+    """[B, C, T, H, W] -> [B, 16]; has ``blocks`` so layer decay and drop path find something."""
+
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.patch_embed = nn.Conv3d(C, dim, kernel_size=(2, 4, 4), stride=(2, 4, 4))
+        self.blocks = nn.ModuleList([nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.GELU())
+                                     for _ in range(2)])
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(video).flatten(2).mean(-1)
+        for blk in self.blocks:
+            x = x + blk(x)
+        return self.norm(x)
+
+
+class BagOfWords(nn.Module):
+    """list[str] -> [N, 16]: a trainable bag-of-words text tower."""
+
+    def __init__(self, dim: int = 16):
+        super().__init__()
+        self.emb = nn.EmbeddingBag(len(WORDS) + 1, dim, mode="mean")
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        ids, offsets = [], []
+        for t in texts:
+            offsets.append(len(ids))
+            toks = [WORDS.index(w) + 1 if w in WORDS else 0 for w in t.split()] or [0]
+            ids.extend(toks)
+        dev = self.emb.weight.device
+        return self.emb(torch.tensor(ids, device=dev), torch.tensor(offsets, device=dev))
+
+
+class TinyAdapter(VideoAdapter):
+    name = "tiny"
+    family = "user"
+    preprocess = Preprocess(num_frames=T, size=H, short_side=H)
+    feature_dim = 16
+
+    def __init__(self, text: bool):
+        torch.manual_seed(0)
+        self._video = TinyVideoNet().eval()
+        self._text = BagOfWords().eval() if text else None
+
+    def encode_video(self, video):
+        with torch.no_grad():
+            return self._video(video)
+
+    @property
+    def has_text(self):
+        return self._text is not None
+
+    def encode_text(self, texts):
+        with torch.no_grad():
+            return self._text(list(texts))
+
+    def video_backbone(self):
+        return self._video
+
+    def text_backbone(self):
+        return self._text
+
+    def weights_hash(self):
+        return "0" * 16
+
+
+def _video_for(label: int, i: int, frame_op: str | None = None) -> torch.Tensor:
+    """A [C, T, H, W] clip whose colour and motion depend on the class (learnable by tiny models)."""
+    g = torch.Generator().manual_seed(i)
+    v = 0.5 * torch.randn(C, T, H, H, generator=g)
+    v[label % C] += 1.5
+    for t in range(T):
+        v[:, t, :, (t * (1 + label)) % H] += 2.0 if label % 2 else -2.0
+    if frame_op == "shuffle":
+        v = v[:, torch.randperm(T, generator=g)]
+    elif frame_op == "repeat":
+        v = v[:, :1].expand(-1, T, -1, -1).clone()
+    return v
+
+
+class FakeClips(torch.utils.data.Dataset):
+    def __init__(self, records, views: int, frame_op=None):
+        self.records, self.views, self.frame_op = records, views, frame_op
+
+    def __len__(self):
+        return len(self.records)
+
+    def __getitem__(self, i):
+        lab = self.records[i].label if self.records[i].label is not None else i % 4
+        v = _video_for(lab, i + 1000 * hash(self.records[i].split) % 7, self.frame_op)
+        return {"video": torch.stack([v] * self.views), "index": i, "ok": True, "error": ""}
+
+
+def collate(items):
+    return {"video": torch.stack([it["video"] for it in items]),
+            "index": torch.tensor([it["index"] for it in items]), "failed": []}
+
+
+def make_index(kind: str, n_train: int = 48, n_test: int = 24, classes: int = 4) -> DatasetIndex:
+    rng = np.random.default_rng(0)
+    splits = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        recs = []
+        for i in range(n):
+            lab = i % classes
+            vid = f"{split}{i:03d}"
+            if kind == "cls":
+                recs.append(VideoRecord(vid, Path(f"/fake/{vid}.mp4"), split, label=lab, label_name=f"c{lab}"))
+            else:
+                caps = tuple(" ".join(rng.choice(WORDS[:3]) if j == 0 else WORDS[3 + lab] for j in range(3))
+                             for _ in range(2 if kind == "multi" else 1))
+                recs.append(VideoRecord(vid, Path(f"/fake/{vid}.mp4"), split, captions=caps))
+        splits[split] = recs
+    return DatasetIndex(name="fake", root=Path("/fake"), classes=[f"c{i}" for i in range(classes)] if kind == "cls" else [],
+                        splits=splits)
+
+
+def make_ctx(tmp_path: Path, protocol: str, params: dict | None = None, *, kind: str = "cls",
+             text: bool = False, dataset: str = "ssv2", feature_fn=None, **index_kw) -> ProtocolContext:
+    metrics = {"linear": ["top1", "top5"], "ft": ["top1", "top5"], "v2v": ["R@1", "R@5", "R@10", "mAP"]}.get(
+        protocol, [f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR")])
+    task = TaskCard(name=f"{dataset}-{protocol}", dataset=dataset, protocol=protocol,
+                    splits={"train": "train", "test": "test"}, metrics=metrics, main_metric=metrics[0],
+                    params={"bootstrap": 200, **(params or {})})
+    index = make_index(kind, **index_kw)
+    adapter = TinyAdapter(text=text)
+    from tvts_bench.bench.context import FRAME_OPS
+
+    def features(split, variant="normal", *, joint=False):
+        recs = index.records(split)
+        if feature_fn is not None:
+            feats = feature_fn(recs, variant)
+        else:
+            ds = FakeClips(recs, 1, FRAME_OPS[variant])
+            with torch.no_grad():
+                vids = torch.stack([ds[i]["video"][0] for i in range(len(ds))])
+                feats = (adapter.encode_video_joint(vids) if joint else adapter.encode_video(vids)).numpy()
+        labels = np.array([r.label for r in recs]) if recs and recs[0].label is not None else None
+        return FeatureSet(features=feats.astype(np.float32), records=list(recs), labels=labels, joint=joint)
+
+    def loader(split, train, batch_size=None, clips=1, crops=1, *, shuffle=None, drop_last=False, sampler=None):
+        ds = FakeClips(index.records(split), 1 if train else clips * crops)
+        return torch.utils.data.DataLoader(ds, batch_size=batch_size or 8, shuffle=bool(train if shuffle is None else shuffle),
+                                           drop_last=drop_last, sampler=sampler, collate_fn=collate)
+
+    return ProtocolContext(task=task, adapter=adapter, index=index, seed=0, device="cpu", features=features,
+                           loader=loader, progress=None, work_dir=tmp_path / "work", log=lambda s: None)
+
+
+def assert_well_formed(out: ProtocolOutput, keys):
+    assert isinstance(out, ProtocolOutput)
+    assert set(out.metrics) == set(keys)
+    for k, v in out.metrics.items():
+        assert isinstance(v, MetricValue)
+        assert np.isfinite(v.value), k
+        assert v.ci_low <= v.value <= v.ci_high, k
+        assert v.n and v.n > 0
+        if "Med" not in k and "Mean" not in k:
+            assert 0.0 <= v.value <= 100.0
+    assert out.per_sample
+
+
+def test_registry_has_the_five_protocols():
+    assert set(PROTOCOLS) == {"linear", "v2v", "ft", "ret", "ret-ft"}
+
+
+def test_linear_protocol_on_fake_context(tmp_path):
+    ctx = make_ctx(tmp_path, "linear", {"C": [0.01, 1.0], "seeds": 2, "diagnostics": ["shuffled", "repeated"]})
+    out = PROTOCOLS["linear"](ctx)
+    assert_well_formed(out, ["top1", "top5"])
+    assert out.metrics["top1"].value > 60          # the fake classes are separable
+    assert set(out.diagnostics) == {"shuffled", "repeated"}
+    assert len(out.extra["linear"]["per_seed"]) == 2
+    assert len(out.per_sample) == 24 and set(out.per_sample[0]) >= {"video_id", "label", "pred"}
+
+
+def test_v2v_protocol_on_fake_context(tmp_path):
+    ctx = make_ctx(tmp_path, "v2v", {"diagnostics": ["shuffled"]})
+    out = PROTOCOLS["v2v"](ctx)
+    assert_well_formed(out, ["R@1", "R@5", "R@10", "mAP"])
+    assert out.metrics["R@10"].value >= out.metrics["R@1"].value
+    assert set(out.diagnostics) == {"shuffled"}
+    assert out.per_sample[0]["video_id"] not in out.per_sample[0]["neighbors"]
+
+
+def test_v2v_approximate_index_option(tmp_path):
+    def feats(recs, variant):
+        rng = np.random.default_rng(1)
+        centres = rng.normal(size=(4, 8)) * 3
+        return centres[[r.label for r in recs]] + rng.normal(size=(len(recs), 8))
+
+    exact = PROTOCOLS["v2v"](make_ctx(tmp_path, "v2v", feature_fn=feats, n_test=200))
+    approx = PROTOCOLS["v2v"](make_ctx(tmp_path, "v2v", {"index": "hnsw"}, feature_fn=feats, n_test=200))
+    assert approx.extra["v2v"]["recall_at_10_vs_exact"] >= 0.95
+    assert abs(approx.metrics["R@1"].value - exact.metrics["R@1"].value) <= 2.0

@@ -1,0 +1,95 @@
+"""Helpers the protocols share: parameters, metric values with intervals, progress, seeding."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from ...errors import ConfigError
+from ..result_schema import MetricValue
+from ..stats import Statistic, below_stat, mean_stat, median_stat, metric_value
+
+
+def param(ctx, key: str, default: Any = None) -> Any:
+    return ctx.task.params.get(key, default)
+
+
+def seeds_of(ctx, default: int = 1) -> list[int]:
+    """``params.seeds``: a list of seeds, or a count of seeds starting at the run's seed."""
+    raw = param(ctx, "seeds", default)
+    if isinstance(raw, int):
+        if raw < 1:
+            raise ConfigError(f"task {ctx.task.name}: params.seeds must be >= 1, got {raw}")
+        return [ctx.seed + i for i in range(raw)]
+    return [int(s) for s in raw]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+def mv(outcomes: np.ndarray, statistic: Statistic, ctx, *, salt: int = 0) -> MetricValue:
+    """A metric value with its percentile bootstrap interval (params.bootstrap resamples, seeded)."""
+    n = int(param(ctx, "bootstrap", 1000) or 0)
+    if n <= 0:
+        x = np.asarray(outcomes, dtype=np.float64)
+        return MetricValue(value=float(statistic(x[None, :])[0]) if x.size else float("nan"), n=int(x.size))
+    return metric_value(outcomes, statistic, n_resamples=n, seed=ctx.seed * 1000 + salt)
+
+
+def rank_metric_values(ranks: np.ndarray, ks, prefix: str, ctx, *, salt: int = 0) -> dict[str, MetricValue]:
+    """R@K, MedR, MeanR (with intervals) from 0-based ranks."""
+    r = np.asarray(ranks, dtype=np.float64)
+    out = {f"{prefix}R@{k}": mv(r, below_stat(k), ctx, salt=salt + i) for i, k in enumerate(ks)}
+    out[f"{prefix}MedR"] = mv(r, median_stat(offset=1.0), ctx, salt=salt + 50)
+    out[f"{prefix}MeanR"] = mv(r, mean_stat(offset=1.0), ctx, salt=salt + 51)
+    return out
+
+
+def percent_value(hits: np.ndarray, ctx, *, salt: int = 0) -> MetricValue:
+    return mv(hits, mean_stat(100.0), ctx, salt=salt)
+
+
+def select_metrics(values: dict[str, MetricValue], ctx) -> dict[str, MetricValue]:
+    """Keep the task card's metrics (all of them when the card lists none we computed)."""
+    wanted = [m for m in ctx.task.metrics if m in values]
+    return {m: values[m] for m in wanted} if wanted else values
+
+
+def diagnostics_of(ctx) -> list[str]:
+    raw = param(ctx, "diagnostics", []) or []
+    if isinstance(raw, str):
+        raw = [raw]
+    bad = [v for v in raw if v not in ("shuffled", "repeated")]
+    if bad:
+        raise ConfigError(f"task {ctx.task.name}: unknown diagnostic variant(s) {bad}",
+                          hint="params.diagnostics takes shuffled and/or repeated")
+    return list(raw)
+
+
+@contextlib.contextmanager
+def progress_task(ctx, description: str, total: int | None) -> Iterator:
+    """Yields ``advance(n=1)``; a rich progress task when the runner gave one, else a no-op."""
+    prog = getattr(ctx, "progress", None)
+    if prog is None:
+        yield lambda n=1: None
+        return
+    tid = prog.add_task(description, total=total)
+    try:
+        yield lambda n=1: prog.advance(tid, n)
+    finally:
+        with contextlib.suppress(Exception):
+            prog.remove_task(tid)
+
+
+def torch_device(ctx) -> torch.device:
+    dev = str(getattr(ctx, "device", "cpu") or "cpu")
+    if dev.startswith("cuda") and not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device(dev)
