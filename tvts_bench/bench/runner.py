@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import TvtsBenchError
-from ..hashing import sha256_json, sha256_lines
+from ..hashing import sha256_json
 from .context import ProtocolContext, ProtocolOutput
 from .features import DEFAULT_SHARD_SIZE, FeatureCache, effective_preprocess
 from .provenance import build_provenance, utc_now
@@ -81,7 +81,7 @@ class PreparedData:
     index: Any                               # DatasetIndex with only the videos found on disk
     manifest_hash: str
     listed: dict[str, int]
-    missing: dict[str, list[str]]            # split -> video ids not on disk
+    missing: dict[str, list[str]]            # split -> videos not on disk (paths relative to the root)
 
 
 def load_protocols() -> dict[str, ProtocolFn]:
@@ -90,50 +90,22 @@ def load_protocols() -> dict[str, ProtocolFn]:
     return PROTOCOLS
 
 
-def _manifest_hash(index: Any) -> str:
-    try:
-        from ..data.manifest import build_manifest
-    except ImportError:
-        build_manifest = None
-    if build_manifest is not None:
-        return str(build_manifest(index).hash)
-    # Fallback while the manifest module is absent: annotation contents + relative video list.
-    from ..hashing import sha256_file
-
-    root = Path(index.root)
-    parts = [sha256_file(p) for p in index.annotation_files if Path(p).exists()]
-    for split in sorted(index.splits):
-        parts.append(sha256_lines(f"{split}\t{_rel(r.path, root)}\t{r.start}\t{r.end}"
-                                  for r in index.splits[split]))
-    return sha256_json(parts)
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return str(path)
-
-
 def prepare_data(task: TaskCard, opts: RunOptions) -> PreparedData:
+    """Read the task's dataset once; videos missing on disk are counted (manifest) and set aside."""
+    import os
     from dataclasses import replace
 
+    from ..data.manifest import build_manifest
     from ..data.readers import read_dataset
     from ..home import resolve_data
 
     loc = resolve_data(task.dataset, opts.data_root, world_preset=opts.world_preset)
     index = read_dataset(task.dataset, loc.root, **task.reader_options)
-    manifest_hash = _manifest_hash(index)
-    listed: dict[str, int] = {}
-    missing: dict[str, list[str]] = {}
-    found_splits = {}
-    for split, records in index.splits.items():
-        listed[split] = len(records)
-        present = [r for r in records if Path(r.path).exists()]
-        missing[split] = [r.video_id for r in records if not Path(r.path).exists()]
-        found_splits[split] = present
-    index = replace(index, splits=found_splits)
-    return PreparedData(loc, index, manifest_hash, listed, missing)
+    manifest = build_manifest(index)
+    listed = {split: m.listed for split, m in manifest.splits.items()}
+    missing = {split: list(m.missing_videos) for split, m in manifest.splits.items()}
+    present = {split: [r for r in records if os.path.isfile(r.path)] for split, records in index.splits.items()}
+    return PreparedData(loc, replace(index, splits=present), manifest.hash, listed, missing)
 
 
 class _Runner:
