@@ -11,6 +11,7 @@ pointing elsewhere) and never lets a ``KeyError``/``ValueError`` surface as a tr
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -168,7 +169,7 @@ class DatasetRoot:
         """
         base = self.path if base is None else base
         text = rel.strip()
-        if not text or "\x00" in text:
+        if not text or "\x00" in text or not _encodable(text):
             raise DataFormatError(source, f"empty or invalid video path {rel!r}", line=line, key=key)
         posix = PurePosixPath(text.replace("\\", "/"))
         if (posix.is_absolute() or PureWindowsPath(text).is_absolute() or PureWindowsPath(text).drive):
@@ -255,10 +256,16 @@ def read_text(path: Path) -> str:
                               hint="re-save the file as UTF-8") from None
 
 
+def _physical_lines(text: str) -> Iterator[str]:
+    """Lines as editors count them (\n, \r\n or \r end a line; \u2028 and friends do not)."""
+    return iter(io.StringIO(text, newline=""))
+
+
 def iter_lines(path: Path, *, skip_blank: bool = True) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line ending) for each line of a UTF-8 text file."""
     text = read_text(path)
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_physical_lines(text), start=1):
+        line = line.rstrip("\r\n")
         if "\x00" in line:
             raise DataFormatError(path, "NUL byte in a text file (binary or corrupt?)", line=number)
         if skip_blank and not line.strip():
@@ -269,11 +276,11 @@ def iter_lines(path: Path, *, skip_blank: bool = True) -> Iterator[tuple[int, st
 def _csv_rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     text = read_text(path)
     if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
+        line = sum(1 for _ in _physical_lines(text[:text.index("\x00") + 1]))
         raise DataFormatError(path, "NUL byte in a text file (binary or corrupt?)", line=line)
     # Tab-separated dataset files are not quoted (captions contain '"'); CSVs may be.
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=True,
+    reader = csv.reader(_physical_lines(text), delimiter=delimiter, strict=True,
                         quoting=quoting)
     while True:
         try:
@@ -421,6 +428,15 @@ def _type_name(kind: type) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _encodable(text: str) -> bool:
+    try:
+        os.fsencode(text)
+        text.encode("utf-8")
+    except (UnicodeError, ValueError):
+        return False
+    return True
 
 
 def unique_in_order(items: Iterable[str]) -> list[str]:

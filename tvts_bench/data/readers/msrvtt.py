@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import ConfigError, DataFormatError, MissingPathError
+from ...errors import ConfigError, DataFormatError
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, expect, field_of, read_json, read_table, sample_of)
 
@@ -98,9 +98,9 @@ def read(root: Path | str, train: str = "9k") -> DatasetIndex:
                                       hint="or add MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv")
             rows.append((vid, tuple(captions.get(vid, ())), names[split], main, None, vid))
     if not rows:
-        raise MissingPathError(droot.path / "MSRVTT_JSFUSION_test.csv", "MSR-VTT split lists",
-                               hint="the caption JSON lists no videos; add MSRVTT_train.9k.csv and "
-                                    "MSRVTT_JSFUSION_test.csv")
+        raise DataFormatError(files[-1], "lists no videos",
+                              hint="MSR-VTT needs MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv, or "
+                                   "a caption JSON whose videos carry a split")
     base = droot.choose_base(VIDEO_DIRS, sample_of([f"{r[0]}.mp4" for r in rows]), any_extension=True)
     splits: dict[str, list[VideoRecord]] = {}
     for vid, caps, split, source, line_no, key in rows:
