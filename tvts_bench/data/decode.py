@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -109,21 +110,34 @@ class VideoSource:
 
 # ---------------------------------------------------------------------------------------------- PyAV
 
+_LOG_PREFIX = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")     # decord/dmlc "[hh:mm:ss] file.cc:83: "
+_ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\] ")
+_QUOTED_TAIL = re.compile(r": '[^']*'$")                           # PyAV repeats the path at the end
+
+
 def _av_error_text(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+    """A one-line problem description from a PyAV/decord exception (the path is named elsewhere)."""
+    text = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+    text = _ERRNO_PREFIX.sub("", _LOG_PREFIX.sub("", text))
+    return _QUOTED_TAIL.sub("", text).strip()[:300] or type(exc).__name__
 
 
 class PyAVSource(VideoSource):
-    """PyAV backend. Holds no open container between calls (safe to pickle and to fork)."""
+    """PyAV backend. Holds no open container between calls (safe to pickle and to fork).
+
+    ``count=False`` makes a cheap probe: when the header has no frame count, ``num_frames`` is only an
+    estimate from duration x fps instead of a count of the packets (which reads the whole file).
+    """
 
     backend = "pyav"
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, threads: int = 1, count: bool = True):
         import av
 
         self.path = Path(path)
+        self.threads = threads
         self.truncated = False
+        self.counted = True
         try:
             container = av.open(str(self.path), metadata_errors="ignore")
         except Exception as exc:  # noqa: BLE001 - av raises many error types; all mean "unreadable"
@@ -145,9 +159,12 @@ class PyAVSource(VideoSource):
             else:
                 self._container_duration = 0.0
             n = int(stream.frames or 0)
-            if n <= 0:
+            if n <= 0 and count:
                 # WebM/MKV (and some AVI) headers carry no frame count: count packets, without decoding.
                 n = sum(1 for packet in container.demux(stream) if packet.size)
+            elif n <= 0:
+                self.counted = False
+                n = max(1, int(round(self._container_duration * self.fps))) if self.fps > 0 else 1
         except VideoDecodeError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -192,7 +209,9 @@ class PyAVSource(VideoSource):
             raise VideoDecodeError(self.path, _av_error_text(exc)) from None
         try:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            if self.threads != 1:
+                stream.thread_type = "AUTO"
+                stream.codec_context.thread_count = max(self.threads, 0)
             if seek_to is not None:
                 target = int(seek_to / self.fps / self.time_base) + self.start_pts
                 container.seek(target, stream=stream, backward=True, any_frame=False)
@@ -253,18 +272,23 @@ class DecordSource(VideoSource):
 
     backend = "decord"
 
-    def __init__(self, path: Path | str, *, threads: int = 1, fallback: bool = False):
+    def __init__(self, path: Path | str, *, threads: int = 1, fallback: bool = False,
+                 size: tuple[int, int] | None = None):
         decord = _import_decord()
 
         self.path = Path(path)
+        self.threads = threads
         self._fallback_allowed = fallback
         self._delegate: PyAVSource | None = None
         try:
             self._reader = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=threads)
             n = len(self._reader)
             self.fps = float(self._reader.get_avg_fps() or 0.0)
-            if n > 0:
+            if size is not None and min(size) > 0:
+                self.height, self.width = size       # from the PyAV probe: no frame decoded here
+            elif n > 0:
                 shape = self._reader[0].shape
+                self._reader.seek(0)
                 self.height, self.width = int(shape[0]), int(shape[1])
         except Exception as exc:  # noqa: BLE001 - decord raises RuntimeError / DECORDError / TVMError
             raise VideoDecodeError(self.path, f"decord: {_av_error_text(exc)}") from None
@@ -273,8 +297,6 @@ class DecordSource(VideoSource):
         if self.fps <= 0:
             self.fps = 25.0
         self.num_frames = n
-        # decord seeks to frame 0 above; reset so the first real batch starts clean.
-        self._reader.seek(0)
 
     @property
     def truncated(self) -> bool:
@@ -300,7 +322,7 @@ class DecordSource(VideoSource):
                 continue
         if not self._fallback_allowed:
             raise VideoDecodeError(self.path, f"decord: {problem}")
-        self._delegate = PyAVSource(self.path)
+        self._delegate = PyAVSource(self.path, threads=self.threads)
         self._reader = None  # free decord's decoder now; PyAV takes over this file
         frames = self._delegate._decode_sorted(np.clip(unique, 0, self._delegate.num_frames - 1))
         self.num_frames = min(self.num_frames, self._delegate.num_frames)
@@ -384,22 +406,22 @@ def open_video(path: Path | str, backend: str = "auto", *, start_s: float | None
     _check_file(path)
 
     source: VideoSource
+    if backend == "auto" and not decord_available():
+        backend = "pyav"
     if backend == "pyav":
-        source = PyAVSource(path)
+        source = PyAVSource(path, threads=threads)
     else:
-        if backend == "decord" and not decord_available():
+        if not decord_available():
             raise VideoDecodeError(path, "decord is not installed; use backend 'pyav' or 'auto'")
         # Probe with PyAV first: files it cannot even open never reach decord's C++ code.
-        probe = PyAVSource(path)
-        if backend == "auto" and not decord_available():
-            source = probe
-        else:
-            try:
-                source = DecordSource(path, threads=threads, fallback=(backend == "auto"))
-            except VideoDecodeError:
-                if backend == "decord":
-                    raise
-                source = probe
+        probe = PyAVSource(path, threads=threads, count=False)
+        try:
+            source = DecordSource(path, threads=threads, fallback=(backend == "auto"),
+                                  size=(probe.height, probe.width))
+        except VideoDecodeError:
+            if backend == "decord":
+                raise
+            source = probe if probe.counted else PyAVSource(path, threads=threads)
     if start_s is not None or end_s is not None:
         source = SegmentSource(source, start_s, end_s)
     return source
