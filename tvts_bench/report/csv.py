@@ -1,0 +1,31 @@
+"""Render a Leaderboard as a long-format CSV for scripts.
+
+Columns: model, task, source, metric, value, ci_low, ci_high, n_seeds. ``source`` is ``builtin``,
+``real`` or ``paper`` (the paper's reported numbers, for real-data tasks that have results);
+diagnostics appear as metric ``<variant>:<metric>`` (e.g. ``shuffled:top1``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from .aggregate import LONG_FIELDS, Leaderboard, long_rows
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if not math.isfinite(value) else f"{value:.6g}"
+    return value
+
+
+def render_csv(lb: Leaderboard) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(LONG_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    for row in long_rows(lb):
+        writer.writerow({k: _cell(row[k]) for k in LONG_FIELDS})
+    return buf.getvalue()
