@@ -221,3 +221,48 @@ def test_v2v_approximate_index_option(tmp_path):
     approx = PROTOCOLS["v2v"](make_ctx(tmp_path, "v2v", {"index": "hnsw"}, feature_fn=feats, n_test=200))
     assert approx.extra["v2v"]["recall_at_10_vs_exact"] >= 0.95
     assert abs(approx.metrics["R@1"].value - exact.metrics["R@1"].value) <= 2.0
+
+
+def test_ret_protocol_multi_caption_and_paragraph(tmp_path):
+    keys = [f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR")]
+    ctx = make_ctx(tmp_path, "ret", {"captions": "all"}, kind="multi", text=True, dataset="msvd")
+    out = PROTOCOLS["ret"](ctx)
+    assert_well_formed(out, keys)
+    assert out.extra["ret"]["queries"] == 2 * 24                # every caption is a query
+    assert out.metrics["t2v_R@1"].n == 48 and out.metrics["v2t_R@1"].n == 24
+    ctx = make_ctx(tmp_path, "ret", {"captions": "paragraph"}, kind="multi", text=True, dataset="didemo")
+    out = PROTOCOLS["ret"](ctx)
+    assert out.extra["ret"]["queries"] == 24 and out.metrics["t2v_R@1"].n == 24
+
+
+def test_ret_without_text_tower_says_what_to_do(tmp_path):
+    ctx = make_ctx(tmp_path, "ret", kind="single", text=False, dataset="msrvtt")
+    with pytest.raises(TvtsBenchError) as e:
+        PROTOCOLS["ret"](ctx)
+    assert "no text tower" in str(e.value) and "msrvtt-ret-ft" in str(e.value)
+
+
+def test_ret_ft_with_own_text_tower_improves_and_resumes(tmp_path):
+    keys = [f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR")]
+    params = {"epochs": 3, "batch_size": 8, "lr": 3e-3, "head_lr": 3e-3, "temperature": "learnable"}
+    ctx = make_ctx(tmp_path, "ret-ft", params, kind="single", text=True, dataset="msrvtt")
+    before = ctx.adapter.video_backbone().state_dict()["patch_embed.weight"].clone()
+    out = PROTOCOLS["ret-ft"](ctx)
+    assert_well_formed(out, keys)
+    info = out.extra["ret_ft"]
+    assert info["train_loss"][-1] < info["train_loss"][0]
+    assert "own text tower" in info["text_tower"]
+    assert torch.equal(before, ctx.adapter.video_backbone().state_dict()["patch_embed.weight"])  # adapter untouched
+    assert (ctx.work_dir / "ret-ft-checkpoint.pt").is_file()
+    again = PROTOCOLS["ret-ft"](make_ctx(tmp_path, "ret-ft", params, kind="single", text=True, dataset="msrvtt"))
+    assert again.extra["ret_ft"]["resumed_from_epoch"] == 3
+    assert again.metrics["t2v_R@1"].value == out.metrics["t2v_R@1"].value
+
+
+def test_ret_ft_attaches_minilm_to_a_video_only_model(tmp_path):
+    params = {"epochs": 1, "batch_size": 8, "lr": 1e-5, "head_lr": 1e-3}
+    ctx = make_ctx(tmp_path, "ret-ft", params, kind="single", text=False, dataset="lsmdc", n_train=16, n_test=12)
+    out = PROTOCOLS["ret-ft"](ctx)
+    assert "MiniLM" in out.extra["ret_ft"]["text_tower"]
+    assert out.metrics["t2v_R@1"].n == 12
+    assert out.clips == 16

