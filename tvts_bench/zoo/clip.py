@@ -1,0 +1,178 @@
+"""CLIP: HuggingFace ``CLIPModel`` folders, and this project's ``clip``-objective runs.
+
+A HF folder (config.json with model_type ``clip``, weights, tokenizer files) is loaded from the local
+path only. The video feature is the per-frame image embedding (vision pooler -> visual projection)
+averaged over frames (``encode_video``). For text-to-video retrieval, ``encode_video_joint`` averages
+the L2-normalised per-frame embeddings (CLIP4Clip's "meanP") and ``encode_text`` is the text
+embedding (text pooler -> text projection); retrieval protocols compare them by cosine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import CheckpointError
+from .adapters import ModuleAdapter, TextTower
+from .base import CLIP_MEAN, CLIP_STD, Preprocess
+from .card import ModelCard
+from .importing import KeyMapper, load_into
+from .safe_load import load_hf_folder_weights
+
+
+@dataclass
+class CLIPOptions:
+    """Card ``config`` keys for CLIP."""
+
+    text_max_len: int = 77          # tokens per caption (CLIP's context length)
+    normalize_frames: bool = False  # average normalised frame embeds in encode_video too
+
+    @classmethod
+    def from_card(cls, config: dict) -> "CLIPOptions":
+        known = {k: v for k, v in config.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class CLIPFrameEncoder(nn.Module):
+    """``[B, C, T, H, W]`` -> ``[B, D]``: CLIP image embeds of every frame, averaged over frames."""
+
+    def __init__(self, vision_model: nn.Module, visual_projection: nn.Module, dim: int,
+                 normalize_frames: bool = False):
+        super().__init__()
+        self.vision_model = vision_model
+        self.visual_projection = visual_projection
+        self.feature_dim = dim
+        self.normalize_frames = normalize_frames
+
+    def frame_embeds(self, video: torch.Tensor) -> torch.Tensor:
+        b, c, t, h, w = video.shape
+        frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        pooled = self.vision_model(pixel_values=frames).pooler_output
+        return self.visual_projection(pooled).view(b, t, -1)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        emb = self.frame_embeds(video)
+        if self.normalize_frames:
+            emb = F.normalize(emb, dim=-1)
+        return emb.mean(dim=1)
+
+
+class CLIPAdapter(ModuleAdapter):
+    def encode_video_joint(self, video: torch.Tensor) -> torch.Tensor:
+        enc: CLIPFrameEncoder = self.video_backbone()  # type: ignore[assignment]
+        was_training = enc.training
+        enc.eval()
+        try:
+            with torch.no_grad():
+                emb = enc.frame_embeds(video.to(self._device(), torch.float32))
+                return F.normalize(emb, dim=-1).mean(dim=1).float()
+        finally:
+            enc.train(was_training)
+
+
+def is_hf_clip_folder(path: Path) -> bool:
+    cfg = path / "config.json"
+    if not (path.is_dir() and cfg.is_file()):
+        return False
+    try:
+        return json.loads(cfg.read_text()).get("model_type") == "clip"
+    except (json.JSONDecodeError, OSError):
+        return False
+
+
+def _preprocess_config(folder: Path) -> dict:
+    f = folder / "preprocessor_config.json"
+    if not f.is_file():
+        return {}
+    try:
+        return json.loads(f.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{f}: not valid JSON ({e})") from None
+
+
+def import_hf_clip(folder: Path, options: CLIPOptions) -> tuple[Any, Any]:
+    """Build a CLIPModel from ``folder``'s config and load its weights with a full key account."""
+    from transformers import CLIPConfig, CLIPModel
+
+    try:
+        cfg = CLIPConfig.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{folder / 'config.json'}: not a readable CLIP config ({e})") from None
+    model = CLIPModel(cfg)
+    state, files = load_hf_folder_weights(folder)
+    source = str(files[0] if len(files) == 1 else folder)
+    mapper = KeyMapper(state, source, "hf")
+    target = {}
+    for key in model.state_dict():
+        if key.endswith("position_ids") and not mapper.has(key):
+            continue  # a buffer older/newer transformers may or may not save
+        target[key] = mapper.take(key)
+    mapper.ignore(r"position_ids$", "index buffer")
+    report = mapper.finish()
+    load_into(model, target, report, allow_missing=(r"position_ids$",))
+    return model.eval(), report
+
+
+def _tokenizer(folder: Path, max_len: int):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{folder}: cannot load the CLIP tokenizer ({e})",
+                              hint="save the tokenizer next to the model (processor.save_pretrained)") from None
+
+    def tokenize(texts: list[str]) -> dict:
+        return dict(tok(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt"))
+
+    return tokenize
+
+
+def _encode_text(text_side: nn.Module, tokens: dict) -> torch.Tensor:
+    pooled = text_side.text_model(input_ids=tokens["input_ids"],
+                                  attention_mask=tokens.get("attention_mask")).pooler_output
+    return text_side.text_projection(pooled)
+
+
+class _TextSide(nn.Module):
+    def __init__(self, text_model: nn.Module, text_projection: nn.Module):
+        super().__init__()
+        self.text_model = text_model
+        self.text_projection = text_projection
+
+
+def load_clip(card: ModelCard, path: Path) -> ModuleAdapter:
+    from .project import is_project_checkpoint, load_project
+
+    if is_project_checkpoint(path):
+        return load_project(card, path)
+    if not is_hf_clip_folder(path):
+        raise CheckpointError(f"{path}: not a CLIP checkpoint",
+                              hint="expected a HuggingFace CLIPModel folder (config.json with model_type "
+                                   "'clip', model.safetensors, tokenizer files) or a project checkpoint")
+    options = CLIPOptions.from_card(card.config)
+    model, report = import_hf_clip(path, options)
+    dim = int(model.config.projection_dim)
+    video = CLIPFrameEncoder(model.vision_model, model.visual_projection, dim, options.normalize_frames)
+    has_tok = any((path / n).is_file() for n in ("tokenizer.json", "vocab.json", "tokenizer_config.json"))
+    text = None
+    if has_tok:
+        text = TextTower(_TextSide(model.text_model, model.text_projection),
+                         _tokenizer(path, options.text_max_len), _encode_text)
+    else:
+        report.notes.append("no tokenizer files in the folder: text tower disabled")
+    pre_cfg = _preprocess_config(path)
+    size = int(model.config.vision_config.image_size)
+    short = pre_cfg.get("size", {}).get("shortest_edge") if isinstance(pre_cfg.get("size"), dict) \
+        else pre_cfg.get("size")
+    pre = Preprocess(num_frames=card.preprocess.frames, size=size, short_side=max(int(short or size), size),
+                     mean=tuple(pre_cfg.get("image_mean", CLIP_MEAN)),
+                     std=tuple(pre_cfg.get("image_std", CLIP_STD)))
+    return CLIPAdapter(card=card, video=video, preprocess=pre, feature_dim=dim, checkpoint=str(path),
+                       report=report, text=text)

@@ -1,0 +1,279 @@
+"""Model registry: cards, where each model's weights are, and ``load_model(spec)``.
+
+``spec`` is, first match wins:
+
+1. ``path/to/file.py:factory`` (a user model, see ``user.py``);
+2. a card name (``models/*.yaml``, plus cards in ``$TVTS_BENCH_HOME/models/`` and the folders in
+   ``$TVTS_BENCH_MODELS``, separated by ``os.pathsep``);
+3. an existing path: a tvts-bench checkpoint or run folder, a HuggingFace VideoMAE/CLIP folder, the
+   authors' TVTS file or an original VideoMAE .pth (the format is detected);
+4. an entry point name in the group ``tvts_bench.models``.
+
+``checkpoint`` swaps in other weights of the card's family (e.g. ``--model tvts --checkpoint
+TVTS_vitb.pth``). Weights of a card are looked for in order: ``checkpoint``; for built-in runs the
+newest complete checkpoint of ``$TVTS_BENCH_HOME/runs/<run>``; for local weights the card's
+``weights.path`` and ``$TVTS_BENCH_HOME/weights/<name>/``. When none is there, the error says where it
+looked and how to get them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CheckpointError, ConfigError, MissingPathError
+from ..home import home_dir, runs_dir
+from .base import VideoAdapter
+from .card import ModelCard, load_card_file
+
+_BUILTIN_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+WEIGHT_FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".tar")
+
+
+def models_dirs() -> list[Path]:
+    dirs = [_BUILTIN_MODELS_DIR]
+    extra = os.environ.get("TVTS_BENCH_MODELS")
+    if extra:
+        dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
+    dirs.append(home_dir() / "models")
+    return dirs
+
+
+def load_cards(dirs: list[Path] | None = None) -> dict[str, ModelCard]:
+    """Every card, validated; a name defined twice is an error naming both files."""
+    cards: dict[str, ModelCard] = {}
+    for folder in (dirs if dirs is not None else models_dirs()):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+            card = load_card_file(path)
+            if card.name in cards:
+                raise ConfigError(f"{path}: model name {card.name!r} is already defined in "
+                                  f"{cards[card.name].source_file}", hint="rename one of the cards")
+            cards[card.name] = card
+    return dict(sorted(cards.items()))
+
+
+# -- where the weights are ----------------------------------------------------------------------------
+
+@dataclass
+class WeightsLocation:
+    path: Path | None                       # what to load (None: not found, or random init)
+    looked: list[str] = field(default_factory=list)   # "where (why not)" for each place tried
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None
+
+
+def _weights_in_folder(folder: Path) -> Path | None:
+    """A weights folder holds an HF/project folder, or exactly one weight file."""
+    if (folder / "config.json").is_file() or (folder / "checkpoints").is_dir():
+        return folder
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in WEIGHT_FILE_SUFFIXES)
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "config.json").is_file())
+    found = files + subdirs
+    return found[0] if len(found) == 1 else None
+
+
+def locate_weights(card: ModelCard, checkpoint: str | Path | None = None) -> WeightsLocation:
+    if checkpoint is not None:
+        path = Path(checkpoint).expanduser()
+        if not path.exists():
+            raise MissingPathError(path, f"checkpoint for model {card.name!r}", hint=card.weights.hint)
+        return WeightsLocation(path.resolve(), [str(path)])
+    w = card.weights
+    if w.source == "random":
+        return WeightsLocation(None, ["random initialisation (no weights needed)"])
+    looked: list[str] = []
+    if w.source == "builtin-run":
+        from .project import latest_checkpoint
+
+        run = runs_dir() / str(w.run)
+        if not run.is_dir():
+            looked.append(f"{run} (no such run folder)")
+            return WeightsLocation(None, looked)
+        ckpt = latest_checkpoint(run)
+        if ckpt is None:
+            looked.append(f"{run / 'checkpoints'} (no complete checkpoint yet)")
+            return WeightsLocation(None, looked)
+        return WeightsLocation(ckpt, [str(ckpt)])
+    candidates = []
+    if w.path:
+        candidates.append(Path(os.path.expandvars(w.path)).expanduser())
+    candidates.append(home_dir() / "weights" / card.name)
+    for cand in candidates:
+        if not cand.exists():
+            looked.append(f"{cand} (missing)")
+        elif cand.is_file():
+            return WeightsLocation(cand.resolve(), [str(cand)])
+        else:
+            inner = _weights_in_folder(cand)
+            if inner is None:
+                looked.append(f"{cand} (no config.json and not exactly one weight file)")
+            else:
+                return WeightsLocation(inner.resolve(), [str(cand)])
+    return WeightsLocation(None, looked)
+
+
+def missing_weights_error(card: ModelCard, where: WeightsLocation) -> CheckpointError:
+    return CheckpointError(
+        f"model {card.name!r}: weights are not on this machine; looked in: " + "; ".join(where.looked),
+        hint=card.weights.hint)
+
+
+@dataclass
+class ModelListing:
+    card: ModelCard
+    available: bool
+    location: str | None             # the weights that would load, or None
+    looked: list[str]
+
+
+def list_models() -> list[ModelListing]:
+    """Every card with whether its weights are here (for ``tvts-bench list models``)."""
+    rows = []
+    for card in load_cards().values():
+        where = locate_weights(card)
+        available = where.found or card.weights.source == "random"
+        rows.append(ModelListing(card, available, str(where.path) if where.path else None, where.looked))
+    return rows
+
+
+# -- loading ------------------------------------------------------------------------------------------
+
+def _load_card(card: ModelCard, path: Path | None, *, preloaded=None) -> VideoAdapter:
+    from . import clip, scratch, tvts, videomae
+
+    if card.family == "scratch":
+        return scratch.load_scratch(card)
+    if path is None:
+        raise CheckpointError(f"model {card.name!r}: no weights given")
+    if card.family == "tvts":
+        if card.weights.format == "tvts-authors" and path.is_file():
+            return tvts.load_authors(card, path)
+        return tvts.load_tvts(card, path)
+    if card.family == "videomae":
+        return videomae.load_videomae(card, path)
+    if card.family == "clip":
+        return clip.load_clip(card, path)
+    raise ConfigError(f"{card.source_file}: field 'family': {card.family!r} cards cannot be loaded "
+                      "by name", hint="user models load with --model path/to/file.py:factory")
+
+
+def detect_format(path: Path) -> str:
+    """project | hf-videomae | hf-clip | tvts-authors | videomae-pth (reads only what it must)."""
+    from .clip import is_hf_clip_folder
+    from .project import is_project_checkpoint
+    from .videomae import is_hf_videomae_folder
+
+    if path.is_dir():
+        if is_project_checkpoint(path):
+            return "project"
+        if is_hf_videomae_folder(path):
+            return "hf-videomae"
+        if is_hf_clip_folder(path):
+            return "hf-clip"
+        cfg = path / "config.json"
+        kind = ""
+        if cfg.is_file():
+            try:
+                kind = f" (model_type {json.loads(cfg.read_text()).get('model_type')!r})"
+            except (json.JSONDecodeError, OSError, AttributeError):
+                kind = " (config.json unreadable)"
+        raise CheckpointError(f"{path}: not a model folder this benchmark can load{kind}",
+                              hint="supported: tvts-bench checkpoint/run folders, HuggingFace VideoMAE "
+                                   "and CLIP folders, the authors' TVTS .pth, original VideoMAE .pth")
+    from .safe_load import load_weight_file
+    from .tvts import authors_state
+    from .videomae import original_layout
+
+    try:
+        content = load_weight_file(path).content
+    except CheckpointError:
+        # weights_only refused: only the authors' TVTS format is read with the restricted unpickler
+        return "tvts-authors"
+    if authors_state(content) is not None:
+        return "tvts-authors"
+    if original_layout(content) is not None:
+        return "videomae-pth"
+    raise CheckpointError(f"{path}: unknown checkpoint layout",
+                          hint="expected the authors' TVTS file (module.video_model.*) or an original "
+                               "VideoMAE checkpoint ('model' with encoder.* or 'module' with blocks.*)")
+
+
+_FORMAT_TEMPLATE = {"hf-videomae": "videomae-vitb-k400", "videomae-pth": "videomae-vitb-k400",
+                    "hf-clip": "clip-vitb16", "tvts-authors": "tvts-authors-vitb"}
+
+
+def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
+    """A card for weights given by path: the matching built-in card, renamed after the path."""
+    fmt = detect_format(path)
+    if fmt == "project":
+        from ..pretrain.checkpoint import read_config
+        from .project import latest_checkpoint
+
+        ckpt = path if (path / "config.json").is_file() else latest_checkpoint(path)
+        if ckpt is None:
+            raise MissingPathError(path / "checkpoints" / "latest", "complete checkpoint")
+        objective = str(read_config(ckpt).get("objective", "tvts"))
+        base = {"base": "tvts-base", "videomae": "videomae", "clip": "clip"}.get(objective, "tvts")
+        template = cards[base]
+        run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.name
+        return template.model_copy(update={
+            "name": _safe_name(run), "weights": template.weights.model_copy(
+                update={"source": "local", "path": str(path), "run": None}),
+            "description": f"{template.description} (checkpoint {path})"})
+    template = cards[_FORMAT_TEMPLATE[fmt]]
+    return template.model_copy(update={
+        "name": _safe_name(path.stem if path.is_file() else path.name),
+        "weights": template.weights.model_copy(update={"path": str(path)}),
+        "trained_on": ["unknown"], "paper_row": None,
+        "description": f"{template.family} weights from {path} (format {fmt})"})
+
+
+def _safe_name(text: str) -> str:
+    from .user import _card_name
+
+    return _card_name(text)
+
+
+def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "cpu") -> VideoAdapter:
+    """Load a model for evaluation (eval mode, on ``device``). See the module docstring for ``spec``."""
+    from . import user
+
+    spec = str(spec)
+    factory_spec = user.split_factory_spec(spec)
+    if factory_spec is not None:
+        path, name = factory_spec
+        factory = user.load_factory_from_file(path, name)
+        adapter = user.call_factory(factory, spec, f"{path.stem}-{name}",
+                                    checkpoint=str(checkpoint) if checkpoint else None, device=device)
+        return adapter.to(device)
+    cards = load_cards()
+    if spec in cards:
+        card = cards[spec]
+        where = locate_weights(card, checkpoint)
+        if not where.found and card.weights.source != "random":
+            raise missing_weights_error(card, where)
+        return _load_card(card, where.path).to(device)
+    path = Path(spec).expanduser()
+    if path.exists():
+        if checkpoint is not None:
+            raise ConfigError(f"--checkpoint is for card names; {spec} is already a path",
+                              hint="pass either --model CARD --checkpoint PATH or --model PATH")
+        card = card_for_path(path.resolve(), cards)
+        return _load_card(card, path.resolve()).to(device)
+    factory = user.load_entry_point(spec)
+    if factory is not None:
+        adapter = user.call_factory(factory, spec, spec,
+                                    checkpoint=str(checkpoint) if checkpoint else None, device=device)
+        return adapter.to(device)
+    eps = user.entry_point_names()
+    raise ConfigError(
+        f"unknown model {spec!r}: not a card name, not an existing path, not path/to/file.py:factory"
+        + (", not an entry point" if eps else ""),
+        hint=f"cards: {', '.join(cards)}" + (f"; entry points: {', '.join(eps)}" if eps else "")
+        + " (tvts-bench list models)")
