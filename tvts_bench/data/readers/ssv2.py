@@ -39,6 +39,8 @@ def strip_brackets(template: str) -> str:
 def _read_labels(path: Path) -> tuple[dict[str, int], list[str]]:
     data = read_json(path)
     expect(data, dict, path, "the labels file (template -> index)")
+    if not data:
+        raise DataFormatError(path, "no classes listed (expected template -> index)")
     by_name: dict[str, int] = {}
     for name, value in data.items():
         by_name[name] = to_int(value, path, "label index", key=name)
@@ -62,7 +64,7 @@ def read(root: Path | str) -> DatasetIndex:
         path = droot.find_file([name])
         if path is None:
             continue
-        if split != "test" and not by_name:
+        if split != "test" and labels_path is None:
             raise MissingPathError(droot.path / LABELS, "SSV2 labels file",
                                    hint=f"{path.name} needs {LABELS} next to it to map templates "
                                         "to class indices")
