@@ -1,0 +1,156 @@
+"""The built-in world: procedurally generated videos + annotations in the real datasets' layouts.
+
+``generate(out, preset, seed)`` writes one folder per dataset short name (yttemporal, ssv2, k400,
+ucf101, hmdb51, msrvtt, didemo, msvd, lsmdc) and, last, ``world.json``. Everything is built in a
+temporary sibling folder that is renamed to ``out`` only when complete, so an interrupted run is
+never mistaken for a world. The same (preset, seed) gives the same annotation bytes and the same
+decoded frames.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from ..errors import ConfigError
+from .plan import DatasetPlan, VideoJob
+from .presets import PRESETS, WorldPreset
+
+WORLD_VERSION = 1
+WORLD_FILE = "world.json"
+
+__all__ = ["PRESETS", "WORLD_VERSION", "WorldPreset", "generate", "is_complete", "plan_world", "read_world_info"]
+
+
+def _preset(preset: str | WorldPreset) -> WorldPreset:
+    if isinstance(preset, WorldPreset):
+        return preset
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown world preset {preset!r}", hint=f"choose one of: {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def plan_world(preset: str | WorldPreset, seed: int = 0) -> list[DatasetPlan]:
+    """Every dataset's annotation files, video jobs and counts (cheap: nothing is rendered)."""
+    from .formats import BUILDERS
+
+    p = _preset(preset)
+    return [build(p, int(seed)) for build in BUILDERS.values()]
+
+
+def read_world_info(root: Path | str) -> dict | None:
+    try:
+        info = json.loads((Path(root) / WORLD_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def is_complete(root: Path | str) -> bool:
+    """True when ``root`` holds a finished world of the current version (world.json is written last)."""
+    info = read_world_info(root)
+    return bool(info) and info.get("version") == WORLD_VERSION and isinstance(info.get("counts"), dict)
+
+
+def _render_job(job: VideoJob, root: str) -> tuple[str, int]:
+    from .render import render_chunks
+    from .video_io import write_video
+
+    frames = write_video(Path(root) / job.relpath, render_chunks(job.scene), job.scene.fps)
+    return job.relpath, frames
+
+
+def _run_jobs(jobs: list[VideoJob], root: Path, workers: int, progress: bool) -> int:
+    # Longest videos first so that two workers finish together.
+    jobs = sorted(jobs, key=lambda j: -j.scene.num_frames)
+    total_frames = sum(j.scene.num_frames for j in jobs)
+    bar = None
+    if progress:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        bar = Progress(TextColumn("[bold]world[/] rendering videos"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), console=Console(stderr=True))
+        task = bar.add_task("videos", total=len(jobs))
+        bar.start()
+    frames = 0
+    try:
+        if workers <= 1:
+            for job in jobs:
+                frames += _render_job(job, str(root))[1]
+                if bar:
+                    bar.advance(task)
+        else:
+            # spawn: the parent may hold torch / OpenMP threads, which do not survive a fork.
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_render_job, job, str(root)) for job in jobs]
+                for fut in as_completed(futures):
+                    frames += fut.result()[1]
+                    if bar:
+                        bar.advance(task)
+    finally:
+        if bar:
+            bar.stop()
+    assert frames == total_frames, (frames, total_frames)
+    return frames
+
+
+def _is_replaceable(out: Path) -> bool:
+    if not out.exists():
+        return True
+    if not out.is_dir():
+        return False
+    return is_complete(out) or not any(out.iterdir())
+
+
+def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: bool = True,
+             workers: int | None = None) -> Path:
+    """Generate the world into ``out`` (replacing a previous world there) and return ``out``."""
+    p = _preset(preset)
+    out = Path(out).expanduser().absolute()
+    if not _is_replaceable(out):
+        raise ConfigError(f"{out} exists and is not a generated world; refusing to overwrite it",
+                          hint="pass an empty or new folder to --out")
+    if workers is None:
+        workers = int(os.environ.get("TVTS_BENCH_WORLD_WORKERS", p.workers))
+    workers = max(1, min(workers, os.cpu_count() or 1))
+    started = time.perf_counter()
+    plans = plan_world(p, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        tmp.mkdir()
+        for plan in plans:
+            for rel, content in plan.files.items():
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+        jobs = [job for plan in plans for job in plan.jobs]
+        frames = _run_jobs(jobs, tmp, workers, progress)
+        info = {
+            "preset": p.name, "seed": int(seed), "version": WORLD_VERSION,
+            "counts": {plan.name: plan.counts for plan in plans},
+            "videos": len(jobs), "frames": frames,
+            "seconds": round(time.perf_counter() - started, 2), "workers": workers,
+            "sizes": p.as_dict(),
+        }
+        # world.json last: its presence marks the folder complete.
+        (tmp / WORLD_FILE).write_text(json.dumps(info, indent=2) + "\n")
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            out.rename(old)
+        tmp.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -1,0 +1,93 @@
+"""Descriptive captions for the retrieval stand-ins (MSR-VTT, DiDeMo, MSVD, LSMDC).
+
+Captions describe what happens, objects and events in order, in an annotator's style (present
+tense, "a ... is ..."), with several paraphrases per video. The phrasings differ from the narrator's,
+so a retrieval caption is never a verbatim pretraining sentence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scenes import Event, ObjectSpec, Scene
+
+VERBS: dict[str, tuple[str, ...]] = {
+    "move_left": ("moves to the left", "is moving toward the left edge", "travels leftward"),
+    "move_right": ("moves to the right", "is moving toward the right edge", "travels rightward"),
+    "move_up": ("moves up", "is rising toward the top", "travels upward"),
+    "move_down": ("moves down", "is lowering toward the bottom", "travels downward"),
+    "turn_clockwise": ("rotates clockwise", "is turning clockwise", "turns in a clockwise direction"),
+    "turn_counterclockwise": ("rotates counterclockwise", "is turning counterclockwise",
+                              "turns in a counterclockwise direction"),
+    "grow": ("becomes larger", "is growing in size", "expands"),
+    "shrink": ("becomes smaller", "is shrinking in size", "contracts"),
+    "appear": ("appears", "comes into view", "is appearing on screen"),
+    "vanish": ("vanishes", "goes out of view", "is disappearing from the screen"),
+    "fall": ("falls to the bottom", "is falling down", "drops onto the floor"),
+    "bounce": ("bounces", "is bouncing up and down", "jumps twice"),
+    "stack": ("is placed on top of {p}", "moves on top of {p}", "ends up resting on {p}"),
+    "take_off": ("is taken off {p}", "moves off of {p}", "leaves the top of {p}"),
+    "cover": ("covers {p}", "moves over {p} and hides it", "is placed over {p}"),
+    "uncover": ("uncovers {p}", "moves away revealing {p}", "stops hiding {p}"),
+    "push": ("pushes {p} to the {d}", "is pushing {p} {d}ward", "shoves {p} toward the {d}"),
+    "approach": ("moves closer to {p}", "approaches {p}", "is moving near {p}"),
+    "retreat": ("moves away from {p}", "is leaving {p} behind", "backs away from {p}"),
+}
+
+BACKGROUND_PHRASES = {
+    "grass": "on a grassy field", "sand": "on sand", "sky": "against the sky", "water": "over water",
+    "bricks": "in front of a brick wall", "night": "under a night sky", "wood": "on a wooden floor",
+    "snow": "in the snow",
+}
+
+LINKS = (" and then ", " then ", " and after that ", " and next ")
+
+
+def object_noun(obj: ObjectSpec, rng: np.random.Generator) -> str:
+    words = []
+    if rng.random() < 0.3:
+        words.append(obj.size)
+    if obj.texture != "plain" and rng.random() < 0.4:
+        words.append(obj.texture)
+    return " ".join(words + [obj.colour, obj.shape])
+
+
+def _key(ev: Event) -> str:
+    if ev.kind in ("move", "turn"):
+        return f"{ev.kind}_{ev.param('direction')}"
+    return ev.kind
+
+
+def event_clause(scene: Scene, ev: Event, rng: np.random.Generator, article: str = "a") -> str:
+    verbs = VERBS[_key(ev)]
+    verb = verbs[int(rng.integers(len(verbs)))]
+    other = scene.objects[ev.other] if ev.other is not None else None
+    verb = verb.format(p=("the " + object_noun(other, rng)) if other else "", d=ev.param("direction"))
+    return f"{article} {object_noun(scene.objects[ev.actor], rng)} {verb}"
+
+
+def describe(scene: Scene, rng: np.random.Generator, events: list[int] | None = None) -> str:
+    """One caption: the events (all, or the given indices) in order, sometimes with the setting."""
+    idx = list(range(len(scene.events))) if events is None else list(events)
+    if not idx:
+        names = " and a ".join(object_noun(o, rng) for o in scene.objects)
+        return f"a {names} sitting still {BACKGROUND_PHRASES[scene.background]}"
+    clauses = [event_clause(scene, scene.events[k], rng, "a" if n == 0 else "the") for n, k in enumerate(idx)]
+    text = clauses[0]
+    for c in clauses[1:]:
+        text += LINKS[int(rng.integers(len(LINKS)))] + c
+    if rng.random() < 0.4:
+        text = f"{BACKGROUND_PHRASES[scene.background]} {text}"
+    return text
+
+
+def paraphrases(scene: Scene, rng: np.random.Generator, n: int, events: list[int] | None = None) -> list[str]:
+    """n captions of the same video; duplicates are re-drawn a few times, then allowed."""
+    out: list[str] = []
+    for _ in range(n):
+        for _attempt in range(5):
+            text = describe(scene, rng, events)
+            if text not in out:
+                break
+        out.append(text)
+    return out

@@ -1,0 +1,282 @@
+"""Class definitions of the classification stand-ins, and how one clip of a class is staged.
+
+- SSV2: templates with [something] placeholders; classes come in pairs that differ only in direction
+  or order (the same clip played backwards belongs to the other class). Objects and backgrounds are
+  random, so appearance says nothing about the class.
+- K400: classes are (shape, background) pairs; motion is incidental (random events).
+- UCF101 / HMDB51: a mix of motion classes (a reserved event kind) and appearance classes (a
+  reserved background or texture). Clips of the other classes never use a reserved cue, so each clip
+  has exactly one class.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import vocab
+from .scenes import FLOOR, MARGIN, ObjectSpec, Scene, SceneBuilder, new_builder, object_phrase, pick_event, \
+    sample_objects
+
+NON_ROUND = tuple(s for s in vocab.SHAPES if s not in vocab.ROUND_SHAPES)
+
+
+@dataclass(frozen=True)
+class Ssv2Class:
+    template: str
+    action: str  # how the clip is staged (see ``_stage`` / ``_perform``)
+    objects: int  # objects named by the placeholders
+
+
+# Pairs first, so a preset with fewer classes still has direction and order pairs.
+SSV2_CLASSES: tuple[Ssv2Class, ...] = (
+    Ssv2Class("Moving [something] from left to right", "move_right", 1),
+    Ssv2Class("Moving [something] from right to left", "move_left", 1),
+    Ssv2Class("Putting [something] on top of [something]", "stack", 2),
+    Ssv2Class("Taking [something] off [something]", "take_off", 2),
+    Ssv2Class("Moving [something] up", "move_up", 1),
+    Ssv2Class("Moving [something] down", "move_down", 1),
+    Ssv2Class("Making [something] bigger", "grow", 1),
+    Ssv2Class("Making [something] smaller", "shrink", 1),
+    Ssv2Class("Moving [something] closer to [something]", "closer", 2),
+    Ssv2Class("Moving [something] away from [something]", "away", 2),
+    Ssv2Class("Covering [something] with [something]", "cover", 2),
+    Ssv2Class("Uncovering [something]", "uncover", 2),
+    Ssv2Class("Spinning [something] and then moving it", "turn+move", 1),
+    Ssv2Class("Moving [something] and then spinning it", "move+turn", 1),
+    Ssv2Class("[something] appearing then [something] vanishing", "appear+vanish", 2),
+    Ssv2Class("[something] vanishing then [something] appearing", "vanish+appear", 2),
+)
+# Class pairs whose clips are each other's time reversal (direction pairs) or order swaps.
+SSV2_PAIRS: tuple[tuple[int, int], ...] = tuple((k, k + 1) for k in range(0, len(SSV2_CLASSES), 2))
+
+
+@dataclass(frozen=True)
+class CueClass:
+    """A class of K400 / UCF101 / HMDB51: a motion kind and/or appearance cues."""
+
+    name: str
+    action: str | None = None  # reserved motion (None: incidental motion only)
+    background: str | None = None
+    texture: str | None = None
+    shape: str | None = None
+
+
+K400_CLASSES: tuple[CueClass, ...] = (
+    CueClass("circles on grass", background="grass", shape="circle"),
+    CueClass("squares on grass", background="grass", shape="square"),
+    CueClass("triangles on sand", background="sand", shape="triangle"),
+    CueClass("circles on sand", background="sand", shape="circle"),
+    CueClass("rings on water", background="water", shape="ring"),
+    CueClass("diamonds on water", background="water", shape="diamond"),
+    CueClass("crosses by bricks", background="bricks", shape="cross"),
+    CueClass("squares in snow", background="snow", shape="square"),
+    CueClass("triangles at night", background="night", shape="triangle"),
+    CueClass("diamonds on wood", background="wood", shape="diamond"),
+)
+
+UCF_CLASSES: tuple[CueClass, ...] = (
+    CueClass("ShapeBouncing", action="bounce"),
+    CueClass("ShapeFalling", action="fall"),
+    CueClass("ShapeSpinning", action="turn"),
+    CueClass("NightSky", background="night"),
+    CueClass("ShapeInflating", action="grow"),
+    CueClass("BrickWall", background="bricks"),
+    CueClass("CheckeredFlag", texture="checkered"),
+    CueClass("PushingShapes", action="push"),
+    CueClass("SnowField", background="snow"),
+    CueClass("StripedBlocks", texture="striped", shape="square"),
+)
+
+HMDB_CLASSES: tuple[CueClass, ...] = (
+    CueClass("fall_floor", action="fall"),
+    CueClass("jump", action="bounce"),
+    CueClass("climb", action="stack"),
+    CueClass("swim", background="water"),
+    CueClass("turn", action="turn"),
+    CueClass("push", action="push"),
+    CueClass("hide", action="cover"),
+    CueClass("stargaze", background="night"),
+    CueClass("sandbox", background="sand"),
+    CueClass("polka", texture="dotted"),
+)
+
+# Incidental motion for appearance classes: kinds no motion class of the same dataset uses.
+NEUTRAL_ACTIONS = ("move_left", "move_right", "move_up", "move_down", "shrink", "grow", "turn", "bounce",
+                   "fall", "push", "stack", "cover", "appear", "vanish")
+
+
+# -- staging: initial positions that make an action possible --------------------------------------
+
+def _at(obj: ObjectSpec, x: float, y: float) -> ObjectSpec:
+    r = obj.radius
+    return replace(obj, x=float(np.clip(x, r + MARGIN, 1 - r - MARGIN)), y=float(np.clip(y, r + MARGIN, FLOOR - r)))
+
+
+def _stage(rng: np.random.Generator, action: str, objs: list[ObjectSpec]) -> list[ObjectSpec]:
+    """Move the objects to where ``action`` can happen (object 0 acts; object 1 is the other one)."""
+    o = list(objs)
+    r0 = o[0].radius
+    side = 1.0 if rng.random() < 0.5 else -1.0
+    if action in ("move_right", "move_left"):
+        x = rng.uniform(0.12, 0.32) if action == "move_right" else rng.uniform(0.68, 0.88)
+        o[0] = _at(o[0], x, rng.uniform(0.3, FLOOR - r0))
+    elif action in ("move_up", "move_down"):
+        y = rng.uniform(0.65, 0.85) if action == "move_up" else rng.uniform(0.12, 0.32)
+        o[0] = _at(o[0], rng.uniform(0.25, 0.75), y)
+    elif action == "fall":
+        o[0] = _at(o[0], rng.uniform(0.2, 0.8), rng.uniform(0.12, 0.3))
+    elif action == "bounce":
+        o[0] = _at(o[0], rng.uniform(0.2, 0.8), FLOOR - r0 - rng.uniform(0.0, 0.1))
+    elif action in ("grow", "shrink", "turn", "appear", "vanish", "turn+move", "move+turn"):
+        o[0] = _at(o[0], rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.65))
+        if action == "appear":
+            o[0] = replace(o[0], visible=False)
+    elif action in ("stack", "take_off", "closer", "away", "push"):
+        # Two objects resting on the floor, the actor (0) to one side of the other (1).
+        bx = rng.uniform(0.38, 0.62)
+        o[1] = _at(o[1], bx, FLOOR - o[1].radius)
+        if action == "take_off":
+            o[0] = _at(o[0], bx, FLOOR - 2 * o[1].radius - r0)
+        else:
+            gap = o[1].radius + r0 + (0.03 if action == "away" else rng.uniform(0.12, 0.2))
+            o[0] = _at(o[0], bx + side * gap, FLOOR - r0)
+            if abs(o[0].x - bx) < gap - 1e-6:  # clipped at the frame edge: go to the other side
+                o[0] = _at(o[0], bx - side * gap, FLOOR - r0)
+    elif action in ("cover", "uncover"):
+        # Object 0 (drawn after object 1) goes over object 1; it must be at least as big.
+        o[0] = replace(o[0], size="big", layer=1)  # drawn over object 1
+        o[1] = replace(o[1], size="small")
+        o[1] = _at(o[1], rng.uniform(0.35, 0.65), rng.uniform(0.4, 0.7))
+        if action == "uncover":
+            o[0] = _at(o[0], o[1].x, o[1].y)
+        else:
+            o[0] = _at(o[0], o[1].x + side * 0.35, o[1].y + rng.uniform(-0.1, 0.1))
+            if abs(o[0].x - o[1].x) < 0.25:
+                o[0] = _at(o[0], o[1].x - side * 0.35, o[0].y)
+    elif action == "appear+vanish":
+        o[0] = replace(o[0], visible=False)
+    elif action == "vanish+appear":
+        o[1] = replace(o[1], visible=False)
+    return o
+
+
+def _perform(rng: np.random.Generator, b: SceneBuilder, action: str, t0: float, t1: float) -> None:
+    """Add the events of ``action`` between t0 and t1 (seconds)."""
+    mid = (t0 + t1) / 2
+    if action.startswith("move_"):
+        direction = action[5:]
+        b.move(0, direction, t0, t1, float(rng.uniform(0.3, 0.5)))
+    elif action == "grow":
+        b.resize(0, 1.6, t0, t1)
+    elif action == "shrink":
+        b.resize(0, 1 / 1.6, t0, t1)
+    elif action == "turn":
+        b.turn(0, bool(rng.random() < 0.5), t0, t1, float(rng.uniform(0.75, 1.5) * math.pi))
+    elif action == "fall":
+        b.fall(0, t0, t1)
+    elif action == "bounce":
+        b.bounce(0, t0, t1, float(rng.uniform(0.15, 0.25)))
+    elif action == "appear":
+        b.appear(0, t0, t1)
+    elif action == "vanish":
+        b.vanish(0, t0, t1)
+    elif action == "stack":
+        b.stack(0, 1, t0, t1)
+    elif action == "take_off":
+        b.take_off(0, 1, "left" if rng.random() < 0.5 else "right", t0, t1)
+    elif action in ("closer", "away"):
+        b.approach(0, 1, t0, t1, closer=action == "closer")
+    elif action == "push":
+        b.push(0, 1, t0, t1, float(rng.uniform(0.15, 0.25)))
+    elif action == "cover":
+        b.cover(0, 1, t0, t1)
+    elif action == "uncover":
+        direction = ["left", "right", "up", "down"][int(rng.integers(4))]
+        if b.move_room(0, direction) < 0.3:
+            direction = max(("left", "right", "up", "down"), key=lambda d: b.move_room(0, d))
+        b.uncover(0, 1, direction, t0, t1, min(0.35, b.move_room(0, direction)))
+    elif action in ("turn+move", "move+turn"):
+        dirs = [d for d in ("left", "right") if b.move_room(0, d) >= 0.2]
+        direction = dirs[int(rng.integers(len(dirs)))]
+        clockwise = bool(rng.random() < 0.5)
+        amount = float(rng.uniform(0.75, 1.25) * math.pi)
+        if action == "turn+move":
+            b.turn(0, clockwise, t0, mid - 0.1, amount)
+            b.move(0, direction, mid + 0.1, t1, 0.25)
+        else:
+            b.move(0, direction, t0, mid - 0.1, 0.25)
+            b.turn(0, clockwise, mid + 0.1, t1, amount)
+    elif action == "appear+vanish":
+        b.appear(0, t0, mid - 0.1)
+        b.vanish(1, mid + 0.1, t1)
+    elif action == "vanish+appear":
+        b.vanish(0, t0, mid - 0.1)
+        b.appear(1, mid + 0.1, t1)
+    else:
+        raise ValueError(f"unknown action {action!r}")
+
+
+_TWO_OBJECT_ACTIONS = ("stack", "take_off", "closer", "away", "push", "cover", "uncover",
+                       "appear+vanish", "vanish+appear")
+_NEEDS_NON_ROUND = ("turn", "turn+move", "move+turn")
+
+
+def _window(rng: np.random.Generator, duration: float) -> tuple[float, float]:
+    return round(float(rng.uniform(0.1, 0.3)), 3), round(duration - float(rng.uniform(0.1, 0.3)), 3)
+
+
+def ssv2_clip(rng: np.random.Generator, cls: Ssv2Class, duration: float, fps: int,
+              size: int) -> tuple[Scene, list[str]]:
+    """A clip of an SSV2 class and its placeholder phrases. Appearance is random."""
+    n = 2 if cls.action in _TWO_OBJECT_ACTIONS else 1
+    shapes = NON_ROUND if cls.action in _NEEDS_NON_ROUND else vocab.SHAPES
+    objs = _stage(rng, cls.action, sample_objects(rng, n, shapes=shapes))
+    b = new_builder(rng, objs, duration, fps, size)
+    t0, t1 = _window(rng, duration)
+    _perform(rng, b, cls.action, t0, t1)
+    names = [object_phrase(o, with_texture=rng.random() < 0.3) for o in objs]
+    # Placeholders in template order: "Putting [actor] on top of [other]", "Covering [other] with [actor]",
+    # "Uncovering [other]".
+    if cls.action in ("cover", "uncover"):
+        names = [names[1], names[0]][:cls.template.count("[something]")]
+    return b.scene(), names[:cls.template.count("[something]")]
+
+
+def cue_clip(rng: np.random.Generator, cls: CueClass, all_classes: tuple[CueClass, ...], duration: float,
+             fps: int, size: int) -> Scene:
+    """A clip of a K400 / UCF101 / HMDB51 class: its cues, and none of the other classes' reserved cues."""
+    reserved_actions = {c.action for c in all_classes if c.action}
+    reserved_bgs = {c.background for c in all_classes if c.background and c.shape is None}
+    reserved_tex = {c.texture for c in all_classes if c.texture}
+    bgs = (cls.background,) if cls.background else tuple(b for b in vocab.BACKGROUNDS if b not in reserved_bgs)
+    textures = (cls.texture,) if cls.texture else tuple(t for t in vocab.TEXTURES if t not in reserved_tex)
+    action = cls.action
+    if action is None:
+        pool = [a for a in NEUTRAL_ACTIONS if a.split("_")[0] not in reserved_actions and a not in reserved_actions]
+        action = pool[int(rng.integers(len(pool)))]
+    n = 2 if action in _TWO_OBJECT_ACTIONS else int(rng.integers(1, 3))
+    if cls.shape:
+        shapes: tuple[str, ...] = (cls.shape,)
+    else:
+        shapes = NON_ROUND if action in _NEEDS_NON_ROUND else vocab.SHAPES
+    objs = _stage(rng, action, sample_objects(rng, n, shapes=shapes, textures=textures))
+    b = new_builder(rng, objs, duration, fps, size, backgrounds=bgs)
+    t0, t1 = _window(rng, duration)
+    _perform(rng, b, action, t0, t1)
+    return b.scene()
+
+
+def k400_clip(rng: np.random.Generator, cls: CueClass, duration: float, fps: int, size: int) -> Scene:
+    """Objects of the class's shape on its background, doing 1-2 incidental things."""
+    n = int(rng.integers(1, 4))
+    objs = sample_objects(rng, n, shapes=(cls.shape,))
+    b = new_builder(rng, objs, duration, fps, size, background=cls.background)
+    t0, t1 = _window(rng, duration)
+    k = int(rng.integers(1, 3))
+    step = (t1 - t0) / k
+    for j in range(k):
+        pick_event(rng, b, round(t0 + j * step, 3), round(t0 + (j + 1) * step - 0.1, 3))
+    return b.scene()

@@ -1,0 +1,18 @@
+"""One writer per dataset format. Each ``build(preset, seed) -> DatasetPlan`` lays out exactly the
+files of the real dataset (see CONTRACTS.md "Built-in world layout" and REFERENCE section 4)."""
+
+from __future__ import annotations
+
+from . import didemo, hmdb51, k400, lsmdc, msrvtt, msvd, ssv2, ucf101, yttemporal
+
+BUILDERS = {
+    "yttemporal": yttemporal.build,
+    "ssv2": ssv2.build,
+    "k400": k400.build,
+    "ucf101": ucf101.build,
+    "hmdb51": hmdb51.build,
+    "msrvtt": msrvtt.build,
+    "didemo": didemo.build,
+    "msvd": msvd.build,
+    "lsmdc": lsmdc.build,
+}
