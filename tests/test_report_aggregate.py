@@ -1,0 +1,251 @@
+"""Leaderboard aggregation: loading, seed averaging, built-in/real separation, badges, separability."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tvts_bench.bench.result_schema import MetricValue
+from tvts_bench.report import paper
+from tvts_bench.report.aggregate import (
+    BUILTIN_SUFFIX,
+    aggregate_metric,
+    build_leaderboard,
+    column_key,
+    load_results,
+)
+from tvts_bench.report.bootstrap import paired_bootstrap
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def lb():
+    return build_leaderboard(FIXTURES)
+
+
+def _col(lb, key):
+    return next(c for c in lb.columns if c.key == key)
+
+
+def _raw(model_dir: str, task: str, stem: str) -> dict:
+    return json.loads((FIXTURES / model_dir / task / f"{stem}.json").read_text())
+
+
+def test_fixtures_load_without_warnings(lb):
+    assert lb.warnings == []
+    assert lb.n_files == len([p for p in FIXTURES.rglob("*.json")])
+    assert set(lb.models) == {"tvts", "videomae", "clip", SCRIPT}
+
+
+def test_seed_mean_and_interval(lb):
+    col = _col(lb, "ssv2-linear" + BUILTIN_SUFFIX)
+    cell = col.cell("tvts")
+    seeds = [_raw("tvts", "ssv2-linear", f"builtin-seed{s}")["metrics"]["top1"] for s in range(3)]
+    agg = cell.metrics["top1"]
+    assert cell.seeds == [0, 1, 2] and agg.n_seeds == 3
+    assert agg.value == pytest.approx(np.mean([s["value"] for s in seeds]))
+    # never narrower than what one test set gives: at least the mean per-seed bootstrap interval
+    assert agg.ci_low <= np.mean([s["ci_low"] for s in seeds]) + 1e-9
+    assert agg.ci_high >= np.mean([s["ci_high"] for s in seeds]) - 1e-9
+    assert agg.ci_low <= agg.value <= agg.ci_high
+
+
+def test_aggregate_metric_t_interval_over_seeds():
+    agg = aggregate_metric([MetricValue(value=v) for v in (10.0, 12.0, 14.0)])
+    assert agg.value == pytest.approx(12.0)
+    half = 4.302653 * 2.0 / np.sqrt(3)        # t(0.975, df=2) * sd / sqrt(n)
+    assert (agg.ci_low, agg.ci_high) == pytest.approx((12.0 - half, 12.0 + half), abs=1e-4)
+    one = aggregate_metric([MetricValue(value=5.0, ci_low=4.0, ci_high=6.5)])
+    assert (one.value, one.ci_low, one.ci_high, one.n_seeds) == (5.0, 4.0, 6.5, 1)
+
+
+def test_builtin_and_real_never_share_a_column(lb):
+    keys = [c.key for c in lb.columns]
+    assert "ssv2-linear" in keys and "ssv2-linear [built-in world]" in keys
+    for col in lb.columns:
+        sources = {r.record.data.source for cell in col.cells for r in cell.results}
+        assert sources == {col.source}
+        assert col.key == column_key(col.task, col.source)
+        if col.builtin:
+            assert col.paper == []                     # paper rows only beside real-data columns
+    # the real column's tvts value is the real file's, not mixed with the built-in seeds
+    assert _col(lb, "ssv2-linear").cell("tvts").metrics["top1"].value == pytest.approx(31.0)
+    # real columns come first
+    assert [c.builtin for c in lb.columns] == sorted(c.builtin for c in lb.columns)
+
+
+def test_paper_rows_beside_real_columns(lb):
+    real = _col(lb, "ssv2-linear")
+    by_row = {ref.row.id: ref for ref in real.paper}
+    assert by_row["tvts"].numbers["top1"].value == 31.5 and by_row["tvts"].numbers["top1"].table == 4
+    ret = _col(lb, "msrvtt-ret-ft")
+    by_row = {ref.row.id: ref for ref in ret.paper}
+    assert by_row["tvts"].numbers["t2v_R@1"].value == 34.6
+    assert by_row["frozen"].numbers["t2v_MedR"].value == 3.0
+    summary = dict((row.id, numbers) for row, numbers in lb.paper_summary_rows())
+    assert set(summary["tvts"]) == {"ssv2-linear", "msrvtt-ret-ft"}   # no built-in column keys
+
+
+def test_contamination_badge(lb):
+    assert _col(lb, "ssv2-linear" + BUILTIN_SUFFIX).cell(SCRIPT).contaminated      # trained_on ssv2
+    assert _col(lb, "k400-linear" + BUILTIN_SUFFIX).cell("videomae").contaminated  # trained_on k400
+    assert not _col(lb, "ssv2-linear" + BUILTIN_SUFFIX).cell("tvts").contaminated
+    assert not _col(lb, "k400-linear" + BUILTIN_SUFFIX).cell("tvts").contaminated
+
+
+def test_paired_bootstrap_separability(lb):
+    col = _col(lb, "ssv2-linear" + BUILTIN_SUFFIX)
+    best = col.cells[0]
+    assert best.model == "tvts" and best.is_best and best.separation is None
+    clip, weaker, videomae = col.cell("clip").separation, col.cell(SCRIPT).separation, col.cell("videomae").separation
+    assert (clip.rule, clip.separable) == ("paired bootstrap", False)        # 0.5 points apart, mixed flips
+    assert (videomae.rule, videomae.separable) == ("paired bootstrap", True)
+    # The pairing matters: the weaker model's interval overlaps the best's, yet it is consistently worse
+    # on the same samples, so the paired bootstrap separates it.
+    a, b = best.metrics["top1"], col.cell(SCRIPT).metrics["top1"]
+    assert a.ci_low < b.ci_high
+    assert (weaker.rule, weaker.separable) == ("paired bootstrap", True)
+    assert weaker.test.diff == pytest.approx(a.value - b.value, abs=0.6)
+    # ranks side files (0-based) reproduce R@1 and are used too
+    v2v = _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX)
+    assert all(c.separation.rule == "paired bootstrap" for c in v2v.cells[1:])
+    ret = _col(lb, "msrvtt-ret" + BUILTIN_SUFFIX)
+    assert ret.cell("clip").separation.rule == "paired bootstrap"        # t2v_rank field
+
+
+def test_interval_overlap_rule_without_side_files(lb):
+    col = _col(lb, "ssv2-linear")
+    assert col.cells[0].model == "tvts"
+    assert (col.cell("clip").separation.rule, col.cell("clip").separation.separable) == ("interval overlap", False)
+    assert (col.cell("videomae").separation.rule, col.cell("videomae").separation.separable) == \
+        ("interval overlap", True)
+
+
+def test_missing_side_file_falls_back_and_warns(tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURES / "clip" / "ssv2-linear", root / "clip")
+    shutil.copytree(FIXTURES / "tvts" / "ssv2-linear", root / "tvts")
+    (root / "clip" / "builtin-seed0.samples.jsonl").unlink()
+    lb = build_leaderboard(root)
+    sep = _col(lb, "ssv2-linear" + BUILTIN_SUFFIX).cell("clip").separation
+    assert sep.rule == "interval overlap" and sep.separable is False
+    assert any("builtin-seed0.json" in w and "not found" in w for w in lb.warnings)
+
+
+def test_side_file_that_disagrees_with_metric_is_not_used(tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURES / "tvts" / "ssv2-linear", root / "tvts")
+    shutil.copytree(FIXTURES / "videomae" / "ssv2-linear", root / "videomae")
+    side = root / "videomae" / "builtin-seed1.samples.jsonl"
+    side.write_text("".join(json.dumps({"id": f"vid{i:04d}", "correct": 1}) + "\n" for i in range(200)))
+    lb = build_leaderboard(root)
+    assert _col(lb, "ssv2-linear" + BUILTIN_SUFFIX).cell("videomae").separation.rule == "interval overlap"
+    assert any(str(side) in w and "do not reproduce" in w for w in lb.warnings)
+
+
+def test_one_based_ranks_are_recognised(tmp_path):
+    root = tmp_path / "results"
+    for model in ("tvts", "clip"):
+        shutil.copytree(FIXTURES / model / "ssv2-v2v", root / model)
+        side = root / model / "builtin-seed0.samples.jsonl"
+        rows = [json.loads(line) for line in side.read_text().splitlines()]
+        side.write_text("".join(json.dumps({**r, "rank": r["rank"] + 1}) + "\n" for r in rows))
+    lb = build_leaderboard(root)
+    sep = _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX).cell("clip").separation
+    assert sep.rule == "paired bootstrap" and lb.warnings == []
+
+
+def test_invalid_files_are_skipped_with_a_warning_naming_them(tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURES / "tvts" / "k400-linear", root / "ok")
+    good = json.loads((root / "ok" / "builtin-seed0.json").read_text())
+    (root / "bad").mkdir()
+    (root / "bad" / "future.json").write_text(json.dumps({**good, "schema_version": 99}))
+    (root / "bad" / "broken.json").write_text("{not json")
+    (root / "bad" / "list.json").write_text("[1, 2]")
+    missing = dict(good)
+    del missing["provenance"]
+    (root / "bad" / "missing.json").write_text(json.dumps(missing))
+    extra = {**good, "surprise": 1}
+    (root / "bad" / "extra.json").write_text(json.dumps(extra))
+    (root / "bad" / "x.samples.jsonl").write_text('{"correct": 1}\n')
+    loaded, warnings = load_results(root)
+    assert len(loaded) == 2
+    text = "\n".join(warnings)
+    for name in ("future.json", "broken.json", "list.json", "missing.json", "extra.json"):
+        assert name in text
+    assert "schema_version 99" in text and "'provenance'" in text
+    assert "samples.jsonl" not in text
+    assert len(warnings) == 5
+
+
+def test_newest_run_wins_and_duplicate_seeds_are_reported(tmp_path):
+    root = tmp_path / "results"
+    src = json.loads((FIXTURES / "tvts" / "k400-linear" / "builtin-seed0.json").read_text())
+    old = {**src, "model": {**src["model"], "weights_hash": "old0000000000000"},
+           "metrics": {"top1": {**src["metrics"]["top1"], "value": 10.0}}}
+    new = {**src, "provenance": {**src["provenance"], "finished_at": "2026-11-21T00:00:00Z"},
+           "metrics": {"top1": {**src["metrics"]["top1"], "value": 60.0}}}
+    dup = {**new, "provenance": {**new["provenance"], "finished_at": "2026-11-21T01:00:00Z"},
+           "metrics": {"top1": {**src["metrics"]["top1"], "value": 61.0}}}
+    root.mkdir()
+    for name, rec in (("old.json", old), ("new.json", new), ("dup.json", dup)):
+        (root / name).write_text(json.dumps(rec))
+    lb = build_leaderboard(root)
+    cell = lb.columns[0].cell("tvts")
+    assert cell.metrics["top1"].value == pytest.approx(61.0) and cell.metrics["top1"].n_seeds == 1
+    assert any("old.json" in w for w in lb.warnings) and any("seed 0 appears twice" in w for w in lb.warnings)
+
+
+def test_lower_is_better_metric_picks_the_lowest_as_best(tmp_path):
+    root = tmp_path / "results"
+    src = json.loads((FIXTURES / "tvts" / "msrvtt-ret-ft" / "real-seed0.json").read_text())
+    root.mkdir()
+    for name, medr in (("a", 5.0), ("b", 2.0)):
+        rec = {**src, "model": {**src["model"], "name": name},
+               "task": {**src["task"], "main_metric": "t2v_MedR"},
+               "metrics": {"t2v_MedR": {"value": medr, "ci_low": medr - 0.5, "ci_high": medr + 0.5}}}
+        (root / f"{name}.json").write_text(json.dumps(rec))
+    col = build_leaderboard(root).columns[0]
+    assert not col.higher_is_better
+    assert [c.model for c in col.cells] == ["b", "a"] and col.cells[1].separation.separable is True
+
+
+def test_paired_bootstrap_implementations_agree():
+    rng = np.random.default_rng(1)
+    a = (rng.random(300) < 0.6).astype(float) * 100
+    b = a.copy()
+    b[np.flatnonzero(a)[:20]] = 0              # b is a minus 20 correct answers: clearly worse
+    for use_bench in (True, False):
+        t = paired_bootstrap(a, b, use_bench=use_bench)
+        assert t.diff == pytest.approx(100 * 20 / 300) and t.separable
+        same = paired_bootstrap(a, a, use_bench=use_bench)
+        assert same.diff == 0 and not same.separable
+    own, bench = paired_bootstrap(a, b, use_bench=False), paired_bootstrap(a, b, use_bench=True)
+    assert own.low == pytest.approx(bench.low, abs=1.0) and own.high == pytest.approx(bench.high, abs=1.0)
+
+
+def test_paper_numbers():
+    assert {n.value for n in paper.lookup("ssv2-v2v", "R@1", "tvts")} == {14.7}
+    assert [n.value for n in paper.lookup("ssv2-v2v", "R@10", "videomae-k400")] == [26.5]
+    assert [n.value for n in paper.lookup("msrvtt-ret-ft", "R@1", "tvts")] == [34.6]      # alias of t2v_R@1
+    assert [n.value for n in paper.lookup("lsmdc-ret-ft", "t2v_MedR", "frozen")] == [20.0]
+    assert [(n.value, n.table) for n in paper.lookup("hmdb51-ft", "top1", "tvts")] == [(70.5, 7)]
+    assert [(n.value, n.table) for n in paper.lookup("ssv2-ft", "top1", "tvts")] == [(68.5, 5)]
+    assert [n.value for n in paper.lookup("k400-ft", "top1", "ablation-scratch")] == [75.4]
+    failed = paper.lookup("ssv2-ft", "top1", "ablation-sort")
+    assert failed[0].value is None and failed[0].note == "failed" and failed[0].table == 2
+    assert [n.value for n in paper.lookup("k400-ft", "top1", "sort-pairwise")] == [78.1]
+    assert [(n.value, n.table) for n in paper.lookup("ucf101-linear", "top1", "order-vcop")] == [(79.1, 1)]
+    assert paper.lookup("ucf101-ft", "top1", "clip") == []          # the paper has no number there
+    assert paper.resolve_row("TVTS (YT-Temporal)").id == "tvts"
+    assert paper.resolve_row("videomae-k400").label == "VideoMAE (K400)"
+    assert paper.resolve_row("no such row") is None
+    assert set(paper.rows_by_table()) == {1, 2, 3, 4, 5, 6, 7}
+    assert all(n.row in paper.ROWS for n in paper.NUMBERS)
