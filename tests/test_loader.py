@@ -245,3 +245,40 @@ def test_report_merge():
     b.failures["y.mp4"] = "worse"
     merged = a.merge(b)
     assert merged.total == 6 and merged.failed_paths == ["x.mp4", "y.mp4"]
+
+
+def test_make_loader_shards_by_rank_when_distributed(clip_files, monkeypatch):
+    from tvts_bench.data import loader as loader_mod
+
+    monkeypatch.setattr(loader_mod, "_dist_world", lambda: (1, 3))
+    ds = ClipDataset(records_for(clip_files, GOOD_AND_BAD), RAW, train=False)
+    seen = [i for b in make_loader(ds, batch_size=4) for i in b["index"].tolist()]
+    failed = [i for b in make_loader(ds, batch_size=4) for i, _ in b["failed"]]
+    assert seen == [] and failed == [1, 4]                  # rank 1 of 3: positions 1 and 4 (both bad)
+    assert [i for i, _ in make_loader(ds, batch_size=4, distributed=False).sampler] == list(range(6))
+
+
+def test_report_all_gather_in_a_process_group(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
+    try:
+        report = DecodeReport(ok=2, failed_items=1, failures={"a.mp4": "bad"})
+        gathered = report.all_gather()
+        assert gathered.total == 3 and gathered.failed_paths == ["a.mp4"]
+    finally:
+        dist.destroy_process_group()
+
+
+def test_index_fn_hook_picks_a_time_span(clip_files):
+    """Pretraining chooses its own frames (TSN over [S_1, E_K]) and keeps the loader's failure handling."""
+    from tvts_bench.data.sampling import span_indices
+
+    def span(source, record, rng):
+        return span_indices(source.fps, source.num_frames, 0.5, 1.5, 4, train=False, rng=rng)
+
+    ds = ClipDataset(records_for(clip_files, ["ok2", "garbage"]), RAW, train=True, index_fn=span)
+    item = ds[(0, 0)]
+    # 12 fps, [0.5 s, 1.5 s] -> frames 6 .. 17, centres 7, 10, 13, 16
+    np.testing.assert_allclose(frame_levels(item["video"][0]), [level(j) for j in (7, 10, 13, 16)], atol=4)
+    assert not ds[(1, 0)]["ok"]
