@@ -39,13 +39,14 @@ def _fmt(v: float | None) -> str:
     return "n/a" if v is None or not math.isfinite(v) else f"{v:.1f}"
 
 
-def _axis(scale_max: float, plot_w: float, height: float) -> list[str]:
+def _axis(scale_max: float, plot_w: float, y_bottom: float) -> list[str]:
+    """Vertical grid lines from the top of the plot to ``y_bottom``, tick labels just below it."""
     parts = []
     for i in range(5):
         v = scale_max * i / 4
         x = LABEL_W + plot_w * i / 4
-        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{height - 18:.1f}"/>')
-        parts.append(f'<text class="tick" x="{x:.1f}" y="{height - 4:.1f}" text-anchor="middle">{v:g}</text>')
+        parts.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP - 6}" x2="{x:.1f}" y2="{y_bottom:.1f}"/>')
+        parts.append(f'<text class="tick" x="{x:.1f}" y="{y_bottom + 12:.1f}" text-anchor="middle">{v:g}</text>')
     return parts
 
 
@@ -73,7 +74,7 @@ def bars(col: Column) -> Markup:
              f'height="{height}" viewBox="0 0 {WIDTH} {height}">',
              f"<title>{escape(title)}</title>",
              f'<text class="ptitle" x="4" y="14">{escape(title)}</text>']
-    parts += _axis(scale_max, plot_w, height)
+    parts += _axis(scale_max, plot_w, TOP + ROW_H * len(entries))
 
     def x_of(v: float) -> float:
         return LABEL_W + plot_w * max(0.0, min(v, scale_max)) / scale_max
@@ -121,16 +122,17 @@ def temporal(col: Column) -> Markup:
     variants += sorted({name for _, s in groups for name, _ in s} - set(variants))
     scale_max = _nice_max(max(max((a.ci_high if a.ci_high is not None else a.value) for _, a in s)
                               for _, s in groups))
-    bar_h, gap = 10, 8
+    bar_h, gap = 13, 9
     group_h = bar_h * len(variants) + gap
     plot_w = WIDTH - LABEL_W - VALUE_W
-    height = TOP + group_h * len(groups) + 40
+    plot_bottom = TOP + group_h * len(groups)
+    height = plot_bottom + 42
     title = f"{col.key}: temporal sensitivity ({col.main_metric} on normal / shuffled / repeated frames)"
     parts = [f'<svg class="plot" role="img" width="{WIDTH}" '
              f'height="{height}" viewBox="0 0 {WIDTH} {height}">',
              f"<title>{escape(title)}</title>",
              f'<text class="ptitle" x="4" y="14">{escape(_short(title, 110))}</text>']
-    parts += _axis(scale_max, plot_w, height - 18)
+    parts += _axis(scale_max, plot_w, plot_bottom)
     for g, (model, series) in enumerate(groups):
         y0 = TOP + g * group_h
         parts.append(f'<text class="label" x="{LABEL_W - 6}" y="{y0 + bar_h * len(variants) / 2 + 4:.1f}" '
@@ -143,7 +145,7 @@ def temporal(col: Column) -> Markup:
                          f"<title>{escape(f'{model} {name}: {_fmt(agg.value)}')}</title></rect>")
             parts.append(f'<text class="value small" x="{WIDTH - VALUE_W + 4}" y="{y + bar_h - 2}">'
                          f"{escape(name)} {escape(_fmt(agg.value))}</text>")
-    ly = height - 30
+    ly = plot_bottom + 22
     for k, name in enumerate(variants):
         x = LABEL_W + k * 110
         parts.append(f'<rect class="v-{k % 4}" x="{x}" y="{ly}" width="10" height="10"/>'

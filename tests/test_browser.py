@@ -1,0 +1,109 @@
+"""The HTML leaderboard in a real headless Chromium: sorting, details panels, no errors, no network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+SCRIPT = "<script>alert(1)</script>"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed at /usr/bin/chromium (apt-get install chromium; "
+                    "scripts/install.sh does this in CI)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    from tvts_bench.report.commands import write_leaderboard
+
+    out = tmp_path_factory.mktemp("leaderboard") / "index.html"
+    write_leaderboard(FIXTURES, out, "html")
+    events: dict[str, list] = {"console": [], "pageerror": [], "requests": [], "dialogs": []}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: events["console"].append((m.type, m.text)))
+            page.on("pageerror", lambda e: events["pageerror"].append(str(e)))
+            page.on("request", lambda r: events["requests"].append(r.url))
+            page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+            yield page, events, out
+        finally:
+            browser.close()
+
+
+def _task_table(page, key: str):
+    """The per-task table whose heading starts with the task name and carries the given source badge."""
+    section = page.locator("section.task").filter(
+        has=page.locator("h3", has_text=key.split(" [")[0])).filter(
+        has=page.locator("h3 .badge", has_text="built-in world" if "[built-in world]" in key else "real data"))
+    return section.first
+
+
+def test_sort_details_screenshot_and_no_errors(browser_page, tmp_path):
+    page, events, out = browser_page
+
+    # the hostile model name is shown as text, and no script from it ran
+    assert page.get_by_text(SCRIPT, exact=True).count() >= 1
+    assert events["dialogs"] == []
+
+    # sorting: click the Model header of the ssv2-linear [built-in world] table (rows start best first)
+    section = _task_table(page, "ssv2-linear [built-in world]")
+    table = section.locator("table.task-table")
+    names = lambda: table.locator("tbody.measured tr th").all_inner_texts()  # noqa: E731
+    before = names()
+    assert before[0] == "tvts" and len(before) == 4
+    table.locator("thead th", has_text="Model").click()
+    after = names()
+    assert after != before and after == sorted(before, key=str.lower)
+    assert table.locator("thead th", has_text="Model").get_attribute("aria-sort") == "ascending"
+    table.locator("thead th", has_text="Model").click()
+    assert names() == sorted(before, key=str.lower, reverse=True)
+    # numeric column: best first on the first click
+    table.locator("thead th", has_text="top1").click()
+    assert names()[0] == "tvts" and names()[-1] == "videomae"
+
+    # summary table sorts too (by the first built-in column's main metric)
+    summary = page.locator("#summary-table")
+    rows_before = summary.locator("tbody.measured tr th").all_inner_texts()
+    summary.locator("thead th").nth(3).click()
+    rows_after = summary.locator("tbody.measured tr th").all_inner_texts()
+    assert rows_after != rows_before and rows_after[0] == "tvts"
+
+    # details panel: closed at first, opens on click and shows provenance
+    details = section.locator("details.result-details").first
+    body = details.locator(".details-body")
+    assert not body.is_visible()
+    details.locator("summary").click()
+    assert body.is_visible()
+    assert body.get_by_text("weights hash").is_visible()
+    assert body.get_by_text("fixture-host").is_visible()
+    # the "details" link in a row opens its panel as well
+    link = table.locator("a.details-link").last
+    target = section.locator(link.get_attribute("href"))
+    assert target.get_attribute("open") is None
+    link.click()
+    assert target.get_attribute("open") is not None and target.locator(".details-body").is_visible()
+
+    shot = tmp_path / "leaderboard.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("TVTS_BENCH_SCREENSHOT"):      # for the README: TVTS_BENCH_SCREENSHOT=/tmp/leaderboard.png
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=os.environ["TVTS_BENCH_SCREENSHOT"], full_page=False)
+
+    errors = [text for kind, text in events["console"] if kind in ("error", "warning")]
+    assert errors == [], errors
+    assert events["pageerror"] == []
+    assert events["requests"] and all(url.startswith("file://") for url in events["requests"]), events["requests"]
+    assert events["requests"][0] == out.as_uri()
