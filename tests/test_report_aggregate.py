@@ -249,3 +249,17 @@ def test_paper_numbers():
     assert paper.resolve_row("no such row") is None
     assert set(paper.rows_by_table()) == {1, 2, 3, 4, 5, 6, 7}
     assert all(n.row in paper.ROWS for n in paper.NUMBERS)
+
+
+def test_model_cards_paper_rows_resolve(lb):
+    # free-text rows used by the shipped model cards
+    assert paper.resolve_row("TVTS ViT-B (YT-Temporal)").id == "tvts"
+    assert paper.resolve_row("L_base only (Table 2)").id == "ablation-base"
+    assert paper.resolve_row("VideoMAE ViT-B (K400)").id == "videomae-k400"
+    assert paper.resolve_row("CLIP (frame average)").id == "clip"
+    # in a real column the paper rows matching measured models come first and name them
+    refs = _col(lb, "ssv2-linear").paper
+    matched = [ref for ref in refs if ref.models]
+    assert refs[: len(matched)] == matched
+    assert {ref.row.id: ref.models for ref in matched} == {"tvts": ["tvts"], "videomae-yttemporal": ["videomae"],
+                                                           "clip": ["clip"]}

@@ -121,6 +121,7 @@ class PaperRef:
 
     row: paper_numbers.PaperRow
     numbers: dict[str, paper_numbers.PaperNumber]
+    models: list[str] = field(default_factory=list)   # measured models whose card names this row
 
     @property
     def tables(self) -> list[int]:
@@ -480,6 +481,10 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[
         col = Column(key, task, first.dataset, first.protocol, source, main, names, cells, notes=notes)
         if source == "real":   # the paper measured on the real datasets only
             col.paper = _paper_refs(task, names)
+            for ref in col.paper:
+                ref.models = [c.model for c in cells if c.paper_row is not None and c.paper_row.id == ref.row.id]
+            # rows that correspond to a measured model first, then the paper's order
+            col.paper.sort(key=lambda ref: not ref.models)
         columns.append(col)
     columns.sort(key=_column_order)
     return columns

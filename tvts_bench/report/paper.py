@@ -175,8 +175,24 @@ def lookup(task: str, metric: str, row: str | None = None) -> list[PaperNumber]:
     return [n for n in NUMBERS if n.task == task and n.metric in names and (row is None or n.row == row)]
 
 
+# Free-text ``paper_row`` values that model cards use, mapped to row ids (lower case, spaces collapsed).
+# Cards may also name a row id or label directly; both always work.
+ALIASES = {
+    "tvts vit-b (yt-temporal)": "tvts",
+    "tvts": "tvts",
+    "l_base only (table 2)": "ablation-base",
+    "l_base only": "ablation-base",
+    "videomae": "videomae-yttemporal",          # the project's VideoMAE baseline pretrains on the YT-Temporal stand-in
+    "videomae vit-b (k400)": "videomae-k400",
+    "clip (frame average)": "clip",
+    "clip vit-b/16": "clip",
+    "clip": "clip",
+}
+
+
 def resolve_row(name: str | None) -> PaperRow | None:
-    """Match a model card's ``paper_row`` to a row: by id, or by label (case and spacing ignored)."""
+    """Match a model card's ``paper_row`` to a row: by id, label or a known alias (case and spacing
+    ignored). Unknown names give None (the report then shows the card's text as is)."""
     if not name:
         return None
     if name in ROWS:
@@ -185,7 +201,8 @@ def resolve_row(name: str | None) -> PaperRow | None:
     for row in ROWS.values():
         if norm in (row.id, " ".join(row.label.lower().split())):
             return row
-    return None
+    alias = ALIASES.get(norm)
+    return ROWS[alias] if alias else None
 
 
 def rows_by_table() -> dict[int, list[PaperNumber]]:
