@@ -144,11 +144,13 @@ def make_index(kind: str, n_train: int = 48, n_test: int = 24, classes: int = 4)
 
 
 def make_ctx(tmp_path: Path, protocol: str, params: dict | None = None, *, kind: str = "cls",
-             text: bool = False, dataset: str = "ssv2", feature_fn=None, **index_kw) -> ProtocolContext:
+             text: bool = False, dataset: str = "ssv2", feature_fn=None, sampling: dict | None = None,
+             **index_kw) -> ProtocolContext:
     metrics = {"linear": ["top1", "top5"], "ft": ["top1", "top5"], "v2v": ["R@1", "R@5", "R@10", "mAP"]}.get(
         protocol, [f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR")])
     task = TaskCard(name=f"{dataset}-{protocol}", dataset=dataset, protocol=protocol,
                     splits={"train": "train", "test": "test"}, metrics=metrics, main_metric=metrics[0],
+                    sampling=sampling or {},
                     params={"bootstrap": 200, **(params or {})})
     index = make_index(kind, **index_kw)
     adapter = TinyAdapter(text=text)

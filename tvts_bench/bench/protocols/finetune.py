@@ -1,0 +1,392 @@
+"""End-to-end fine-tuning (``ft``): the VideoMAE recipe (REFERENCE 3), built from timm's pieces.
+
+- model: a copy of ``adapter.video_backbone()`` (the adapter is never modified) + a linear head
+  (truncated-normal init scaled by 0.001, as VideoMAE). ``head_only: true`` freezes the backbone (kept
+  in eval mode, no drop path, no layer decay): the authors' linear-probe-as-fine-tuning protocol.
+- optimiser: AdamW (betas 0.9/0.999), ``weight_decay`` 0.05 (none on biases, norms, position/class
+  tokens), layer-wise lr decay ``layer_decay`` 0.75: block ``i`` of ``L`` gets ``decay ** (L - i)``,
+  the embeddings ``decay ** (L + 1)``, the final norm and the head 1. Implemented here (timm's
+  ``param_groups_layer_decay`` needs a timm ``group_matcher``, which the project's ViT does not have);
+  the scaling is carried in each group's ``lr_scale``, which timm's schedulers apply.
+- lr = ``lr`` x total batch / 256; ``warmup_epochs`` linear warm-up, then cosine to ``min_lr``
+  (timm ``CosineLRScheduler``, stepped per update).
+- regularisation: timm ``Mixup`` (mixup ``mixup`` 0.8, cutmix ``cutmix`` 1.0, label smoothing
+  ``label_smoothing`` 0.1) with ``SoftTargetCrossEntropy``. timm's Mixup expects images [B, C, H, W]: the
+  clip [B, C, T, H, W] is viewed as [B, C*T, H, W], so a cutmix box is the same in every frame.
+  Drop path ``drop_path`` (linearly increasing over depth) when the backbone has timm-style blocks;
+  RandAugment (``randaug``, e.g. ``rand-m7-n4-...``) applied with the SAME operations to every frame of
+  a clip (torchvision's v2 RandAugment on the clip's [T, C, H, W] uint8 frames: timm's own RandAugment
+  works on single PIL images and would change from frame to frame); random erasing ``reprob`` (timm
+  ``RandomErasing``, one box through all frames); horizontal flip when ``flip`` (off for SSV2).
+- testing: ``sampling.clips`` x ``sampling.crops`` views per video; softmax per view, then averaged.
+- ``val_fraction`` > 0: a stratified part of TRAIN is held out and the epoch with the best held-out
+  top-1 is the one tested (never the test split); 0 (default): the last epoch, as VideoMAE.
+- a checkpoint after every epoch in the work folder; a rerun of the same configuration resumes.
+- DDP when ``torch.distributed`` is initialised (``torchrun``): see ``_train``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...errors import ConfigError, DataFormatError
+from ...hashing import sha256_json
+from ..context import ProtocolContext, ProtocolOutput
+from ..metrics import topk_hits
+from . import _train as tr
+from ._common import param, percent_value, progress_task, seed_everything, select_metrics, torch_device
+
+NO_DECAY_NAMES = ("pos_embed", "cls_token", "temporal_embed", "dist_token", "position_embedding")
+
+
+class Classifier(nn.Module):
+    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, head_only: bool):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Linear(feature_dim, num_classes)
+        nn.init.trunc_normal_(self.head.weight, std=0.02)
+        with torch.no_grad():
+            self.head.weight.mul_(0.001)            # VideoMAE's init_scale
+        nn.init.zeros_(self.head.bias)
+        self.head_only = head_only
+        if head_only:
+            for p in self.backbone.parameters():
+                p.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "Classifier":
+        super().train(mode)
+        if self.head_only:
+            self.backbone.eval()                   # frozen encoder: no dropout / drop path / BN updates
+        return self
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        if self.head_only:
+            with torch.no_grad():
+                feats = self.backbone(video)
+            return self.head(feats.float())
+        return self.head(self.backbone(video))
+
+
+# -- recipe pieces --------------------------------------------------------------------------------
+
+
+def _blocks(module: nn.Module) -> nn.Module | None:
+    """The transformer blocks (a ModuleList or, as in timm's ViT, a Sequential named blocks/layers)."""
+    for name in ("blocks", "layers"):
+        found = getattr(module, name, None)
+        if isinstance(found, (nn.ModuleList, nn.Sequential)):
+            return found
+    for child in module.children():
+        found = _blocks(child)
+        if found is not None:
+            return found
+    return None
+
+
+def apply_drop_path(backbone: nn.Module, rate: float) -> int:
+    """Set stochastic depth on timm-style blocks (attributes drop_path / drop_path1 / drop_path2),
+    linearly from 0 to ``rate`` over depth. Returns how many blocks took it (0: not supported)."""
+    from timm.layers import DropPath
+
+    blocks = _blocks(backbone)
+    if blocks is None or rate <= 0:
+        return 0
+    done = 0
+    depth = len(blocks)
+    for i, blk in enumerate(blocks):
+        r = rate * i / max(1, depth - 1)
+        hit = False
+        for attr in ("drop_path", "drop_path1", "drop_path2"):
+            cur = getattr(blk, attr, None)
+            if isinstance(cur, (nn.Identity, DropPath)):
+                setattr(blk, attr, DropPath(r) if r > 0 else nn.Identity())
+                hit = True
+        done += hit
+    return done
+
+
+def layer_id(name: str, num_layers: int) -> int:
+    """0 for embeddings, i + 1 for block i, num_layers + 1 for what follows the blocks and the head."""
+    if name.startswith("head."):
+        return num_layers + 1
+    name = name.removeprefix("backbone.")
+    m = re.search(r"(?:^|\.)(?:blocks|layers)\.(\d+)\.", name)
+    if m:
+        return int(m.group(1)) + 1
+    if any(k in name for k in ("embed", "cls_token", "token", "stem")):
+        return 0
+    return num_layers + 1
+
+
+def param_groups(model: Classifier, weight_decay: float, layer_decay: float) -> list[dict]:
+    blocks = _blocks(model.backbone)
+    num_layers = len(blocks) if blocks is not None else 0
+    groups: dict[tuple[int, bool], dict] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        no_decay = p.ndim <= 1 or name.endswith(".bias") or any(k in name for k in NO_DECAY_NAMES)
+        lid = layer_id(name, num_layers) if layer_decay < 1.0 else num_layers + 1
+        key = (lid, no_decay)
+        if key not in groups:
+            groups[key] = {"params": [], "weight_decay": 0.0 if no_decay else weight_decay,
+                           "lr_scale": layer_decay ** (num_layers + 1 - lid), "layer_id": lid}
+        groups[key]["params"].append(p)
+    return list(groups.values())
+
+
+def parse_randaug(spec: str | None) -> tuple[int, int] | None:
+    """``rand-m7-n4-mstd0.5-inc1`` -> (num_ops 4, magnitude 7); None/"" -> off."""
+    if not spec:
+        return None
+    parts = dict((p[0], p[1:]) for p in str(spec).split("-")[1:] if p and p[0] in "mn" and p[1:].replace(".", "").isdigit())
+    if not str(spec).startswith("rand"):
+        raise ConfigError(f"params.randaug must look like rand-m7-n4 (timm's notation), got {spec!r}")
+    return int(parts.get("n", 2)), int(float(parts.get("m", 9)))
+
+
+def clip_randaugment(video: torch.Tensor, mean, std, num_ops: int, magnitude: int) -> torch.Tensor:
+    """RandAugment with the same operations on every frame of each clip. video: [B, C, T, H, W] normalised."""
+    from torchvision.transforms import v2
+
+    aug = v2.RandAugment(num_ops=num_ops, magnitude=magnitude)
+    m = torch.tensor(mean, dtype=video.dtype).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=video.dtype).view(1, -1, 1, 1)
+    out = []
+    for clip in video:                                     # [C, T, H, W]
+        frames = clip.permute(1, 0, 2, 3)                  # [T, C, H, W]
+        u8 = ((frames * s + m).clamp(0, 1) * 255).round().to(torch.uint8)
+        frames = aug(u8).float() / 255.0                   # one draw of ops for the whole clip
+        out.append(((frames - m) / s).permute(1, 0, 2, 3))
+    return torch.stack(out)
+
+
+class Augmenter:
+    """Batch-level train-time augmentation: RandAugment, flip, mixup/cutmix, random erasing."""
+
+    def __init__(self, ctx: ProtocolContext, num_classes: int, device: torch.device):
+        pre = ctx.preprocess or ctx.adapter.preprocess
+        self.mean, self.std = pre.mean, pre.std
+        self.randaug = parse_randaug(param(ctx, "randaug", None))
+        self.flip = bool(param(ctx, "flip", True))
+        self.num_classes = num_classes
+        smoothing = float(param(ctx, "label_smoothing", 0.1))
+        mixup, cutmix = float(param(ctx, "mixup", 0.8)), float(param(ctx, "cutmix", 1.0))
+        self.smoothing = smoothing
+        self.mixup = None
+        if mixup > 0 or cutmix > 0:
+            from timm.data import Mixup
+
+            self.mixup = Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, label_smoothing=smoothing,
+                               num_classes=num_classes)
+        reprob = float(param(ctx, "reprob", 0.25))
+        self.erase = None
+        if reprob > 0:
+            from timm.data.random_erasing import RandomErasing
+
+            self.erase = RandomErasing(probability=reprob, mode="pixel", max_count=1, device=str(device))
+
+    def soft_targets(self, y: torch.Tensor) -> torch.Tensor:
+        off = self.smoothing / self.num_classes
+        return torch.full((len(y), self.num_classes), off, device=y.device).scatter_(
+            1, y[:, None], 1.0 - self.smoothing + off)
+
+    def __call__(self, video: torch.Tensor, y: torch.Tensor, device: torch.device
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.randaug is not None:
+            video = clip_randaugment(video, self.mean, self.std, *self.randaug)
+        video = video.to(device, non_blocking=True)
+        y = y.to(device)
+        if self.flip:
+            flip = torch.rand(video.shape[0], device=device) < 0.5
+            video = torch.where(flip.view(-1, 1, 1, 1, 1), video.flip(-1), video)
+        b, c, t, h, w = video.shape
+        if self.mixup is not None and b >= 2:
+            if b % 2:                                      # timm's batch mixup pairs samples
+                video, y, b = video[:-1], y[:-1], b - 1
+            flat, target = self.mixup(video.reshape(b, c * t, h, w).contiguous(), y)
+            video = flat.view(b, c, t, h, w)
+        else:
+            target = self.soft_targets(y)
+        if self.erase is not None:
+            video = self.erase(video.reshape(b, c * t, h, w).contiguous()).view(b, c, t, h, w)
+        return video, target
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    from timm.loss import SoftTargetCrossEntropy
+
+    return SoftTargetCrossEntropy()(logits.float(), target)
+
+
+# -- evaluation -----------------------------------------------------------------------------------
+
+
+def predict(model: nn.Module, loader, device: torch.device, ctx: ProtocolContext, what: str
+            ) -> tuple[np.ndarray, list[int], list]:
+    """Softmax averaged over the views of each video: (probabilities [N, K], record positions, failed)."""
+    model.eval()
+    probs, idx, failed = [], [], []
+    with torch.no_grad(), progress_task(ctx, f"{ctx.task.name}: {what}", len(loader)) as advance:
+        for batch in loader:
+            failed += list(batch.get("failed", []))
+            video = batch["video"]
+            if video.shape[0]:
+                b, v = video.shape[:2]
+                with tr.autocast(device):
+                    logits = model(video.flatten(0, 1).to(device, non_blocking=True)).float()
+                probs.append(F.softmax(logits, -1).view(b, v, -1).mean(1).cpu())
+                idx += [int(i) for i in batch["index"]]
+            advance()
+    parts = tr.gather((torch.cat(probs).numpy() if probs else None, idx, failed))
+    seen: dict[int, np.ndarray] = {}
+    all_failed: list = []
+    for p, ids, fl in parts:
+        all_failed += fl
+        if p is not None:
+            for row, i in zip(p, ids):
+                seen.setdefault(i, row)
+    order = sorted(seen)
+    return (np.stack([seen[i] for i in order]) if order else np.zeros((0, 0))), order, all_failed
+
+
+def _labels_of(records, positions) -> np.ndarray:
+    labels = [records[i].label for i in positions]
+    if any(lab is None for lab in labels):
+        raise DataFormatError(records[0].path.parent, "fine-tuning needs class labels on every video")
+    return np.asarray(labels, dtype=np.int64)
+
+
+# -- the protocol ---------------------------------------------------------------------------------
+
+
+def run(ctx: ProtocolContext) -> ProtocolOutput:
+    device = torch_device(ctx)
+    seed_everything(ctx.seed)
+    train_split, test_split = ctx.task.splits.train, ctx.task.splits.test
+    train_records, test_records = ctx.index.records(train_split), ctx.index.records(test_split)
+    train_labels = _labels_of(train_records, range(len(train_records)))
+    num_classes = max(len(ctx.index.classes), int(train_labels.max(initial=0)) + 1)
+    epochs = int(param(ctx, "epochs", 3))
+    bs = int(param(ctx, "batch_size", ctx.batch_size))
+    head_only = bool(param(ctx, "head_only", False))
+    _, world = tr.world()
+    lr = float(param(ctx, "lr", 1e-3)) * bs * world / 256.0
+    layer_decay = 1.0 if head_only else float(param(ctx, "layer_decay", 0.75))
+    val_fraction = float(param(ctx, "val_fraction", 0.0))
+
+    backbone = copy.deepcopy(ctx.adapter.video_backbone())
+    drop_blocks = 0 if head_only else apply_drop_path(backbone, float(param(ctx, "drop_path", 0.1)))
+    model = Classifier(backbone, ctx.adapter.feature_dim, num_classes, head_only).to(device)
+    optimizer = torch.optim.AdamW(param_groups(model, float(param(ctx, "weight_decay", 0.05)), layer_decay),
+                                  lr=lr, betas=(0.9, 0.999))
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+
+    loader = tr.train_loader(ctx, train_split, bs, seed=ctx.seed)
+    val_loader = None
+    if val_fraction > 0:
+        from torch.utils.data import DataLoader, Subset
+
+        from .linear import stratified_holdout
+
+        fit_idx, held_idx = stratified_holdout(train_labels, val_fraction, ctx.seed)
+        base = loader.dataset
+        loader = DataLoader(Subset(base, fit_idx.tolist()), batch_size=bs, shuffle=True, collate_fn=loader.collate_fn,
+                            num_workers=loader.num_workers, drop_last=len(fit_idx) >= 2 * bs)
+        plain = ctx.loader(train_split, False, bs, 1, 1, shuffle=False)
+        val_loader = DataLoader(Subset(plain.dataset, held_idx.tolist()), batch_size=bs, collate_fn=plain.collate_fn,
+                                num_workers=plain.num_workers)
+    steps = max(1, len(loader))
+    scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=float(param(ctx, "warmup_epochs", 1)),
+                                    steps_per_epoch=steps, min_lr=float(param(ctx, "min_lr", 1e-6)))
+    augment = Augmenter(ctx, num_classes, device)
+    ddp = tr.wrap_ddp(model, device)
+
+    ckpt_path = ctx.work_dir / "ft-checkpoint.pt"
+    best_path = ctx.work_dir / "ft-best.pt"
+    fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(), "seed": ctx.seed,
+                               "world": world})
+    start_epoch, clips, history = 0, 0, []
+    best = (-1.0, -1)
+    state = tr.load_checkpoint(ckpt_path, fingerprint)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, clips, history, best = state["epoch"], state["clips"], state["history"], tuple(state["best"])
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+
+    update = start_epoch * steps
+    scheduler.step_update(update)
+    with progress_task(ctx, f"{ctx.task.name}: fine-tuning", epochs * steps) as advance:
+        advance(start_epoch * steps)
+        for epoch in range(start_epoch, epochs):
+            tr.set_epoch(loader, epoch)
+            ddp.train()
+            total, count = 0.0, 0
+            for batch in loader:
+                video = batch["video"]
+                if video.shape[0] == 0:
+                    advance()
+                    continue
+                y = torch.as_tensor(train_labels[[int(i) for i in batch["index"]]])
+                video, target = augment(video[:, 0], y, device)
+                with tr.autocast(device):
+                    logits = ddp(video)
+                loss = soft_cross_entropy(logits, target)
+                tr.finite_or_raise(loss, ctx.task.name)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                update += 1
+                scheduler.step_update(update)
+                total += float(loss.detach()) * video.shape[0]
+                count += video.shape[0]
+                clips += video.shape[0]
+                advance()
+            record = {"epoch": epoch + 1, "train_loss": total / max(1, count),
+                      "lr": max(g["lr"] for g in optimizer.param_groups)}
+            if val_loader is not None:
+                probs, pos, _ = predict(model, val_loader, device, ctx, "held-out train part")
+                val_top1 = 100.0 * float((probs.argmax(1) == train_labels[pos]).mean()) if len(pos) else 0.0
+                record["heldout_top1"] = val_top1
+                if val_top1 > best[0]:
+                    best = (val_top1, epoch + 1)
+                    tr.save_checkpoint(best_path, {"fingerprint": fingerprint, "model": model.state_dict()})
+            history.append(record)
+            tr.save_checkpoint(ckpt_path, {"fingerprint": fingerprint, "epoch": epoch + 1, "clips": clips,
+                                           "history": history, "best": list(best), "model": model.state_dict(),
+                                           "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+                                           "numpy_rng": np.random.get_state()})
+    tested_epoch = epochs
+    if val_loader is not None and best[1] > 0:
+        saved = tr.load_checkpoint(best_path, fingerprint)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            tested_epoch = best[1]
+
+    sampling = ctx.task.sampling
+    test_loader = tr.eval_loader(ctx, test_split, bs, sampling.clips, sampling.crops)
+    probs, positions, failed = predict(model, test_loader, device, ctx,
+                                       f"test ({sampling.clips} clips x {sampling.crops} crops)")
+    labels = _labels_of(test_records, positions)
+    hits = topk_hits(probs, labels, (1, 5))
+    metrics = select_metrics({"top1": percent_value(hits[1], ctx, salt=1),
+                              "top5": percent_value(hits[5], ctx, salt=5)}, ctx)
+    top5 = np.argsort(-probs, axis=1)[:, :5]
+    per_sample = [{"video_id": test_records[p].video_id, "label": int(labels[i]), "pred": top5[i].tolist(),
+                   "prob_top1": float(probs[i, top5[i, 0]])} for i, p in enumerate(positions)]
+    extra = {"ft": {"epochs": epochs, "tested_epoch": tested_epoch, "history": history, "head_only": head_only,
+                    "lr": lr, "batch_size": bs, "world_size": world, "layer_decay": layer_decay,
+                    "drop_path_blocks": drop_blocks, "mixup": augment.mixup is not None,
+                    "randaug": augment.randaug, "resumed_from_epoch": start_epoch,
+                    "test_views": sampling.clips * sampling.crops,
+                    "failed_test_videos": [str(f) for f in failed]}}
+    return ProtocolOutput(metrics=metrics, per_sample=per_sample, clips=clips, extra=extra)
