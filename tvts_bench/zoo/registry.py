@@ -223,21 +223,23 @@ def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
         template = cards[base]
         run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.name
         return template.model_copy(update={
-            "name": _safe_name(run), "weights": template.weights.model_copy(
+            "name": _path_name(run, cards), "weights": template.weights.model_copy(
                 update={"source": "local", "path": str(path), "run": None}),
             "description": f"{template.description} (checkpoint {path})"})
     template = cards[_FORMAT_TEMPLATE[fmt]]
     return template.model_copy(update={
-        "name": _safe_name(path.stem if path.is_file() else path.name),
+        "name": _path_name(path.stem if path.is_file() else path.name, cards),
         "weights": template.weights.model_copy(update={"path": str(path)}),
         "trained_on": ["unknown"], "paper_row": None,
         "description": f"{template.family} weights from {path} (format {fmt})"})
 
 
-def _safe_name(text: str) -> str:
+def _path_name(text: str, cards: dict[str, ModelCard]) -> str:
+    """A result name for weights given by path; never the name of a card (that would mix rows)."""
     from .user import _card_name
 
-    return _card_name(text)
+    name = _card_name(text)
+    return name if name not in cards else f"{name}-local"
 
 
 def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "cpu") -> VideoAdapter:

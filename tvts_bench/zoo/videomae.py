@@ -257,7 +257,8 @@ def import_hf_folder(folder: Path, card_config: dict) -> tuple[VideoMAEEncoder, 
             candidates += [f"videomae.{legacy}", legacy]
         found = next((c for c in candidates if mapper.has(c)), None)
         if found is None:
-            raise CheckpointError(f"{source}: expected tensor {candidates[0]!r} is absent",
+            raise CheckpointError(f"{source}: expected tensor {inner!r} is absent (looked for "
+                                  f"{', '.join(candidates)})",
                                   hint="the folder's weights do not match its config.json")
         target[key] = mapper.take(found)
     mapper.ignore(r"^decoder\.|^encoder_to_decoder\.|^mask_token$|position_embeddings$",
