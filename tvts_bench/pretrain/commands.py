@@ -1,0 +1,135 @@
+"""``tvts-bench pretrain``: parse options, build the trainer, print where the checkpoint is."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import click
+
+from ..cli_options import data_root_option, home_option, world_preset_option
+from ..errors import ConfigError
+from .presets import OBJECTIVES, PRESETS, RUN_NAMES
+
+# `tvts-bench pretrain` with no options: the small preset for this many steps on the built-in corpus
+# (measured: about 3 minutes on 2 CPU cores; see README).
+DEFAULT_PRESET = "small"
+
+
+def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str | None, preset: str) -> str:
+    name = RUN_NAMES[objective]
+    if objective in ("tvts", "sort") and not stop_grad:
+        name += "-nostopgrad"
+    if objective in ("tvts", "sort") and sort_head != "kway":
+        name += f"-{sort_head}"
+    if mask and objective in ("tvts", "base", "sort") and mask != "frame":
+        name += f"-{mask}mask"
+    if preset not in (DEFAULT_PRESET,):
+        name += f"-{preset}"
+    return name
+
+
+@click.command("pretrain")
+@home_option
+@world_preset_option
+@data_root_option
+@click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
+              help="Model size: vit-b = the paper; small = 2-CPU demo; tiny = tests.")
+@click.option("--objective", type=click.Choice(list(OBJECTIVES)), default="tvts", show_default=True,
+              help="tvts = L_base + 2 L_sort; base; sort; baselines videomae and clip.")
+@click.option("--no-stop-grad", is_flag=True, help="Let L_sort update the text encoder (ablation).")
+@click.option("--sort-head", type=click.Choice(["kway", "pairwise", "factorial"]), default="kway",
+              show_default=True)
+@click.option("--mask", "mask", type=click.Choice(["frame", "tube"]), default=None,
+              help="Masking: frame (independent per time slice, paper; default) or tube (videomae default).")
+@click.option("--init", "init", nargs=2, type=(click.Choice(["imagemae"]), click.Path(dir_okay=False)),
+              default=None, metavar="imagemae PATH", help="Start the video ViT from ImageMAE/timm weights.")
+@click.option("--text-model", default=None, metavar="DIR",
+              help="Local HuggingFace text encoder folder (vit-b: distilbert-base-uncased).")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimizer steps (default: preset).")
+@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Passes over the training split (instead of --steps).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Clips per process and step.")
+@click.option("--lr", type=float, default=None)
+@click.option("--schedule", type=click.Choice(["step", "cosine", "constant"]), default=None,
+              help="step = x0.1 at 60 % and 80 % (authors'); cosine with warmup.")
+@click.option("--warmup", type=click.IntRange(min=0), default=None, help="Warmup steps.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--name", default=None, help="Run folder name under runs/ (default: from the objective).")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Continue from the run's newest checkpoint, or start over (deletes its checkpoints).")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="Data loader workers.")
+@click.option("--device", default=None, help="cpu or cuda[:N] (default: cuda when available).")
+@click.option("--val-every", type=click.IntRange(min=0), default=None)
+@click.option("--ckpt-every", type=click.IntRange(min=1), default=None)
+@click.option("--log-every", type=click.IntRange(min=1), default=None)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head, mask, init, text_model,
+             steps, epochs, batch_size, lr, schedule, warmup, seed, name, resume, workers, device, val_every,
+             ckpt_every, log_every, quiet) -> None:
+    """Pretrain TVTS (or an ablation / baseline) on YT-Temporal-layout data.
+
+    With no options: the small model on the built-in demo corpus, a few minutes on 2 CPU cores.
+    Under `torchrun --nproc_per_node N` the same command trains with DDP.
+    """
+    import torch
+    from rich.console import Console
+
+    from ..data.readers import read_dataset
+    from ..home import resolve_data, runs_dir
+    from . import distributed
+    from .objectives import objective_config
+    from .presets import get_preset
+    from .trainer import TrainConfig, Trainer
+
+    env = distributed.detect()
+    console = Console(stderr=True, highlight=False, quiet=not env.is_main)
+    p = get_preset(preset)
+    obj = objective_config(objective, stop_grad=not no_stop_grad, sort_head=sort_head, mask_mode=mask)
+    if steps is not None and epochs is not None:
+        raise ConfigError("give either --steps or --epochs, not both")
+    if steps is None and epochs is None:
+        steps, epochs = p.steps, p.epochs
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and env.enabled:
+        device = f"cuda:{env.local_rank}"
+    run_name = name or default_run_name(objective, not no_stop_grad, sort_head, mask, preset)
+    run_dir = runs_dir() / run_name
+
+    loc = resolve_data("yttemporal", data_root, world_preset=world_preset)
+    index = read_dataset("yttemporal", loc.root)
+    train_records = index.records("train")
+    val_records = index.splits.get("val", [])
+    if not resume and env.is_main and run_dir.exists():
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        for f in ("metrics.jsonl", "summary.json"):
+            (run_dir / f).unlink(missing_ok=True)
+    distributed.init(device)
+    distributed.barrier()
+    cfg = TrainConfig(
+        run_dir=run_dir, objective=obj, preset=p, steps=steps, epochs=epochs,
+        batch_size=batch_size or p.batch_size, lr=lr if lr is not None else p.lr, weight_decay=p.weight_decay,
+        schedule=schedule or p.schedule, warmup_steps=p.warmup_steps if warmup is None else warmup,
+        clip_grad=p.clip_grad, seed=seed, workers=workers if workers is not None else 0,
+        log_every=log_every or p.log_every, val_every=p.val_every if val_every is None else val_every,
+        ckpt_every=ckpt_every or p.ckpt_every, val_samples=p.val_samples, resume=resume,
+        init=tuple(init) if init else None, text_source=text_model, device=device, progress=not quiet)
+    console.print(f"pretrain [bold]{objective}[/] ({p.name} preset) on {loc.root}"
+                  f"{' (built-in world)' if loc.builtin else ''}: {len(train_records)} train / "
+                  f"{len(val_records)} val videos -> {run_dir}")
+    t0 = time.time()
+    trainer = Trainer(cfg, train_records, val_records, console=console)
+    result = trainer.fit()
+    distributed.shutdown()
+    if not env.is_main:
+        return
+    out = Console(highlight=False)
+    skipped = ", ".join(f"{v} {k}" for k, v in result.skipped.items() if v) or "none"
+    val = result.final
+    parts = [f"{k} {val[k]:.3f}" for k in ("sort_acc", "con_acc", "loss", "recon") if val.get(k) is not None]
+    out.print(f"steps {result.steps} in {time.time() - t0:.0f} s; skipped samples: {skipped}")
+    if parts:
+        out.print(f"final val ({val.get('n', 0)} clips): " + ", ".join(parts))
+    if result.status != "finished":
+        out.print(f"[yellow]{result.status}:[/] {result.message}")
+    out.print(f"checkpoint: {result.checkpoint}")

@@ -1,0 +1,124 @@
+"""Pretraining samples: a record -> (clip over [S_1, E_K], K shuffled transcripts, their order).
+
+Every random choice of a sample (windows, shuffle, frame jitter, crop) comes from a generator seeded
+by ``(seed, epoch, index)``, never from a worker's RNG: the same sample comes out whatever the number
+of workers, and a resumed run sees exactly the batches it would have seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..data.records import VideoRecord
+from ..errors import TvtsBenchError
+from ..zoo.base import Preprocess
+from .windows import sample_windows
+
+
+class PretrainDataset(Dataset):
+    """Items are addressed by ``(epoch, index)`` (see :class:`EpochBatches`)."""
+
+    def __init__(self, records: Sequence[VideoRecord], preprocess: Preprocess, *, train: bool, seed: int,
+                 k: int = 4, backend: str = "auto", max_tries: int = 10):
+        from ..data.transforms import ClipTransform
+
+        self.records = list(records)
+        self.preprocess = preprocess
+        self.train = train
+        self.seed = seed
+        self.k = k
+        self.backend = backend
+        self.max_tries = max_tries
+        self.transform = ClipTransform(preprocess, train=train)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _rng(self, epoch: int, index: int) -> np.random.Generator:
+        # Validation draws the same windows every time: its seed ignores the epoch.
+        return np.random.default_rng([self.seed, epoch if self.train else 0, index, 0x7475])
+
+    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, Any]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        rec = self.records[index]
+        rng = self._rng(epoch, index)
+        ws = sample_windows(rec.words, rec.duration or 0.0, rng, k=self.k, max_tries=self.max_tries)
+        if ws is None:
+            return {"ok": False, "index": index, "reason": "no_words",
+                    "error": f"{rec.video_id}: no {self.k} windows with words found"}
+        from ..data.decode import open_video
+        from ..data.sampling import span_indices
+
+        try:
+            src = open_video(rec.path, self.backend)
+            try:
+                idx = span_indices(src.fps, src.num_frames, ws.start, ws.end, self.preprocess.num_frames,
+                                   train=self.train, rng=rng)
+                frames = src.get_frames(idx)
+            finally:
+                close = getattr(src, "close", None)
+                if close:
+                    close()
+            video = self.transform(frames, rng)[0]                     # [C, T, H, W]
+        except (TvtsBenchError, ValueError, RuntimeError, OSError) as e:
+            return {"ok": False, "index": index, "reason": "decode", "error": f"{rec.path}: {e}"}
+        return {"ok": True, "index": index, "video": video, "texts": list(ws.shuffled),
+                "order": torch.tensor(ws.order, dtype=torch.long)}
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Stack the good items; failed ones are dropped and reported in ``failed`` [(index, reason, error)]."""
+    good = [it for it in items if it["ok"]]
+    failed = [(it["index"], it["reason"], it["error"]) for it in items if not it["ok"]]
+    out: dict[str, Any] = {"index": [it["index"] for it in good], "failed": failed, "size": len(good)}
+    if good:
+        out["video"] = torch.stack([it["video"] for it in good])
+        out["texts"] = [it["texts"] for it in good]
+        out["order"] = torch.stack([it["order"] for it in good])
+    return out
+
+
+@dataclass
+class EpochBatches:
+    """Batch sampler over one epoch, startable mid-epoch, sharded over ranks.
+
+    The epoch permutation depends only on ``(seed, epoch)``; global batch j = slots
+    ``[j*B*W, (j+1)*B*W)`` of it, and rank r takes the r-th block of B (so the union over ranks is the
+    single-process global batch). The last incomplete global batch is dropped.
+    """
+
+    n: int
+    batch_size: int                  # per rank
+    seed: int
+    epoch: int
+    start: int = 0                   # first global batch to yield
+    rank: int = 0
+    world_size: int = 1
+    shuffle: bool = True
+    perm: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.perm = (np.random.default_rng([self.seed, self.epoch, 0x6570]).permutation(self.n)
+                     if self.shuffle else np.arange(self.n))
+
+    @property
+    def global_batch(self) -> int:
+        return self.batch_size * self.world_size
+
+    @property
+    def num_batches(self) -> int:
+        return self.n // self.global_batch
+
+    def __len__(self) -> int:
+        return max(0, self.num_batches - self.start)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        g, b = self.global_batch, self.batch_size
+        for j in range(self.start, self.num_batches):
+            block = self.perm[j * g + self.rank * b: j * g + (self.rank + 1) * b]
+            yield [(self.epoch, int(i)) for i in block]
