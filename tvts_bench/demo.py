@@ -1,0 +1,94 @@
+"""``tvts-bench demo``: the main job on a fresh machine.
+
+World -> pretrain TVTS and the baselines on the built-in corpus -> evaluate every model on the demo
+task group -> leaderboard. Each step goes through the same commands a user would type, so the demo
+exercises exactly the public interface; each step resumes (pretraining from its newest checkpoint,
+evaluation skips results that exist), so a second ``demo`` reuses what is done.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.rule import Rule
+
+from .cli_options import home_option
+
+console = Console()
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    world_preset: str
+    pretrain_preset: str
+    pretrain_steps: int
+    tasks: str
+
+
+PLANS = {
+    # Sized so that `demo` takes at most ~20 minutes and `tiny` ~3 minutes on 2 CPU cores.
+    "demo": DemoPlan(world_preset="demo", pretrain_preset="small", pretrain_steps=300, tasks="demo"),
+    "tiny": DemoPlan(world_preset="tiny", pretrain_preset="tiny", pretrain_steps=20, tasks="demo"),
+}
+
+# (model card name, pretraining objective); `scratch` is evaluated without pretraining.
+PRETRAINED_MODELS = (("tvts", "tvts"), ("tvts-base", "base"), ("videomae", "videomae"), ("clip", "clip"))
+EVALUATED_MODELS = ("tvts", "tvts-base", "videomae", "clip", "scratch")
+
+
+def _invoke(args: list[str]) -> None:
+    from .cli import cli
+
+    console.print(f"[dim]$ tvts-bench {' '.join(args)}[/]")
+    cli.main(args=args, prog_name="tvts-bench", standalone_mode=False)
+
+
+@click.command()
+@click.option("--preset", type=click.Choice(sorted(PLANS)), default="demo", show_default=True,
+              help="demo: the full main job (~20 min on 2 cores); tiny: a 3-minute smoke run.")
+@click.option("--tasks", default=None,
+              help="Task list or group to evaluate (default: the `demo` group; `paper` runs them all).")
+@click.option("--pretrain-steps", type=int, default=None, help="Override the steps of each pretraining run.")
+@click.option("--out", type=click.Path(dir_okay=False), default="leaderboard/index.html", show_default=True,
+              help="Where to write the HTML leaderboard (Markdown and CSV go beside it).")
+@home_option
+def demo(preset: str, tasks: str | None, pretrain_steps: int | None, out: str) -> None:
+    """The main job: world, pretraining, evaluation, leaderboard."""
+    from .home import ensure_world, results_dir
+
+    plan = PLANS[preset]
+    steps = pretrain_steps or plan.pretrain_steps
+    started = time.perf_counter()
+
+    console.print(Rule(f"1/4 built-in world ({plan.world_preset})"))
+    world = ensure_world(plan.world_preset, quiet=True)
+    console.print(f"world: {world}")
+
+    console.print(Rule("2/4 pretraining on the built-in corpus"))
+    for name, objective in PRETRAINED_MODELS:
+        _invoke(["pretrain", "--objective", objective, "--name", name, "--preset", plan.pretrain_preset,
+                 "--steps", str(steps), "--world-preset", plan.world_preset])
+
+    console.print(Rule("3/4 evaluation"))
+    failures = []
+    for model in EVALUATED_MODELS:
+        try:
+            _invoke(["run", "--model", model, "--tasks", tasks or plan.tasks,
+                     "--world-preset", plan.world_preset])
+        except SystemExit as e:  # `run` exits non-zero when a task failed; the others still ran
+            if e.code:
+                failures.append(model)
+
+    console.print(Rule("4/4 leaderboard"))
+    out_path = Path(out)
+    for fmt, path in (("html", out_path), ("md", out_path.with_suffix(".md")), ("csv", out_path.with_suffix(".csv"))):
+        _invoke(["leaderboard", "--results", str(results_dir()), "--out", str(path), "--format", fmt])
+
+    minutes = (time.perf_counter() - started) / 60
+    console.print(f"\n[bold green]done[/] in {minutes:.1f} min. Leaderboard: [bold]{out_path.resolve()}[/]")
+    if failures:
+        console.print(f"[yellow]some tasks failed for: {', '.join(failures)} (see above)[/]")

@@ -1,0 +1,67 @@
+"""``tvts-bench list tasks|models|datasets``: what is registered, as rich tables (or JSON)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .cli_options import home_option
+
+DATASET_DESCRIPTIONS = {
+    "ssv2": ("Something-Something v2", "classification", "174 classes; temporal templates"),
+    "k400": ("Kinetics-400", "classification", "400 classes; appearance and scene"),
+    "ucf101": ("UCF-101", "classification", "101 classes; splits 1-3"),
+    "hmdb51": ("HMDB-51", "classification", "51 classes; splits 1-3"),
+    "msrvtt": ("MSR-VTT", "text-video retrieval", "1k-A test, 20 captions per video"),
+    "didemo": ("DiDeMo", "text-video retrieval", "paragraph-to-video"),
+    "msvd": ("MSVD", "text-video retrieval", "multi-caption queries"),
+    "lsmdc": ("LSMDC", "text-video retrieval", "1,000 test clips"),
+    "yttemporal": ("YT-Temporal", "pretraining", "word-timed ASR"),
+    "webvid": ("WebVid", "captions", "video-caption pairs"),
+    "cc3m": ("CC3M", "captions", "image-caption pairs (captions only)"),
+}
+
+
+@click.command(name="list")
+@click.argument("what", type=click.Choice(["tasks", "models", "datasets"]))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@home_option
+def list_cmd(what: str, as_json: bool) -> None:
+    """List registered tasks, models or datasets."""
+    rows, columns = _rows(what)
+    if as_json:
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], indent=2))
+        return
+    table = Table(title=f"tvts-bench {what}")
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*[str(x) for x in r])
+    Console().print(table)
+
+
+def _rows(what: str) -> tuple[list[tuple], list[str]]:
+    if what == "datasets":
+        from .home import DATASETS
+
+        return ([(n, *DATASET_DESCRIPTIONS[n]) for n in DATASETS],
+                ["name", "dataset", "kind", "notes"])
+    if what == "tasks":
+        from .bench.registry import load_tasks, load_groups
+
+        tasks = load_tasks()
+        groups = load_groups()
+        member_of = {name: ",".join(g for g, members in groups.items() if name in members)
+                     for name in tasks}
+        return ([(t.name, t.dataset, t.protocol, t.main_metric, member_of[t.name], t.hash)
+                 for t in tasks.values()],
+                ["name", "dataset", "protocol", "main metric", "groups", "hash"])
+    from .zoo.registry import load_cards
+
+    cards = load_cards()
+    return ([(c.name, c.family, c.weights_summary(), c.feature, ",".join(c.trained_on) or "-",
+              c.paper_row or "-") for c in cards.values()],
+            ["name", "family", "weights", "feature", "trained on", "paper row"])
