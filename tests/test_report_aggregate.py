@@ -112,11 +112,12 @@ def test_paired_bootstrap_separability(lb):
     assert a.ci_low < b.ci_high
     assert (weaker.rule, weaker.separable) == ("paired bootstrap", True)
     assert weaker.test.diff == pytest.approx(a.value - b.value, abs=0.6)
-    # ranks side files (0-based) reproduce R@1 and are used too
+    # rank side files (0-based; v2v first_rank with -1 for queries without a positive) are used too
     v2v = _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX)
     assert all(c.separation.rule == "paired bootstrap" for c in v2v.cells[1:])
     ret = _col(lb, "msrvtt-ret" + BUILTIN_SUFFIX)
-    assert ret.cell("clip").separation.rule == "paired bootstrap"        # t2v_rank field
+    assert ret.cell("clip").separation.rule == "paired bootstrap"        # rows of both directions in one file
+    assert ret.cell("clip").separation.test.n == 100                    # only the t2v rows
 
 
 def test_interval_overlap_rule_without_side_files(lb):
@@ -143,7 +144,7 @@ def test_side_file_that_disagrees_with_metric_is_not_used(tmp_path):
     shutil.copytree(FIXTURES / "tvts" / "ssv2-linear", root / "tvts")
     shutil.copytree(FIXTURES / "videomae" / "ssv2-linear", root / "videomae")
     side = root / "videomae" / "builtin-seed1.samples.jsonl"
-    side.write_text("".join(json.dumps({"id": f"vid{i:04d}", "correct": 1}) + "\n" for i in range(200)))
+    side.write_text("".join(json.dumps({"video_id": f"vid{i:04d}", "correct_top1": 1.0}) + "\n" for i in range(200)))
     lb = build_leaderboard(root)
     assert _col(lb, "ssv2-linear" + BUILTIN_SUFFIX).cell("videomae").separation.rule == "interval overlap"
     assert any(str(side) in w and "do not reproduce" in w for w in lb.warnings)
@@ -155,7 +156,8 @@ def test_one_based_ranks_are_recognised(tmp_path):
         shutil.copytree(FIXTURES / model / "ssv2-v2v", root / model)
         side = root / model / "builtin-seed0.samples.jsonl"
         rows = [json.loads(line) for line in side.read_text().splitlines()]
-        side.write_text("".join(json.dumps({**r, "rank": r["rank"] + 1}) + "\n" for r in rows))
+        side.write_text("".join(json.dumps({**r, "first_rank": r["first_rank"] + 1 if r["first_rank"] >= 0 else -1})
+                                + "\n" for r in rows))
     lb = build_leaderboard(root)
     sep = _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX).cell("clip").separation
     assert sep.rule == "paired bootstrap" and lb.warnings == []
@@ -263,3 +265,20 @@ def test_model_cards_paper_rows_resolve(lb):
     assert refs[: len(matched)] == matched
     assert {ref.row.id: ref.models for ref in matched} == {"tvts": ["tvts"], "videomae-yttemporal": ["videomae"],
                                                            "clip": ["clip"]}
+
+
+def test_nan_main_metric_is_unranked(tmp_path):
+    root = tmp_path / "results"
+    src = json.loads((FIXTURES / "tvts" / "k400-linear" / "builtin-seed0.json").read_text())
+    root.mkdir()
+    for name, value in (("a", float("nan")), ("b", 40.0), ("c", 50.0)):
+        rec = {**src, "model": {**src["model"], "name": name},
+               "metrics": {"top1": {"value": value, "ci_low": value - 1, "ci_high": value + 1}}}
+        (root / f"{name}.json").write_text(json.dumps(rec))
+    col = build_leaderboard(root).columns[0]
+    assert [c.model for c in col.cells] == ["c", "b", "a"]
+    assert col.cells[0].is_best and col.cells[2].separation is None
+    from tvts_bench.report.html import render_html
+
+    page = render_html(build_leaderboard(root))
+    assert 'data-sort="nan"' not in page and "n/a" in page

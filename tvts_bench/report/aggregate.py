@@ -331,43 +331,82 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _sample_keys(rows: list[dict]) -> list[object]:
-    for key in SAMPLE_ID_KEYS:
-        if all(key in r for r in rows):
-            keys = [json.dumps(r[key], sort_keys=True) for r in rows]
-            if len(set(keys)) == len(keys):
-                return keys
-    return list(range(len(rows)))   # no id: pair by line order
+    """A key per line that names its sample (every id-like field it has), so two models' lines pair up;
+    repeated keys (the same caption twice) are told apart by their occurrence number; no ids: line order."""
+    present = [k for k in SAMPLE_ID_KEYS if rows and all(k in r for r in rows)]
+    if not present:
+        return list(range(len(rows)))
+    seen: Counter = Counter()
+    keys: list[object] = []
+    for r in rows:
+        base = json.dumps([r[k] for k in present], sort_keys=True, default=str)
+        keys.append((base, seen[base]))
+        seen[base] += 1
+    return keys
 
 
-def _outcomes_for_metric(rows: list[dict], metric: str, recorded: float) -> tuple[np.ndarray, str] | None:
-    """Per-sample outcomes whose statistic reproduces ``recorded``, or None if the file cannot."""
+def _rows_for_metric(rows: list[dict], metric: str) -> list[dict]:
+    """Retrieval side files mix directions (field "direction"): keep the metric's direction (t2v default)."""
+    if not any("direction" in r for r in rows):
+        return rows
+    direction = metric.rpartition("_")[0] or "t2v"
+    return [r for r in rows if r.get("direction") == direction]
+
+
+def _candidates(rows: list[dict], metric: str) -> list[tuple[list[dict], np.ndarray, str]]:
+    """Possible per-sample readings of ``metric``: (rows used, outcomes, statistic).
+
+    Understood fields: ``correct_<metric>`` / ``correct`` (0/1), ``label`` + ``pred`` (class or top-k list),
+    ``<direction>_rank`` / ``rank`` / ``first_rank`` (negative = no positive: query left out), ``ap``."""
     direction, _, base = metric.rpartition("_")
-    n = len(rows)
-    if all("correct" in r for r in rows) and not lower_is_better(base):
-        candidates = [(100.0 * np.asarray([float(r["correct"]) for r in rows]), "mean")]
-    else:
-        rank_key = next((k for k in (f"{direction}_rank" if direction else "", "rank") if k and
-                         all(k in r for r in rows)), None)
-        if rank_key is None:
-            return None
-        ranks = np.asarray([float(r[rank_key]) for r in rows])
-        candidates = []
-        # The schema does not say whether ranks are 0-based (REFERENCE 3) or 1-based; try 0-based first and
-        # keep the reading that reproduces the recorded metric.
+    out: list[tuple[list[dict], np.ndarray, str]] = []
+
+    def have(key: str) -> bool:
+        return bool(rows) and all(key in r for r in rows)
+
+    for key in (f"correct_{base}", f"correct_{metric}", "correct"):
+        if have(key) and not lower_is_better(base):
+            out.append((rows, 100.0 * np.asarray([float(r[key]) for r in rows]), "mean"))
+    if base in ("top1", "top5") and have("label") and have("pred"):
+        k = int(base[3:])
+
+        def hit(r: dict) -> float:
+            pred = r["pred"] if isinstance(r["pred"], list) else [r["pred"]]
+            return float(r["label"] in pred[:k])
+        out.append((rows, 100.0 * np.asarray([hit(r) for r in rows]), "mean"))
+    if base == "mAP" and have("ap"):
+        used = [r for r in rows if r["ap"] is not None]
+        ap = np.asarray([float(r["ap"]) for r in used])
+        out += [(used, 100.0 * ap, "mean"), (used, ap, "mean")]
+    for key in (f"{direction}_rank" if direction else "", "rank", "first_rank"):
+        if not key or not have(key):
+            continue
+        used = [r for r in rows if r[key] is not None and float(r[key]) >= 0]
+        ranks = np.asarray([float(r[key]) for r in used])
+        # 0-based ranks (REFERENCE 3) first; 1-based as a fallback. The caller keeps the reading that
+        # reproduces the recorded metric.
         for offset in (0.0, 1.0):
             r0 = ranks - offset
             if base.startswith("R@") and base[2:].isdigit():
-                candidates.append((100.0 * (r0 < int(base[2:])), "mean"))
+                out.append((used, 100.0 * (r0 < int(base[2:])), "mean"))
             elif base in ("top1", "top5"):
-                candidates.append((100.0 * (r0 < int(base[3:])), "mean"))
+                out.append((used, 100.0 * (r0 < int(base[3:])), "mean"))
             elif base == "MedR":
-                candidates.append((r0 + 1.0, "median"))
+                out.append((used, r0 + 1.0, "median"))
             elif base == "MeanR":
-                candidates.append((r0 + 1.0, "mean"))
-    for values, statistic in candidates:
-        if n and abs(float(np.mean(values) if statistic == "mean" else np.median(values)) - recorded) \
-                <= SIDE_FILE_TOLERANCE:
-            return values, statistic
+                out.append((used, r0 + 1.0, "mean"))
+    return out
+
+
+def _outcomes_for_metric(rows: list[dict], metric: str, recorded: float
+                         ) -> tuple[list[dict], np.ndarray, str] | None:
+    """Per-sample outcomes whose statistic reproduces ``recorded``, or None if the file cannot."""
+    for used, values, statistic in _candidates(_rows_for_metric(rows, metric), metric):
+        if not len(values):
+            continue
+        stat = float(np.mean(values) if statistic == "mean" else np.median(values))
+        if abs(stat - recorded) <= SIDE_FILE_TOLERANCE:
+            return used, values, statistic
     return None
 
 
@@ -390,11 +429,11 @@ def cell_outcomes(cell: Cell, metric: str, warnings: list[str]) -> SampleOutcome
             return None
         found = _outcomes_for_metric(rows, metric, r.record.metrics[metric].value)
         if found is None:
-            warnings.append(f"{side}: its 'correct'/'rank' fields do not reproduce {metric} = "
+            warnings.append(f"{side}: its per-sample fields do not reproduce {metric} = "
                             f"{r.record.metrics[metric].value:g}; comparisons use interval overlap")
             return None
-        values, statistic = found
-        per_seed.append(dict(zip(_sample_keys(rows), values.tolist())))
+        used, values, statistic = found
+        per_seed.append(dict(zip(_sample_keys(used), values.tolist())))
     if not per_seed:
         return None
     common = set(per_seed[0]).intersection(*per_seed[1:])
@@ -420,7 +459,8 @@ def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: 
             return Separation(best.model, test.separable, "paired bootstrap", detail, test)
         why_not_paired = "side files cover different samples"
     ma, mb = best.metrics.get(metric), other.metrics.get(metric)
-    if ma is None or mb is None or not ma.has_interval or not mb.has_interval:
+    if ma is None or mb is None or not ma.has_interval or not mb.has_interval or \
+            not all(math.isfinite(x) for x in (ma.ci_low, ma.ci_high, mb.ci_low, mb.ci_high)):  # type: ignore[arg-type]
         return Separation(best.model, None, "none", f"no intervals and {why_not_paired}: cannot tell")
     overlap = _intervals_overlap(ma, mb)
     detail = (f"{best.model} [{ma.ci_low:.2f}, {ma.ci_high:.2f}] vs {other.model} "
@@ -457,16 +497,16 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[
         notes: list[str] = []
         if len(mains) > 1:
             notes.append(f"result files name different main metrics ({', '.join(sorted(mains))}); using {main}")
-        cells = [c for c in cells if main in c.metrics] + [c for c in cells if main not in c.metrics]
         for c in cells:
             if main not in c.metrics:
                 warnings.append(f"model {c.model!r} on {key}: no {main!r} metric; shown without a main value")
         names = sorted({m for c in cells for m in c.metrics}, key=_metric_sort_key)
         names = [main] + [m for m in names if m != main]
         lower = lower_is_better(main)
-        scored = [c for c in cells if main in c.metrics]
+        # a NaN main value (e.g. no valid query) cannot be ranked: such cells go last, unranked
+        scored = [c for c in cells if main in c.metrics and math.isfinite(c.metrics[main].value)]
         scored.sort(key=lambda c: c.metrics[main].value, reverse=not lower)
-        cells = scored + [c for c in cells if main not in c.metrics]
+        cells = scored + [c for c in cells if c not in scored]
         if len({c.results[-1].record.data.manifest_hash for c in cells}) > 1:
             notes.append("models were evaluated on different copies of the data (manifest hashes differ): "
                          "compare with care")

@@ -38,6 +38,13 @@ def interval(agg: Agg | None) -> str:
     return f"[{fmt(agg.ci_low)}, {fmt(agg.ci_high)}]"
 
 
+def sort_key(value: float | None) -> str:
+    """The data-sort attribute of a table cell: a number, or empty (sorted last) when there is none."""
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return ""
+    return repr(float(value))
+
+
 def _finite(obj: Any) -> Any:
     """JSON has no NaN/Infinity: write them as null."""
     if isinstance(obj, float):
@@ -71,6 +78,7 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = fmt
     env.filters["interval"] = interval
+    env.filters["sortkey"] = sort_key
     env.filters["pretty"] = _pretty
     return env
 
