@@ -429,3 +429,45 @@ def test_builtin_world_reads_with_default_options(request):
         assert idx.splits and all(idx.splits.values()), name
         for records in idx.splits.values():
             assert all(r.path.exists() for r in records), name
+
+
+# (dataset, moves: (from, to) relative to the fixture root; "*" moves a folder's content)
+RELAYOUTS = [
+    ("ucf101", [("ucfTrainTestlist/*", ""), ("UCF-101/*", "")]),
+    ("hmdb51", [("testTrainMulti_7030_splits/*", "annotations"), ("brush_hair", "videos/brush_hair"),
+                ("cartwheel", "videos/cartwheel")]),
+    ("msrvtt", [("MSRVTT_data.json", "annotations/MSRVTT_data.json"),
+                ("MSRVTT_train.9k.csv", "annotations/MSRVTT_train.9k.csv"),
+                ("MSRVTT_JSFUSION_test.csv", "annotations/MSRVTT_JSFUSION_test.csv"), ("videos/all/*", "videos")]),
+    ("msvd", [("raw-captions.pkl", "labels/raw-captions.pkl"), ("YouTubeClips/*", "")]),
+    ("lsmdc", [("avi/*", "")]),
+    ("didemo", [("train_data.json", "annotations/train_data.json"), ("videos/*", "")]),
+    ("ssv2", [("labels/*", ""), ("20bn-something-something-v2/*", "videos")]),
+    ("webvid", [("videos/*", "")]),
+    ("k400", [("train.csv", "annotations/train.csv"), ("train/*", "videos/train"), ("val/*", "videos/val")]),
+]
+
+
+@pytest.mark.parametrize("name,moves", RELAYOUTS, ids=[r[0] for r in RELAYOUTS])
+def test_real_layout_variants_find_the_same_videos(tmp_path, name, moves):
+    """Annotations in the root or labels/ / annotations/; videos in their folder, the root or videos/."""
+    original = read_dataset(name, FIXTURES / name)
+    root = copy_fixture(name, tmp_path)
+    for src, dst in moves:
+        (root / dst).mkdir(parents=True, exist_ok=True) if (src.endswith("*") or dst == "") else None
+        if src.endswith("*"):
+            folder = root / src[:-2]
+            for item in sorted(folder.iterdir()):
+                shutil.move(str(item), str(root / dst / item.name))
+            folder.rmdir()
+        else:
+            (root / dst).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(root / src), str(root / dst))
+    moved = read_dataset(name, root)
+    assert list(moved.splits) == list(original.splits)
+    for split in original.splits:
+        before, after = original.splits[split], moved.splits[split]
+        assert [r.video_id for r in after] == [r.video_id for r in before]
+        assert [r.path.exists() for r in after] == [r.path.exists() for r in before]
+        assert [(r.label, r.captions, r.moments) for r in after] == [(r.label, r.captions, r.moments)
+                                                                     for r in before]

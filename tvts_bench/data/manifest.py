@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ..hashing import HASH_LEN
@@ -57,19 +57,23 @@ class Manifest:
                 "hash": self.hash}
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return PurePosixPath(Path(path).relative_to(root)).as_posix()
-    except ValueError:            # readers never produce this; keep the hash machine-independent anyway
-        return PurePosixPath(Path(path)).name
+def _relative(path: Path, prefix: str) -> str:
+    """``path`` relative to the root (``prefix`` = root + separator), with forward slashes."""
+    text = str(path)
+    if text.startswith(prefix):
+        text = text[len(prefix):]
+    else:                    # readers never produce this; keep the hash machine-independent anyway
+        text = os.path.basename(text)
+    return text.replace(os.sep, "/") if os.sep != "/" else text
 
 
 def build_manifest(index: DatasetIndex) -> Manifest:
     root = Path(index.root)
+    prefix = str(root).rstrip(os.sep) + os.sep
     h = hashlib.sha256()
     h.update(f"dataset\0{index.name}\0".encode())
     h.update(("classes\0" + "\0".join(index.classes) + "\0").encode())
-    annotation_files = sorted({_relative(p, root): Path(p) for p in index.annotation_files}.items())
+    annotation_files = sorted({_relative(p, prefix): Path(p) for p in index.annotation_files}.items())
     for rel, path in annotation_files:
         file_hash = hashlib.sha256()
         with open(path, "rb") as f:
@@ -79,7 +83,7 @@ def build_manifest(index: DatasetIndex) -> Manifest:
     splits: dict[str, SplitManifest] = {}
     for split in sorted(index.splits):
         records = index.splits[split]
-        paths = sorted({_relative(r.path, root): r.path for r in records}.items())
+        paths = sorted({_relative(r.path, prefix): r.path for r in records}.items())
         missing = [rel for rel, path in paths if not os.path.isfile(path)]
         splits[split] = SplitManifest(listed=len(paths), found=len(paths) - len(missing),
                                       missing_videos=missing)

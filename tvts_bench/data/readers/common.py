@@ -17,7 +17,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Sequence
 
 from ...errors import DataFormatError, MissingPathError
@@ -33,17 +33,29 @@ csv.field_size_limit(16 * 1024 * 1024)
 # --------------------------------------------------------------------------------------------- roots
 
 @dataclass
+class _Listing:
+    """One folder's entries: real name -> is a symlink, and lower-case name -> real name."""
+
+    names: dict[str, bool]
+    lower: dict[str, str]
+    stems: dict[str, str] | None = None     # lower-case stem -> real name (built on demand)
+
+
+_WINDOWS_ABS = re.compile(r"^(?:[A-Za-z]:|[\\/]{2})")
+
+
+@dataclass
 class DatasetRoot:
     """A dataset folder: resolves relative paths under it and finds files case-insensitively.
 
-    Directory listings and real paths are cached, because readers resolve one path per record
-    (169k for SSV2) and most records share a handful of folders.
+    Folder listings (with symlink flags) and folders' real paths are cached: readers resolve one path
+    per record (169k for SSV2) and most records share a handful of folders, so resolving costs a
+    dictionary lookup per record instead of several system calls.
     """
 
     path: Path
     _real: str = field(init=False, repr=False)
-    _listing: dict[str, dict[str, str] | None] = field(default_factory=dict, init=False, repr=False)
-    _stems: dict[str, dict[str, list[str]]] = field(default_factory=dict, init=False, repr=False)
+    _listing: dict[str, _Listing | None] = field(default_factory=dict, init=False, repr=False)
     _dir_ok: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,19 +72,47 @@ class DatasetRoot:
 
     # -- lookup ---------------------------------------------------------------------------------
 
-    def _entries(self, folder: str) -> dict[str, str] | None:
-        """lower-case name -> real name of the entries of ``folder`` (absolute), None if absent."""
+    def _dir(self, folder: str) -> _Listing | None:
+        """The cached listing of ``folder`` (absolute), None if it is not a readable folder."""
         if folder not in self._listing:
             try:
-                names = os.listdir(folder)
-            except OSError:
+                with os.scandir(folder) as it:
+                    names = {e.name: e.is_symlink() for e in it}
+            except (OSError, ValueError):
                 self._listing[folder] = None
             else:
-                entries: dict[str, str] = {}
+                lower: dict[str, str] = {}
                 for name in sorted(names):
-                    entries.setdefault(name.lower(), name)
-                self._listing[folder] = entries
+                    lower.setdefault(name.lower(), name)
+                self._listing[folder] = _Listing(names, lower)
         return self._listing[folder]
+
+    def _match(self, base: str, parts: Sequence[str], any_extension: bool
+               ) -> tuple[str, bool] | None:
+        """(existing path, is a symlink) for ``parts`` under ``base``: exact names first, then
+        ignoring case, then (``any_extension``, last part only) the same stem. None if absent."""
+        current = base
+        is_link = False
+        last = len(parts) - 1
+        for i, part in enumerate(parts):
+            listing = self._dir(current)
+            if listing is None:
+                return None
+            if part in listing.names:
+                name = part
+            else:
+                name = listing.lower.get(part.lower())
+                if name is None and any_extension and i == last:
+                    if listing.stems is None:
+                        listing.stems = {}
+                        for real in sorted(listing.names):
+                            listing.stems.setdefault(os.path.splitext(real)[0].lower(), real)
+                    name = listing.stems.get(os.path.splitext(part)[0].lower())
+                if name is None:
+                    return None
+            is_link = listing.names[name]
+            current = os.path.join(current, name)
+        return current, is_link
 
     def find_dir(self, candidates: Sequence[str]) -> Path | None:
         """The first of ``candidates`` (relative, '' = root) that is a folder, matched case-insensitively."""
@@ -84,24 +124,14 @@ class DatasetRoot:
 
     def lookup(self, rel: str) -> Path | None:
         """Existing path under the root matching ``rel`` component-wise, ignoring case; else None."""
-        current = str(self.path)
-        for part in PurePosixPath(rel).parts:
-            exact = os.path.join(current, part)
-            if os.path.exists(exact):
-                current = exact
-                continue
-            entries = self._entries(current)
-            if not entries or part.lower() not in entries:
-                return None
-            current = os.path.join(current, entries[part.lower()])
-        return Path(current)
+        hit = self._match(str(self.path), [p for p in rel.split("/") if p], False)
+        return Path(hit[0]) if hit else None
 
     def find_file(self, names: Sequence[str], dirs: Sequence[str] = ANNOTATION_DIRS) -> Path | None:
         """First existing file among ``dirs`` x ``names`` (case-insensitive), searching dir by dir."""
         for d in dirs:
             for name in names:
-                rel = f"{d}/{name}" if d else name
-                found = self.lookup(rel)
+                found = self.lookup(f"{d}/{name}" if d else name)
                 if found is not None and found.is_file():
                     self.check_inside(found, found, None)
                     return found
@@ -123,13 +153,14 @@ class DatasetRoot:
             folder = self.lookup(d) if d else self.path
             if folder is None or not folder.is_dir():
                 continue
-            entries = self._entries(str(folder)) or {}
-            hits = [folder / real for low, real in entries.items() if rx.fullmatch(low)]
+            listing = self._dir(str(folder))
+            hits = sorted(folder / name for name in (listing.names if listing else ())
+                          if rx.fullmatch(name.lower()))
             hits = [h for h in hits if h.is_file()]
             if hits:
                 for h in hits:
                     self.check_inside(h, h, None)
-                return sorted(hits)
+                return hits
         return []
 
     # -- resolution -----------------------------------------------------------------------------
@@ -141,21 +172,39 @@ class DatasetRoot:
     def _inside(self, real: str) -> bool:
         return real == self._real or real.startswith(self._real.rstrip(os.sep) + os.sep)
 
-    def check_inside(self, path: Path, source: Path | str, line: int | None,
-                     key: str | None = None) -> None:
+    def check_inside(self, path: Path | str, source: Path | str, line: int | None,
+                     key: str | None = None, *, is_link: bool | None = None) -> None:
         """Refuse ``path`` if its real location (after symlinks) is outside the root."""
-        parent = os.path.dirname(str(path))
+        text = str(path)
+        parent = os.path.dirname(text)
         ok = self._dir_ok.get(parent)
         if ok is None:
             ok = self._inside(os.path.realpath(parent))
             self._dir_ok[parent] = ok
-        if ok and os.path.islink(path):
-            ok = self._inside(os.path.realpath(path))
+        if ok and (os.path.islink(text) if is_link is None else is_link):
+            ok = self._inside(os.path.realpath(text))
         if not ok:
-            raise DataFormatError(source, f"path {str(path)!r} resolves outside the dataset root "
+            raise DataFormatError(source, f"path {text!r} resolves outside the dataset root "
                                           f"{self.path} (through a symbolic link); refused",
                                   line=line, key=key,
                                   hint="copy or move the videos under the dataset root")
+
+    def _parts(self, rel: str, source: Path | str, line: int | None, key: str | None) -> list[str]:
+        text = rel.strip()
+        if not text or "\x00" in text or not _encodable(text):
+            raise DataFormatError(source, f"empty or invalid video path {rel!r}", line=line, key=key)
+        posix = text.replace("\\", "/")
+        if posix.startswith("/") or _WINDOWS_ABS.match(text):
+            raise DataFormatError(source, f"absolute video path {rel!r} refused; paths must be "
+                                          f"relative to the dataset root {self.path}",
+                                  line=line, key=key)
+        parts = [p for p in posix.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise DataFormatError(source, f"video path {rel!r} contains '..' and could escape the "
+                                          f"dataset root {self.path}; refused", line=line, key=key)
+        if not parts:
+            raise DataFormatError(source, f"empty video path {rel!r}", line=line, key=key)
+        return parts
 
     def resolve(self, rel: str, source: Path | str, line: int | None = None, key: str | None = None,
                 *, base: Path | None = None, any_extension: bool = False) -> Path:
@@ -167,54 +216,15 @@ class DatasetRoot:
         the same stem and another extension (DiDeMo). A missing file still gets a path: the manifest
         counts it.
         """
-        base = self.path if base is None else base
-        text = rel.strip()
-        if not text or "\x00" in text or not _encodable(text):
-            raise DataFormatError(source, f"empty or invalid video path {rel!r}", line=line, key=key)
-        posix = PurePosixPath(text.replace("\\", "/"))
-        if (posix.is_absolute() or PureWindowsPath(text).is_absolute() or PureWindowsPath(text).drive):
-            raise DataFormatError(source, f"absolute video path {rel!r} refused; paths must be "
-                                          f"relative to the dataset root {self.path}",
-                                  line=line, key=key)
-        if ".." in posix.parts:
-            raise DataFormatError(source, f"video path {rel!r} contains '..' and could escape the "
-                                          f"dataset root {self.path}; refused", line=line, key=key)
-        parts = [p for p in posix.parts if p not in ("", ".")]
-        if not parts:
-            raise DataFormatError(source, f"empty video path {rel!r}", line=line, key=key)
-        candidate = base.joinpath(*parts)
-        if not os.path.exists(candidate):
-            alt = self._fallback(base, parts, any_extension)
-            if alt is not None:
-                candidate = alt
-        self.check_inside(candidate, source, line, key)
-        return candidate
-
-    def _fallback(self, base: Path, parts: list[str], any_extension: bool) -> Path | None:
-        current = str(base)
-        for i, part in enumerate(parts):
-            exact = os.path.join(current, part)
-            if os.path.exists(exact):
-                current = exact
-                continue
-            entries = self._entries(current)
-            if entries is None:
-                return None
-            real = entries.get(part.lower())
-            if real is None and any_extension and i == len(parts) - 1:
-                real = self._by_stem(current).get(os.path.splitext(part)[0].lower() or part.lower())
-            if real is None:
-                return None
-            current = os.path.join(current, real)
-        return Path(current)
-
-    def _by_stem(self, folder: str) -> dict[str, str]:
-        if folder not in self._stems:
-            stems: dict[str, list[str]] = {}
-            for low, real in (self._entries(folder) or {}).items():
-                stems.setdefault(os.path.splitext(low)[0], []).append(real)
-            self._stems[folder] = stems
-        return {stem: sorted(reals)[0] for stem, reals in self._stems[folder].items()}
+        parts = self._parts(rel, source, line, key)
+        base_text = str(self.path if base is None else base)
+        hit = self._match(base_text, parts, any_extension)
+        if hit is None:
+            candidate, is_link = os.path.join(base_text, *parts), False
+        else:
+            candidate, is_link = hit
+        self.check_inside(candidate, source, line, key, is_link=is_link)
+        return Path(candidate)
 
     def choose_base(self, candidates: Sequence[str], sample: Sequence[str],
                     any_extension: bool = False) -> Path:
@@ -231,10 +241,8 @@ class DatasetRoot:
                 continue
             hits = 0
             for item in sample:
-                parts = [p for p in PurePosixPath(item.replace("\\", "/")).parts
-                         if p not in ("", ".", "..") and not p.startswith("/")]
-                if parts and (os.path.exists(folder.joinpath(*parts))
-                              or self._fallback(folder, parts, any_extension) is not None):
+                parts = [p for p in item.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+                if parts and self._match(str(folder), parts, any_extension) is not None:
                     hits += 1
             if hits > best_hits:
                 best, best_hits = folder, hits

@@ -15,6 +15,7 @@ Videos: ``20bn-something-something-v2/<id>.webm``, the root, or ``videos/``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
@@ -95,7 +96,7 @@ def read(root: Path | str) -> DatasetIndex:
             path = droot.resolve(file_name, source, line=line,
                                  key=None if line is not None else where, base=base)
             records.append(VideoRecord(
-                video_id=Path(file_name).stem, path=path, split=split, label=label,
+                video_id=os.path.splitext(os.path.basename(file_name))[0], path=path, split=split, label=label,
                 label_name=classes[label] if label is not None else None))
         splits[split] = records
     return DatasetIndex(NAME, droot.path, classes, splits, files)
