@@ -211,3 +211,12 @@ def test_unknown_backend_is_a_config_error(videos):
 
     with pytest.raises(ConfigError, match="unknown video backend"):
         open_video(videos["mp4"], "ffmpeg-cli")
+
+
+def test_truncated_file_requests_only_past_the_end(videos):
+    """The seek path (first wanted frame > 2 s in) must also land on the last frame that exists."""
+    source = open_video(videos["half"], "pyav")
+    frames = source.get_frames([60, 80])
+    assert source.num_frames < 60
+    np.testing.assert_allclose(levels_of(frames, slice(16, None)), [long_level(source.num_frames - 1)] * 2,
+                               atol=3)

@@ -214,7 +214,10 @@ class PyAVSource(VideoSource):
                 stream.codec_context.thread_count = max(self.threads, 0)
             if seek_to is not None:
                 target = int(seek_to / self.fps / self.time_base) + self.start_pts
-                container.seek(target, stream=stream, backward=True, any_frame=False)
+                try:
+                    container.seek(target, stream=stream, backward=True, any_frame=False)
+                except Exception:  # noqa: BLE001 - e.g. seeking into a truncated tail: decode from the start
+                    return None
             counter = 0
             try:
                 for frame in container.decode(stream):
