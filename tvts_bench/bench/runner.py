@@ -50,7 +50,7 @@ class RunOptions:
 class TaskOutcome:
     task: str
     seed: int
-    status: str                              # "ok" | "skipped" | "failed"
+    status: str                              # "ok" | "skipped" | "failed" | "n/a" (does not apply)
     main_metric: str = ""
     value: MetricValue | None = None
     seconds: float = 0.0
@@ -156,6 +156,10 @@ class _Runner:
             record = read_result(path)
             return TaskOutcome(task.name, seed, "skipped", task.main_metric,
                                record.metrics.get(task.main_metric), 0.0, path, reason)
+        if task.protocol == "ret" and not getattr(adapter, "has_text", False):
+            # Not a failure: zero-shot text retrieval does not apply to a video-only model.
+            return TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None,
+                               f"no text tower; {task.dataset}-ret-ft applies")
         if task.protocol not in self.protocols:
             raise TvtsBenchError(f"task {task.name}: protocol {task.protocol!r} is not available",
                                  hint=f"available: {', '.join(sorted(self.protocols))}")
@@ -227,9 +231,12 @@ class _Runner:
                                    weights_hash=adapter.weights_hash(), checkpoint=self.opts.checkpoint,
                                    num_params=_safe_num_params(adapter))
         splits = sorted({task.splits.train, task.splits.test} & set(data.listed))
-        unreadable = dict(cache.stats.unreadable)
-        for p, err in getattr(decode_report, "failures", {}).items():
-            unreadable.setdefault(Path(p).name, err)
+        unreadable = dict(cache.stats.unreadable)           # video_id -> error
+        failures = getattr(decode_report, "failures", {})    # path -> error (training loaders)
+        if failures:
+            ids = {str(r.path): r.video_id for recs in data.index.splits.values() for r in recs}
+            for p, err in failures.items():
+                unreadable.setdefault(ids.get(p, Path(p).name), err)
         data_info = DataInfo(
             source="builtin" if data.location.builtin else "real", root=str(data.location.root),
             manifest_hash=data.manifest_hash, listed=sum(data.listed[s] for s in splits),
@@ -404,6 +411,7 @@ def summary_table(summary: RunSummary) -> Any:
             value = f"{v.value:.2f}{ci}"
         else:
             value = "-"
-        status = {"ok": "[green]ok", "skipped": f"[dim]skipped ({o.reason})", "failed": "[red]failed"}[o.status]
+        status = {"ok": "[green]ok", "skipped": f"[dim]skipped ({o.reason})", "failed": "[red]failed",
+                  "n/a": f"[yellow]n/a ({o.reason})"}[o.status]
         table.add_row(o.task, str(o.seed), o.main_metric, value, f"{o.seconds:.1f}", status)
     return table
