@@ -419,16 +419,25 @@ def test_invalid_utf8_names_file_and_line(tmp_path):
 
 
 def test_builtin_world_reads_with_default_options(request):
-    """The world writes every stand-in in the real layout; each reads back with default options."""
+    """The world writes every stand-in in the real layout; each reads back with default options,
+    with the counts world.json documents and nothing missing."""
     world = pytest.importorskip("tvts_bench.world")
     if not hasattr(world, "generate"):
         pytest.skip("the built-in world generator is not in this build yet")
     tiny_world = request.getfixturevalue("tiny_world")
-    for name in ("yttemporal", "ssv2", "k400", "ucf101", "hmdb51", "msrvtt", "didemo", "msvd", "lsmdc"):
+    from tvts_bench.data.manifest import build_manifest
+
+    counts = json.loads((tiny_world / "world.json").read_text())["counts"]
+    assert counts, "world.json lists no datasets"
+    for name, documented in counts.items():
         idx = read_dataset(name, tiny_world / name)
-        assert idx.splits and all(idx.splits.values()), name
-        for records in idx.splits.values():
-            assert all(r.path.exists() for r in records), name
+        manifest = build_manifest(idx)
+        assert {s: m.listed for s, m in manifest.splits.items()} == documented["splits"], name
+        assert manifest.missing == 0, (name, {s: m.missing_videos for s, m in manifest.splits.items()})
+        if "classes" in documented:
+            assert manifest.classes == documented["classes"], name
+    yt = read_dataset("yttemporal", tiny_world / "yttemporal")
+    assert all(r.words and r.duration for r in yt.splits["train"])
 
 
 # (dataset, moves: (from, to) relative to the fixture root; "*" moves a folder's content)

@@ -26,7 +26,8 @@ CHUNK_SECONDS = 5.0
 MAX_CHUNK = 5
 
 
-def moment_seconds(times: list, path: Path, key: str) -> tuple[float, float]:
+def moment_seconds(times: list, path: Path, key: str, last_chunk: int = MAX_CHUNK
+                   ) -> tuple[float, float]:
     pairs = []
     for j, pair in enumerate(times):
         expect(pair, list, path, f"times[{j}]", key=key)
@@ -35,9 +36,9 @@ def moment_seconds(times: list, path: Path, key: str) -> tuple[float, float]:
                                   key=key)
         s = to_int(pair[0], path, f"times[{j}] start chunk", key=key)
         e = to_int(pair[1], path, f"times[{j}] end chunk", key=key)
-        if not 0 <= s <= e <= MAX_CHUNK:
+        if not 0 <= s <= e <= last_chunk:
             raise DataFormatError(path, f"times[{j}] = {pair!r}: chunks must satisfy "
-                                        f"0 <= start <= end <= {MAX_CHUNK}", key=key)
+                                        f"0 <= start <= end <= {last_chunk}", key=key)
         pairs.append((s, e))
     if not pairs:
         raise DataFormatError(path, "empty 'times'", key=key)
@@ -66,7 +67,11 @@ def read(root: Path | str) -> DatasetIndex:
                 raise DataFormatError(path, "empty 'video'", key=key)
             description = field_of(item, "description", str, path, key=key).strip()
             times = field_of(item, "times", list, path, key=key)
-            moment = moment_seconds(times, path, key)
+            segments = item.get("num_segments")
+            last_chunk = MAX_CHUNK
+            if isinstance(segments, int) and not isinstance(segments, bool) and 0 < segments < 10_000:
+                last_chunk = max(MAX_CHUNK, segments - 1)     # longer videos than the real 30 s
+            moment = moment_seconds(times, path, key, last_chunk)
             entry = videos.setdefault(video, ([], [], path, key))
             entry[0].append(description)
             entry[1].append(moment)
