@@ -20,6 +20,10 @@ What we found on this machine (decord 0.6.0, av 18.1) and why the code looks the
 - PyAV reports ``frames == 0`` for WebM/VP9 streams: the count then comes from demuxing the packets
   (no decoding). decord can count one frame too many at the end of some files: a failing batch is
   retried with the last index pulled in, then handed to PyAV.
+- Fuzzing 90 damaged copies of small h264/vp9/mpeg4 files (random byte flips, an overwritten block,
+  random truncation) gave Python exceptions or (error-concealed) frames in both libraries: no crash
+  and no hang, with or without the probe. A hard crash inside a DataLoader worker would still end the
+  run ("worker exited unexpectedly"); the probe is the cheap guard we keep.
 - Memory: decord decodes only the requested frames (it seeks); PyAV decodes sequentially from the
   nearest key frame before the first requested frame and keeps only the requested ones.
 """
