@@ -480,3 +480,14 @@ def test_real_layout_variants_find_the_same_videos(tmp_path, name, moves):
         assert [r.path.exists() for r in after] == [r.path.exists() for r in before]
         assert [(r.label, r.captions, r.moments) for r in after] == [(r.label, r.captions, r.moments)
                                                                      for r in before]
+
+
+def test_reencoded_copies_with_another_video_extension_are_found(tmp_path):
+    root = copy_fixture("ssv2", tmp_path)
+    videos = root / "20bn-something-something-v2"
+    (videos / "2.webm").rename(videos / "2.mp4")
+    (videos / "3.json").write_text("{}")          # not a video: never taken for 3.webm
+    (videos / "3.webm").unlink()
+    train = {r.video_id: r for r in read_dataset("ssv2", root).splits["train"]}
+    assert rel(train["2"], root) == "20bn-something-something-v2/2.mp4"
+    assert rel(train["3"], root) == "20bn-something-something-v2/3.webm" and not train["3"].path.exists()

@@ -52,7 +52,8 @@ def read(root: Path | str) -> DatasetIndex:
                 raise DataFormatError(path, "empty url (field 2)", line=line_no)
             records.append(VideoRecord(
                 video_id=url, split=split, captions=(caption,),
-                path=droot.resolve(f"images/{image_name(url, line_no)}", path, line=line_no)))
+                path=droot.resolve(f"images/{image_name(url, line_no)}", path, line=line_no,
+                                   any_extension=False)))
         splits[split] = records
     if not splits:
         raise MissingPathError(droot.path / SPLITS["train"][0], "CC3M TSV",

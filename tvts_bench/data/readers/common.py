@@ -26,6 +26,11 @@ from ...errors import DataFormatError, MissingPathError
 # them in all of these places).
 ANNOTATION_DIRS: tuple[str, ...] = ("", "labels", "annotations", "annotation")
 
+# A listed video missing under its own name is matched to a file with the same stem and one of these
+# extensions (re-encoded copies: SSV2 .webm -> .mp4, DiDeMo's mixed extensions, ...).
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".webm", ".mkv", ".mov", ".3gp", ".3g2", ".m4v", ".mpg",
+                              ".mpeg", ".wmv", ".flv", ".ogv", ".ts", ".mts", ".m2ts", ".qt"})
+
 # csv's default field limit (128 KiB) is below some real caption files' longest field.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -106,7 +111,9 @@ class DatasetRoot:
                     if listing.stems is None:
                         listing.stems = {}
                         for real in sorted(listing.names):
-                            listing.stems.setdefault(os.path.splitext(real)[0].lower(), real)
+                            stem, ext = os.path.splitext(real)
+                            if ext.lower() in VIDEO_EXTENSIONS:
+                                listing.stems.setdefault(stem.lower(), real)
                     name = listing.stems.get(os.path.splitext(part)[0].lower())
                 if name is None:
                     return None
@@ -207,14 +214,14 @@ class DatasetRoot:
         return parts
 
     def resolve(self, rel: str, source: Path | str, line: int | None = None, key: str | None = None,
-                *, base: Path | None = None, any_extension: bool = False) -> Path:
+                *, base: Path | None = None, any_extension: bool = True) -> Path:
         """Absolute path of the annotation-given ``rel`` under ``base`` (default: the root).
 
         Refuses absolute paths, ``..`` and symlink escapes with a DataFormatError naming ``source``
         and ``line``/``key``. When the exact file is missing, a case-insensitive match is returned
-        (UCF101's ``HandstandPushups/v_HandStandPushups_*``), and with ``any_extension`` a file with
-        the same stem and another extension (DiDeMo). A missing file still gets a path: the manifest
-        counts it.
+        (UCF101's ``HandstandPushups/v_HandStandPushups_*``), and with ``any_extension`` (default) a
+        video file with the same stem and another video extension (DiDeMo, re-encoded copies). A
+        missing file still gets a path: the manifest counts it.
         """
         parts = self._parts(rel, source, line, key)
         base_text = str(self.path if base is None else base)
@@ -227,7 +234,7 @@ class DatasetRoot:
         return Path(candidate)
 
     def choose_base(self, candidates: Sequence[str], sample: Sequence[str],
-                    any_extension: bool = False) -> Path:
+                    any_extension: bool = True) -> Path:
         """The candidate folder (relative, '' = root) holding most of the sample's videos.
 
         Real copies keep videos in the documented folder, in the root or in ``videos/``; probing a

@@ -83,7 +83,7 @@ def read(root: Path | str, load_annotations: bool = True) -> DatasetIndex:
             duration = None
             sentences: tuple = ()
             if load_annotations:
-                ann = droot.resolve(annotation_rel(rel), path, line=line_no)
+                ann = droot.resolve(annotation_rel(rel), path, line=line_no, any_extension=False)
                 if ann.is_file():
                     files.append(ann)
                     words, duration, sentences = read_annotation(ann)
