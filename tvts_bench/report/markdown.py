@@ -86,7 +86,8 @@ def render_markdown(lb: Leaderboard) -> str:
             rows.append([f"*paper (reported)*: {md_escape(ref.row.label)}", ""]
                         + [("" if (n := ref.numbers.get(m)) is None else fmt(n.value) if n.value is not None
                             else n.note) for m in col.metric_names]
-                        + [f"Table {', '.join(str(t) for t in ref.tables)}"])
+                        + [f"Table {', '.join(str(t) for t in ref.tables)}"
+                           + (f"; corresponds to {', '.join(md_escape(m) for m in ref.models)}" if ref.models else "")])
         lines += _table(header, rows)
         separations = [c.separation for c in col.cells if c.separation is not None]
         if separations:
