@@ -13,6 +13,9 @@ What we found on this machine (decord 0.6.0, av 18.1) and why the code looks the
   PyAV can open is handed to decord. The probe costs one container open (about a millisecond here).
 - decord's threaded decoder fails on a file with a damaged middle either at open time or at the first
   batch, not always the same way from run to run; both paths end in the PyAV fallback.
+- Import order matters: if decord's bundled ffmpeg loads before PyAV's, PyAV can no longer open the
+  libvpx-vp9 encoder in that process (WebM writing fails; decoding works). ``_import_decord`` imports
+  av first; other modules should import decord only through it.
 - A file truncated after a "faststart" header opens in PyAV with the full frame count but stops
   decoding half way (``InvalidDataError``); decord refuses it at open time. In "auto" mode such files
   fall back to PyAV, which returns the frames that exist (requested indices past the end are clamped
@@ -55,6 +58,13 @@ def _import_decord():
     """Import decord once and silence its bundled ffmpeg's log lines (failures reach us as exceptions)."""
     global _decord_module
     if _decord_module is None:
+        # PyAV must be loaded first: decord bundles its own ffmpeg libraries, and when they load first
+        # PyAV's libvpx-vp9 encoder fails to open ("avcodec_open2 returned 22"), which breaks writing
+        # WebM (the world generator, test fixtures) later in the same process. Decoding is unaffected.
+        try:
+            import av  # noqa: F401
+        except ImportError:
+            pass
         import decord
 
         try:
