@@ -444,10 +444,17 @@ def _intervals_overlap(a: Agg, b: Agg) -> bool:
     return not (a.ci_high < b.ci_low or b.ci_high < a.ci_low)  # type: ignore[operator]
 
 
-def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: int = 0) -> Separation:
-    """Can ``other`` be told apart from ``best`` on ``metric``? Paired bootstrap, else interval overlap."""
-    a, b = cell_outcomes(best, metric, warnings), cell_outcomes(other, metric, warnings)
-    why_not_paired = "side files missing"
+def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: int = 0,
+            cache: dict[int, SampleOutcomes | None] | None = None) -> Separation:
+    """Can ``other`` be told apart from ``best`` on ``metric``? Paired bootstrap, else interval overlap.
+
+    ``cache`` (keyed by ``id(cell)``) keeps each cell's side files from being read more than once."""
+    cache = {} if cache is None else cache
+    for cell in (best, other):
+        if id(cell) not in cache:
+            cache[id(cell)] = cell_outcomes(cell, metric, warnings)
+    a, b = cache[id(best)], cache[id(other)]
+    why_not_paired = "no usable side files for both models"
     if a is not None and b is not None:
         common = sorted(set(a.values) & set(b.values), key=str)
         if a.statistic == b.statistic and len(common) >= 0.9 * max(len(a.values), len(b.values)) and common:
@@ -516,8 +523,9 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[
         if scored:
             best = scored[0]
             best.is_best = True
+            cache: dict[int, SampleOutcomes | None] = {}
             for other in scored[1:]:
-                other.separation = compare(best, other, main, warnings)
+                other.separation = compare(best, other, main, warnings, cache=cache)
         col = Column(key, task, first.dataset, first.protocol, source, main, names, cells, notes=notes)
         if source == "real":   # the paper measured on the real datasets only
             col.paper = _paper_refs(task, names)
@@ -535,6 +543,7 @@ def build_leaderboard(results_dir: Path | str) -> Leaderboard:
     results_dir = Path(results_dir)
     loaded, warnings = load_results(results_dir)
     columns = build_columns(loaded, warnings)
+    warnings = list(dict.fromkeys(warnings))    # one line per problem, first-seen order
     models = sorted({c.model for col in columns for c in col.cells}, key=lambda m: (m.lower(), m))
     return Leaderboard(results_dir, columns, models, warnings, len(loaded),
                        datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
