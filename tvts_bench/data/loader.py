@@ -185,10 +185,13 @@ class DecodeReport:
     truncated: list[str] = field(default_factory=list)       # decoded, but shorter than announced
 
     def update(self, batch: dict) -> None:
+        failed = list(batch.get("failed", ()))
         self.ok += len(batch["index"])
-        self.failed_items += len(batch["failed"])
-        for path, (_, error) in zip(batch["failed_paths"], batch["failed"]):
-            self.failures.setdefault(path, error)
+        self.failed_items += len(failed)
+        # Batches of other collates may lack "failed_paths": name the item by its index then.
+        paths = batch.get("failed_paths") or [f"item {entry[0]}" for entry in failed]
+        for path, entry in zip(paths, failed):
+            self.failures.setdefault(str(path), str(entry[-1]))
         for path in batch.get("truncated_paths", ()):
             if path not in self.truncated:
                 self.truncated.append(path)
