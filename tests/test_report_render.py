@@ -87,6 +87,7 @@ def test_html_content(page, lb):
     assert "not separable from tvts (interval overlap)" in page
     assert page.count('class="result-details"') == sum(len(c.cells) for c in lb.columns)
     assert "Temporal sensitivity" in page      # ssv2-v2v has shuffled/repeated diagnostics
+    assert "R@1 <small>(shuffled)</small>" in page and "R@1 <small>(repeated)</small>" in page
     # one table per task column plus the summary
     assert page.count('class="sortable-table task-table"') == len(lb.columns)
 
@@ -105,6 +106,8 @@ def test_markdown(lb):
     assert cells[1 + keys.index("ssv2-linear")] == "31.5 (Table 4)"
     assert all(cells[1 + i] == "" for i, k in enumerate(keys) if k.endswith("[built-in world]"))
     assert "## ssv2-v2v [built-in world]" in md
+    v2v_header = next(line for line in lines if line.startswith("| Model | Seeds | R@1 |"))
+    assert v2v_header.endswith("| R@1 (shuffled) | R@1 (repeated) | Badges |")
     assert "95% paired bootstrap" in md
 
 

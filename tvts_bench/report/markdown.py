@@ -79,13 +79,17 @@ def render_markdown(lb: Leaderboard) -> str:
         for note in col.notes:
             lines += ["", f"> {md_escape(note)}"]
         lines.append("")
-        header = ["Model", "Seeds"] + [md_escape(m) for m in col.metric_names] + ["Badges"]
+        variants = col.variants
+        header = (["Model", "Seeds"] + [md_escape(m) for m in col.metric_names]
+                  + [f"{md_escape(col.main_metric)} ({md_escape(v)})" for v in variants] + ["Badges"])
         rows = [[md_escape(c.model), ", ".join(str(s) for s in c.seeds)]
-                + [_value(c.metrics.get(m)) for m in col.metric_names] + [_badges(c, col)] for c in col.cells]
+                + [_value(c.metrics.get(m)) for m in col.metric_names]
+                + [_value(c.diagnostics.get(v, {}).get(col.main_metric)) for v in variants]
+                + [_badges(c, col)] for c in col.cells]
         for ref in col.paper:
             rows.append([f"*paper (reported)*: {md_escape(ref.row.label)}", ""]
                         + [("" if (n := ref.numbers.get(m)) is None else fmt(n.value) if n.value is not None
-                            else n.note) for m in col.metric_names]
+                            else n.note) for m in col.metric_names] + [""] * len(variants)
                         + [f"Table {', '.join(str(t) for t in ref.tables)}"
                            + (f"; corresponds to {', '.join(md_escape(m) for m in ref.models)}" if ref.models else "")])
         lines += _table(header, rows)
