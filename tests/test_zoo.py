@@ -146,6 +146,7 @@ def test_project_runs_load_by_card_name(empty_home):
     assert not adapter.has_text and adapter.import_report.all_used
     assert any(k.startswith("decoder.") for k in adapter.import_report.ignored)
     # the same checkpoint by path takes a name that is not a card's
+    assert load_model("videomae", checkpoint=empty_home / "runs" / "videomae").name == "videomae"
     by_path = load_model(str(empty_home / "runs" / "videomae"))
     assert by_path.name == "videomae-local" and by_path.weights_hash() == adapter.weights_hash()
 

@@ -331,3 +331,42 @@ def test_hf_folder_weights_missing_tensor_fails(tmp_path, hf_videomae):
     with pytest.raises(CheckpointError, match=r"value\.bias.*absent"):
         load_model(str(broken))
     assert json.loads((broken / "config.json").read_text())["model_type"] == "videomae"
+
+
+def test_authors_tvts_text_tower_with_local_distilbert(tmp_path, monkeypatch):
+    """With a local DistilBERT folder the authors' text tower and projections load and match."""
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertModel
+
+    from tvts_bench.nn.text_encoder import minilm_path
+
+    folder = tmp_path / "distilbert"
+    tok = AutoTokenizer.from_pretrained(str(minilm_path()))
+    tok.save_pretrained(folder)
+    torch.manual_seed(1)
+    bert = DistilBertModel(DistilBertConfig(vocab_size=tok.vocab_size, dim=32, n_layers=1, n_heads=2,
+                                            hidden_dim=64, max_position_embeddings=64)).eval()
+    bert.config.save_pretrained(folder)
+    vit = _tiny_vit()
+    vid_proj, txt_proj = torch.nn.Linear(128, 16), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(32, 16))
+    state = {f"module.video_model.{k}": v for k, v in vit.state_dict().items()}
+    state.update({f"module.text_model.{k}": v for k, v in bert.state_dict().items()})
+    state.update({f"module.vid_proj.0.{k}": v for k, v in vid_proj.state_dict().items()})
+    state.update({f"module.txt_proj.{k}": v for k, v in txt_proj.state_dict().items()})
+    state["module.pred_model.head.weight"] = torch.randn(4, 128)
+    torch.save({"state_dict": state, "config": {"arch": {"type": "TVTS"}}}, tmp_path / "tvts.pth")
+
+    monkeypatch.setenv("TVTS_BENCH_TEXT_MODEL", str(folder))
+    adapter = load_model("tvts", checkpoint=tmp_path / "tvts.pth")    # built-in card + authors' file
+    assert adapter.name == "tvts-tvts" and adapter.has_text
+    assert adapter.card.trained_on == ["yttemporal", "imagenet1k"]    # the authors' data, not ours
+    texts = ["a man opens the fridge", "pouring milk"]
+    x = _clip_batch(seed=6)
+    with torch.no_grad():
+        tokens = tok(texts, padding=True, truncation=True, max_length=50, return_tensors="pt")
+        ref_text = txt_proj(bert(input_ids=tokens["input_ids"],
+                                 attention_mask=tokens["attention_mask"]).last_hidden_state[:, 0])
+        ref_video = vid_proj(vit(x))
+    torch.testing.assert_close(adapter.encode_text(texts), ref_text, atol=ATOL, rtol=0)
+    torch.testing.assert_close(adapter.encode_video_joint(x), ref_video, atol=ATOL, rtol=0)
+    report = adapter.import_report
+    assert report.all_used and list(report.ignored) == ["module.pred_model.head.weight"]

@@ -144,7 +144,7 @@ def list_models() -> list[ModelListing]:
 
 # -- loading ------------------------------------------------------------------------------------------
 
-def _load_card(card: ModelCard, path: Path | None, *, preloaded=None) -> VideoAdapter:
+def _load_card(card: ModelCard, path: Path | None) -> VideoAdapter:
     from . import clip, scratch, tvts, videomae
 
     if card.family == "scratch":
@@ -208,16 +208,34 @@ _FORMAT_TEMPLATE = {"hf-videomae": "videomae-vitb-k400", "videomae-pth": "videom
                     "hf-clip": "clip-vitb16", "tvts-authors": "tvts-authors-vitb"}
 
 
+def _external_card(template: ModelCard, fmt: str, path: Path, name: str) -> ModelCard:
+    # Only the authors' TVTS format pins down the training data; any other folder/file could hold
+    # weights trained on anything, so the contamination badge says "unknown".
+    known = fmt == "tvts-authors"
+    return template.model_copy(update={
+        "name": name,
+        "weights": template.weights.model_copy(update={"source": "local", "path": str(path), "run": None}),
+        "trained_on": list(template.trained_on) if known else ["unknown"],
+        "paper_row": template.paper_row if known else None,
+        "description": f"{template.family} weights from {path} (format {fmt})"})
+
+
+def _project_ckpt(path: Path) -> Path:
+    from .project import latest_checkpoint
+
+    ckpt = path if (path / "config.json").is_file() else latest_checkpoint(path)
+    if ckpt is None:
+        raise MissingPathError(path / "checkpoints" / "latest", "complete checkpoint")
+    return ckpt
+
+
 def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
     """A card for weights given by path: the matching built-in card, renamed after the path."""
     fmt = detect_format(path)
     if fmt == "project":
         from ..pretrain.checkpoint import read_config
-        from .project import latest_checkpoint
 
-        ckpt = path if (path / "config.json").is_file() else latest_checkpoint(path)
-        if ckpt is None:
-            raise MissingPathError(path / "checkpoints" / "latest", "complete checkpoint")
+        ckpt = _project_ckpt(path)
         objective = str(read_config(ckpt).get("objective", "tvts"))
         base = {"base": "tvts-base", "videomae": "videomae", "clip": "clip"}.get(objective, "tvts")
         template = cards[base]
@@ -226,12 +244,34 @@ def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
             "name": _path_name(run, cards), "weights": template.weights.model_copy(
                 update={"source": "local", "path": str(path), "run": None}),
             "description": f"{template.description} (checkpoint {path})"})
-    template = cards[_FORMAT_TEMPLATE[fmt]]
-    return template.model_copy(update={
-        "name": _path_name(path.stem if path.is_file() else path.name, cards),
-        "weights": template.weights.model_copy(update={"path": str(path)}),
-        "trained_on": ["unknown"], "paper_row": None,
-        "description": f"{template.family} weights from {path} (format {fmt})"})
+    return _external_card(cards[_FORMAT_TEMPLATE[fmt]], fmt, path,
+                          _path_name(path.stem if path.is_file() else path.name, cards))
+
+
+def card_for_override(card: ModelCard, path: Path, cards: dict[str, ModelCard]) -> ModelCard:
+    """``--model <built-in run card> --checkpoint PATH``: a card that says which weights these are.
+
+    The run's own newest checkpoint keeps the card. Another project checkpoint becomes
+    ``<card>-<run or step>``; external weights (the authors' file, a HF folder, a .pth) take the
+    external card's description of them, named ``<card>-<file stem>``, so results never mix rows.
+    """
+    fmt = detect_format(path)
+    if fmt == "project":
+        ckpt = _project_ckpt(path).resolve()
+        own = locate_weights(card).path
+        if own is not None and own.resolve() == ckpt:
+            return card
+        run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.parent.name
+        label = ckpt.name if run == card.weights.run else f"{run}-{ckpt.name}"
+        return card.model_copy(update={
+            "name": _path_name(f"{card.name}-{label}", cards),
+            "weights": card.weights.model_copy(update={"source": "local", "path": str(path), "run": None}),
+            "description": f"{card.description} (checkpoint {path})"})
+    template = cards.get(_FORMAT_TEMPLATE[fmt])
+    if template is None or template.family != card.family:
+        return card   # the family's loader explains why this file does not fit
+    return _external_card(template, fmt, path,
+                          _path_name(f"{card.name}-{path.stem if path.is_file() else path.name}", cards))
 
 
 def _path_name(text: str, cards: dict[str, ModelCard]) -> str:
@@ -260,6 +300,8 @@ def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "c
         where = locate_weights(card, checkpoint)
         if not where.found and card.weights.source != "random":
             raise missing_weights_error(card, where)
+        if checkpoint is not None and card.weights.source == "builtin-run" and where.path is not None:
+            card = card_for_override(card, where.path, cards)
         return _load_card(card, where.path).to(device)
     path = Path(spec).expanduser()
     if path.exists():

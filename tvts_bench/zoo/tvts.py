@@ -11,12 +11,13 @@ Authors' keys -> ``tvts_bench.nn.video_vit.VideoViT`` (``AUTHORS_VIDEO_KEYS`` an
 (embed dim, depth, tubelet, frames, image size, MLP ratio); the head count, which shapes cannot
 tell, from the card's ``config.num_heads`` (default: dim / 64). The text tower (DistilBERT,
 ``module.text_model.*``, with ``txt_proj`` / ``vid_proj``) is built only when ``config.text_model``
-names a local folder with the DistilBERT config and tokenizer; otherwise those tensors are reported
-as ignored. The sort module (``pred_model``) is pretraining-only.
+(or the environment variable ``TVTS_BENCH_TEXT_MODEL``) names a local folder with the DistilBERT
+config and tokenizer; otherwise those tensors are reported as ignored. The sort module (``pred_model``) is pretraining-only.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,8 @@ def import_authors(state: dict[str, torch.Tensor], prefix: str, source: str,
                 if key == "attn.qkv.bias" else ""
             target[f"blocks.{i}.{dst}"] = mapper.take(f"{src}blocks.{i}.{key}", why=why)
     text = video_proj = None
+    if not options.text_model and os.environ.get("TVTS_BENCH_TEXT_MODEL"):
+        options.text_model = os.environ["TVTS_BENCH_TEXT_MODEL"]
     if options.text_model:
         text, video_proj = _import_text(mapper, prefix, options)
     else:
@@ -175,8 +178,11 @@ def _import_text(mapper: KeyMapper, prefix: str, options: AuthorsOptions):
     target = {}
     for key in encoder.state_dict():
         inner = key[len("model."):] if key.startswith("model.") else key
+        if key.endswith("position_ids") and not mapper.has(src + inner):
+            continue    # an index buffer; transformers versions differ in whether they save it
         target[key] = mapper.take(src + inner, why="DistilBERT weights of the text tower")
-    load_into(encoder, target, mapper.report)
+    mapper.ignore(rf"^{re.escape(src)}.*position_ids$", "index buffer")
+    load_into(encoder, target, mapper.report, allow_missing=(r"position_ids$",))
     vp_w = mapper.take(f"{prefix}vid_proj.0.weight")
     tp_w = mapper.take(f"{prefix}txt_proj.1.weight")
     vid_proj = video_projection(int(vp_w.shape[1]), int(vp_w.shape[0]))
