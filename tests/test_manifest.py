@@ -136,3 +136,21 @@ def test_cli_without_root_uses_configured_root(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["data", "check", "msvd", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["splits"]["test"]["missing_videos"] == ["YouTubeClips/00jrXRMlZOY_0_10.avi"]
+
+
+def test_cli_without_root_uses_the_builtin_world(request, capsys):
+    world = pytest.importorskip("tvts_bench.world")
+    if not hasattr(world, "generate"):
+        pytest.skip("the built-in world generator is not in this build yet")
+    request.getfixturevalue("bench_home")          # TVTS_BENCH_HOME whose world is the tiny one
+    tiny_world = request.getfixturevalue("tiny_world")
+    counts = json.loads((tiny_world / "world.json").read_text())["counts"]["k400"]
+    result = CliRunner().invoke(cli, ["data", "check", "k400", "--json"])
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.output)
+    assert {s: v["listed"] for s, v in obj["splits"].items()} == counts["splits"]
+    assert all(v["missing"] == 0 for v in obj["splits"].values())
+    assert obj["hash"] == manifest_of("k400", tiny_world / "k400").hash
+    if "webvid" not in json.loads((tiny_world / "world.json").read_text())["counts"]:
+        code, out = _run_main(["data", "check", "webvid"], capsys)
+        assert code == 2 and "no webvid stand-in" in out.err

@@ -8,6 +8,7 @@ per example with generated content and reads the dataset again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from tvts_bench.data.readers import read_dataset
 from tvts_bench.errors import DataFormatError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "datasets"
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+# CI runs a fixed, small set of examples; TVTS_HYPOTHESIS_EXAMPLES=500 explores at random for longer.
+_EXAMPLES = int(os.environ.get("TVTS_HYPOTHESIS_EXAMPLES", "0"))
+SETTINGS = settings(max_examples=_EXAMPLES or 25, deadline=None, derandomize=not _EXAMPLES,
                     suppress_health_check=[HealthCheck.too_slow])
 
 # problems of a whole file, which have no one line to name

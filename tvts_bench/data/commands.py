@@ -33,7 +33,7 @@ def check(dataset: str, root: str | None, split_number: int | None, msrvtt_train
           show_missing: int, as_json: bool, world_preset: str | None) -> None:
     """Read DATASET's annotations and report, per split, the videos listed, found and missing,
     the number of classes and the content hash (annotation files + relative video list)."""
-    from ..errors import ConfigError
+    from ..errors import ConfigError, MissingPathError
     from ..home import resolve_data
     from .manifest import build_manifest
     from .readers import read_dataset
@@ -49,6 +49,10 @@ def check(dataset: str, root: str | None, split_number: int | None, msrvtt_train
         options["train"] = msrvtt_train
     location = resolve_data(dataset, root, world_preset=world_preset) if root is None else None
     data_root = root if root is not None else location.root  # type: ignore[union-attr]
+    if location is not None and location.builtin and not location.root.is_dir():
+        raise MissingPathError(location.root, f"{dataset} in the built-in world",
+                               hint=f"the built-in world has no {dataset} stand-in; pass --root DIR "
+                                    f"with the real files (or set TVTS_BENCH_DATA_{dataset.upper()})")
     index = read_dataset(dataset, data_root, **options)
     manifest = build_manifest(index)
     if as_json:
