@@ -17,8 +17,8 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 from ...errors import DataFormatError, MissingPathError
 
@@ -171,10 +171,6 @@ class DatasetRoot:
         return []
 
     # -- resolution -----------------------------------------------------------------------------
-
-    def relative(self, path: Path) -> str:
-        """``path`` relative to the root, with forward slashes (for hashes and reports)."""
-        return PurePosixPath(Path(path).relative_to(self.path)).as_posix()
 
     def _inside(self, real: str) -> bool:
         return real == self._real or real.startswith(self._real.rstrip(os.sep) + os.sep)
@@ -452,16 +448,6 @@ def _encodable(text: str) -> bool:
     except (UnicodeError, ValueError):
         return False
     return True
-
-
-def unique_in_order(items: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
 
 
 def sample_of(items: Sequence[str], n: int = 24) -> list[str]:
