@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -100,6 +101,12 @@ def _run_jobs(jobs: list[VideoJob], root: Path, workers: int, progress: bool) ->
     return frames
 
 
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished workers only
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _is_replaceable(out: Path) -> bool:
     if not out.exists():
         return True
@@ -120,6 +127,7 @@ def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: boo
         workers = int(os.environ.get("TVTS_BENCH_WORLD_WORKERS", p.workers))
     workers = max(1, min(workers, os.cpu_count() or 1))
     started = time.perf_counter()
+    cpu_started = _cpu_seconds()
     plans = plan_world(p, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
@@ -139,6 +147,8 @@ def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: boo
             "counts": {plan.name: plan.counts for plan in plans},
             "videos": len(jobs), "frames": frames,
             "seconds": round(time.perf_counter() - started, 2), "workers": workers,
+            # CPU time of this process and its workers: comparable across machines that are busy.
+            "cpu_seconds": round(_cpu_seconds() - cpu_started, 2),
             "sizes": p.as_dict(),
         }
         # world.json last: its presence marks the folder complete.

@@ -134,7 +134,13 @@ def _stage(rng: np.random.Generator, action: str, objs: list[ObjectSpec]) -> lis
         o[0] = _at(o[0], rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.65))
         if action == "appear":
             o[0] = replace(o[0], visible=False)
-    elif action in ("stack", "take_off", "closer", "away", "push"):
+    elif action in ("closer", "away"):
+        # The other object sits on one side; the actor has room to travel 0.25+ towards / away from it.
+        ox = 0.5 - side * 0.22 + rng.uniform(-0.04, 0.04)
+        o[1] = _at(o[1], ox, FLOOR - o[1].radius)
+        gap = o[1].radius + r0 + (0.03 if action == "away" else rng.uniform(0.3, 0.4))
+        o[0] = _at(o[0], ox + side * gap, FLOOR - r0)
+    elif action in ("stack", "take_off", "push"):
         # Two objects resting on the floor, the actor (0) to one side of the other (1).
         bx = rng.uniform(0.38, 0.62)
         o[1] = _at(o[1], bx, FLOOR - o[1].radius)
@@ -194,9 +200,10 @@ def _perform(rng: np.random.Generator, b: SceneBuilder, action: str, t0: float, 
     elif action == "cover":
         b.cover(0, 1, t0, t1)
     elif action == "uncover":
-        direction = ["left", "right", "up", "down"][int(rng.integers(4))]
+        # Sideways, as a cover comes from the side: an uncover is a cover played backwards.
+        direction = "left" if rng.random() < 0.5 else "right"
         if b.move_room(0, direction) < 0.3:
-            direction = max(("left", "right", "up", "down"), key=lambda d: b.move_room(0, d))
+            direction = max(("left", "right"), key=lambda d: b.move_room(0, d))
         b.uncover(0, 1, direction, t0, t1, min(0.35, b.move_room(0, direction)))
     elif action in ("turn+move", "move+turn"):
         dirs = [d for d in ("left", "right") if b.move_room(0, d) >= 0.2]

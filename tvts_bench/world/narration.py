@@ -19,7 +19,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
                   "{o} drifts off to the left side"),
     "move_right": ("{o} slides over to the right", "{o} scoots right", "now {o} heads over right",
                    "{o} drifts off to the right side"),
-    "move_up": ("{o} floats upward", "{o} rises up a bit", "{o} climbs higher"),
+    "move_up": ("{o} floats upward", "{o} rises up a bit", "{o} goes higher"),
     "move_down": ("{o} sinks lower", "{o} drops down a little", "{o} slides down a bit"),
     "turn_clockwise": ("{o} spins clockwise", "{o} does a clockwise spin", "watch {o} rotate clockwise"),
     "turn_counterclockwise": ("{o} spins anticlockwise", "{o} rotates the other way anticlockwise",
@@ -30,8 +30,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "vanish": ("{o} disappears", "poof {o} is gone", "{o} fades out"),
     "fall": ("{o} falls down to the floor", "{o} drops to the ground", "down goes {o}"),
     "bounce": ("{o} hops up and down", "{o} bounces a couple times", "{o} does a little hop"),
-    "stack": ("{o} climbs onto {p}", "{o} goes and sits on {p}", "{o} lands right on {p}"),
-    "cover": ("{o} slides over and hides {p}", "{o} sits over {p} so we cant see it",
+    "stack": ("{o} hops onto {p}", "{o} goes and sits on {p}", "{o} lands right on {p}"),
+    "cover": ("{o} parks itself over {p}", "{o} sits over {p} so we cant see it",
               "{o} blocks {p} completely"),
     "push": ("{o} bumps into {p} and shoves it {d}", "{o} knocks {p} over to the {d}",
              "{o} rams {p} and they both go {d}"),
@@ -101,7 +101,7 @@ def _asr(words: list[str], rng: np.random.Generator) -> list[str]:
         out += FILLERS_START[int(rng.integers(len(FILLERS_START)))].split()
     for w in words:
         if rng.random() < 0.05:
-            out.append(FILLERS_MID[int(rng.integers(len(FILLERS_MID)))])
+            out += FILLERS_MID[int(rng.integers(len(FILLERS_MID)))].split()
         out.append(MISHEARD[w] if w in MISHEARD and rng.random() < 0.03 else w)
     return out
 
