@@ -139,6 +139,9 @@ def test_project_runs_load_by_card_name(empty_home):
     assert adapter.weights_hash() == state_dict_hash(load_file(str(ckpt / "model.safetensors")))
     assert adapter.model_info()["trained_on"] == ["yttemporal"]
     assert any(p.requires_grad for p in adapter.video_backbone().parameters())   # fine-tunable
+    scratch = load_model("scratch")              # random init of the same architecture as the run
+    assert scratch.preprocess == adapter.preprocess and scratch.feature_dim == adapter.feature_dim
+    assert scratch.weights_hash() != adapter.weights_hash()
 
     mae = _save_run(empty_home, "videomae", "videomae")
     adapter = load_model("videomae")

@@ -55,6 +55,7 @@ class ModuleAdapter(VideoAdapter):
         self.feature_desc = card.feature
         self.checkpoint = checkpoint            # where the weights came from (None: random init)
         self.import_report = report
+        self.notes: list[str] = []              # shown by check-model (e.g. what scratch matched)
         self._video = video.eval()
         self._text = text.eval() if text is not None else None
         self._text_call = text_call             # a text encoder that is not a module (project runs)

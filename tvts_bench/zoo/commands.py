@@ -145,9 +145,8 @@ def _print(result: CheckResult, console) -> None:
         ("load time", f"{result.load_seconds:.1f} s"),
     ]
     report = getattr(a, "import_report", None)
-    if report is not None:
-        for note in report.notes:
-            rows.append(("note", note))
+    for note in list(getattr(a, "notes", [])) + (list(report.notes) if report is not None else []):
+        rows.append(("note", note))
     for k, v in rows:
         style = "bold yellow" if k == "clips" and v.startswith("RANDOM") else ""
         info.add_row(f"[bold]{k}[/]", f"[{style}]{escape(v)}[/]" if style else escape(v))

@@ -139,6 +139,7 @@ def import_authors(state: dict[str, torch.Tensor], prefix: str, source: str,
         mapper.ignore(rf"^{re.escape(prefix)}(text_model|txt_proj|vid_proj)\.",
                       "text tower (set config.text_model to a local DistilBERT folder to use it)")
     mapper.ignore(rf"^{re.escape(prefix)}pred_model\.", "sort module (pretraining only)")
+    mapper.ignore(rf"^{re.escape(src)}(head|pre_logits)\.", "classifier head")
     report = mapper.finish()
     load_into(vit, target, report)
     return vit, text, video_proj, report
