@@ -364,7 +364,20 @@ def test_paths_escaping_the_root_are_refused(tmp_path, name):
     assert e.value.path == csv and e.value.line == 3 and "refused" in str(e.value)
 
 
-def test_symlink_escaping_the_root_is_refused(tmp_path):
+def test_symlink_leaving_the_root_is_followed_by_default(tmp_path, monkeypatch):
+    # Users link big video folders from other disks into a dataset root: that must work.
+    monkeypatch.delenv("TVTS_BENCH_STRICT_SYMLINKS", raising=False)
+    root = copy_fixture("ucf101", tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "v_YoYo_g01_c01.avi").write_bytes(b"")
+    (root / "UCF-101/YoYo/v_YoYo_g01_c01.avi").symlink_to(outside / "v_YoYo_g01_c01.avi")
+    rec = read_dataset("ucf101", root).splits["test"][2]
+    assert rec.path.name == "v_YoYo_g01_c01.avi" and rec.path.exists()
+
+
+def test_symlink_escaping_the_root_is_refused_in_strict_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("TVTS_BENCH_STRICT_SYMLINKS", "1")
     root = copy_fixture("ucf101", tmp_path)
     outside = tmp_path / "elsewhere"
     outside.mkdir()

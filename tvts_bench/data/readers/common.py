@@ -4,8 +4,12 @@ file lookup, and line-numbered CSV/TSV/JSON/text readers that turn every malform
 
 Why so strict: annotation files come from the internet and from users' own conversions. A reader
 either returns records whose paths lie under the dataset root, or says exactly which file and line
-it could not read. It never returns a path that escapes the root (``..``, absolute paths, symlinks
-pointing elsewhere) and never lets a ``KeyError``/``ValueError`` surface as a traceback.
+it could not read. An annotation never makes it return a path outside the root (``..`` and absolute
+paths are refused), and a ``KeyError``/``ValueError`` never surfaces as a traceback.
+
+Symbolic links the user made inside the root (``videos -> /mnt/big-disk/ssv2``) are followed: that is
+how large datasets are usually laid out, and the link is the user's decision, not the annotation
+file's. ``TVTS_BENCH_STRICT_SYMLINKS=1`` refuses them too, for untrusted dataset folders.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ class DatasetRoot:
     """
 
     path: Path
+    strict_symlinks: bool = field(
+        default_factory=lambda: os.environ.get("TVTS_BENCH_STRICT_SYMLINKS", "") not in ("", "0"))
     _real: str = field(init=False, repr=False)
     _listing: dict[str, _Listing | None] = field(default_factory=dict, init=False, repr=False)
     _dir_ok: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
@@ -177,7 +183,9 @@ class DatasetRoot:
 
     def check_inside(self, path: Path | str, source: Path | str, line: int | None,
                      key: str | None = None, *, is_link: bool | None = None) -> None:
-        """Refuse ``path`` if its real location (after symlinks) is outside the root."""
+        """In strict mode, refuse ``path`` if its real location (after symlinks) is outside the root."""
+        if not self.strict_symlinks:
+            return
         text = str(path)
         parent = os.path.dirname(text)
         ok = self._dir_ok.get(parent)
