@@ -268,3 +268,10 @@ def test_ret_ft_attaches_minilm_to_a_video_only_model(tmp_path):
     assert "MiniLM" in out.extra["ret_ft"]["text_tower"]
     assert out.metrics["t2v_R@1"].n == 12
     assert out.clips == 16
+
+
+def test_ret_rejects_text_and_video_spaces_of_different_size(tmp_path):
+    ctx = make_ctx(tmp_path, "ret", kind="single", text=True, dataset="msrvtt")
+    ctx.adapter._text = BagOfWords(dim=8)
+    with pytest.raises(TvtsBenchError, match="same space|dimensions"):
+        PROTOCOLS["ret"](ctx)

@@ -1,8 +1,8 @@
 """Training plumbing shared by ``ft`` and ``ret-ft``: distributed loaders, schedules, checkpoints.
 
-DDP: when ``torch.distributed`` is initialised (``torchrun``), training loaders get a
-``DistributedSampler`` over the loader's dataset, models are wrapped in DDP, evaluation is sharded
-and its outputs gathered on every rank, and only rank 0 writes checkpoints.
+DDP: when ``torch.distributed`` is initialised (``torchrun``), the runner's loaders shard batches by
+rank, models are wrapped in DDP, sharded evaluation outputs are gathered on every rank (deduplicated
+by record position), and only rank 0 writes checkpoints.
 """
 
 from __future__ import annotations
@@ -30,34 +30,48 @@ def world() -> tuple[int, int]:
 
 
 def train_loader(ctx, split: str, batch_size: int, *, seed: int) -> DataLoader:
-    """Shuffled training batches; drop the last short batch when there is more than one batch."""
+    """Shuffled training batches; drop the last short batch when there is more than one batch.
+
+    The runner's loaders (``data.loader.make_loader``) already shard by rank under torch.distributed,
+    padding so every rank runs the same number of steps, and draw by (seed, epoch, index).
+    """
     n = len(ctx.index.records(split))
     if n == 0:
         raise TvtsBenchError(f"task {ctx.task.name}: the {split} split has no videos to train on")
-    drop_last = n >= 2 * batch_size
-    loader = ctx.loader(split, True, batch_size, shuffle=True, drop_last=drop_last)
-    if not distributed():
-        return loader
-    rank, size = world()
-    sampler = DistributedSampler(loader.dataset, num_replicas=size, rank=rank, shuffle=True, seed=seed,
-                                 drop_last=drop_last)
-    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler, collate_fn=loader.collate_fn,
-                      num_workers=loader.num_workers, drop_last=drop_last, pin_memory=loader.pin_memory)
+    return ctx.loader(split, True, batch_size, shuffle=True, drop_last=n >= 2 * batch_size * world()[1])
 
 
 def eval_loader(ctx, split: str, batch_size: int, clips: int, crops: int) -> DataLoader:
-    loader = ctx.loader(split, False, batch_size, clips, crops, shuffle=False)
-    if not distributed():
-        return loader
+    """Test batches with ``clips x crops`` views; sharded without padding under torch.distributed."""
+    return ctx.loader(split, False, batch_size, clips, crops, shuffle=False)
+
+
+def subset_loader(loader: DataLoader, indices, batch_size: int, *, shuffle: bool, seed: int,
+                  drop_last: bool = False) -> DataLoader:
+    """A loader over some positions of ``loader.dataset`` (hold-out splits of train), sharded by rank."""
+    from torch.utils.data import Subset
+
+    subset = Subset(loader.dataset, [int(i) for i in indices])
     rank, size = world()
-    sampler = DistributedSampler(loader.dataset, num_replicas=size, rank=rank, shuffle=False)
-    return DataLoader(loader.dataset, batch_size=batch_size, sampler=sampler, collate_fn=loader.collate_fn,
-                      num_workers=loader.num_workers)
+    sampler = DistributedSampler(subset, num_replicas=size, rank=rank, shuffle=shuffle, seed=seed) \
+        if distributed() else None
+    return DataLoader(subset, batch_size=batch_size, sampler=sampler, shuffle=shuffle if sampler is None else False,
+                      collate_fn=loader.collate_fn, num_workers=loader.num_workers, drop_last=drop_last,
+                      generator=torch.Generator().manual_seed(seed) if shuffle and sampler is None else None)
 
 
 def set_epoch(loader: DataLoader, epoch: int) -> None:
-    if isinstance(getattr(loader, "sampler", None), DistributedSampler):
-        loader.sampler.set_epoch(epoch)
+    """Reach the sampler and the dataset (random crops, TSN offsets) with the epoch number."""
+    if hasattr(loader, "set_epoch"):
+        loader.set_epoch(epoch)
+        return
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    dataset = getattr(loader, "dataset", None)
+    dataset = getattr(dataset, "dataset", dataset)              # through a Subset
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)
 
 
 def gather(obj: Any) -> list[Any]:

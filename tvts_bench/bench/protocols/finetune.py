@@ -292,17 +292,13 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     loader = tr.train_loader(ctx, train_split, bs, seed=ctx.seed)
     val_loader = None
     if val_fraction > 0:
-        from torch.utils.data import DataLoader, Subset
-
         from .linear import stratified_holdout
 
         fit_idx, held_idx = stratified_holdout(train_labels, val_fraction, ctx.seed)
-        base = loader.dataset
-        loader = DataLoader(Subset(base, fit_idx.tolist()), batch_size=bs, shuffle=True, collate_fn=loader.collate_fn,
-                            num_workers=loader.num_workers, drop_last=len(fit_idx) >= 2 * bs)
+        loader = tr.subset_loader(loader, fit_idx, bs, shuffle=True, seed=ctx.seed,
+                                  drop_last=len(fit_idx) >= 2 * bs)
         plain = ctx.loader(train_split, False, bs, 1, 1, shuffle=False)
-        val_loader = DataLoader(Subset(plain.dataset, held_idx.tolist()), batch_size=bs, collate_fn=plain.collate_fn,
-                                num_workers=plain.num_workers)
+        val_loader = tr.subset_loader(plain, held_idx, bs, shuffle=False, seed=ctx.seed)
     steps = max(1, len(loader))
     scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=float(param(ctx, "warmup_epochs", 1)),
                                     steps_per_epoch=steps, min_lr=float(param(ctx, "min_lr", 1e-6)))
@@ -382,7 +378,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                               "top5": percent_value(hits[5], ctx, salt=5)}, ctx)
     top5 = np.argsort(-probs, axis=1)[:, :5]
     per_sample = [{"video_id": test_records[p].video_id, "label": int(labels[i]), "pred": top5[i].tolist(),
-                   "prob_top1": float(probs[i, top5[i, 0]])} for i, p in enumerate(positions)]
+                   "prob_top1": float(probs[i, top5[i, 0]]), "correct_top1": float(hits[1][i]),
+                   "correct_top5": float(hits[5][i])} for i, p in enumerate(positions)]
     extra = {"ft": {"epochs": epochs, "tested_epoch": tested_epoch, "history": history, "head_only": head_only,
                     "lr": lr, "batch_size": bs, "world_size": world, "layer_decay": layer_decay,
                     "drop_path_blocks": drop_blocks, "mixup": augment.mixup is not None,

@@ -122,6 +122,8 @@ def build_joint_model(ctx: ProtocolContext, device: torch.device, example_video:
         fresh += [text_proj, video_proj]
         desc = f"attached MiniLM-L6 (pretrained, {text.dim}-d) + linear projection to {embed_dim}-d"
     model = JointModel(video, video_proj, text, text_proj, temperature, learnable).to(device)
+    for p in model.parameters():        # both towers train, even if the adapter froze a part of them
+        p.requires_grad_(True)
     return model, fresh, desc
 
 
