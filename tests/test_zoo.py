@@ -223,10 +223,11 @@ def test_check_model_on_hf_folder_passes(tmp_path, empty_home):
     VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2,
                                  hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                                  intermediate_size=64)).save_pretrained(tmp_path / "vmae")
-    result = _check([str(tmp_path / "vmae"), "--clips", "2"])
+    result = _check([str(tmp_path / "vmae"), "--clips", "2", "--show-keys"])
     assert result.exit_code == 0, result.output
     assert "all checks passed" in result.output and "RANDOM clips" in result.output
     assert "FAIL" not in result.output and "checkpoint tensors used" in result.output
+    assert "used     encoder.layer.0.attention.attention.query.weight" in result.output
 
 
 def test_check_model_flags_nondeterminism(tmp_path, empty_home):

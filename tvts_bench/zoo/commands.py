@@ -162,6 +162,24 @@ def _print(result: CheckResult, console) -> None:
     console.print("[bold green]all checks passed[/]" if result.ok else "[bold red]some checks failed[/]")
 
 
+def _print_keys(adapter, console) -> None:
+    from rich.markup import escape
+
+    report = getattr(adapter, "import_report", None)
+    if report is None:
+        console.print("no import report for this model")
+        return
+    console.print(f"[bold]keys of {escape(report.source)}[/] (format {escape(report.format)})")
+    for key in report.used:
+        console.print(f"  used     {escape(key)}")
+    for key, why in sorted(report.ignored.items()):
+        console.print(f"  ignored  {escape(key)}  [dim]({escape(why)})[/]")
+    for key in report.unused:
+        console.print(f"  [red]unused[/]   {escape(key)}")
+    for key in report.missing:
+        console.print(f"  [red]missing[/]  {escape(key)}")
+
+
 @click.command("check-model")
 @click.argument("model")
 @click.option("--checkpoint", default=None, type=click.Path(), help="Weights to load into MODEL's card "
@@ -169,11 +187,13 @@ def _print(result: CheckResult, console) -> None:
 @click.option("--clips", "num_clips", default=4, show_default=True, type=click.IntRange(1, 64),
               help="How many clips to run through the model.")
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--show-keys", is_flag=True, help="List every checkpoint tensor: used, ignored (and why), "
+              "unused, missing.")
 @data_root_option
 @world_preset_option
 @home_option
-def check_model(model: str, checkpoint: str | None, num_clips: int, device: str, data_root: str | None,
-                world_preset: str | None) -> None:
+def check_model(model: str, checkpoint: str | None, num_clips: int, device: str, show_keys: bool,
+                data_root: str | None, world_preset: str | None) -> None:
     """Load MODEL (a card name, a checkpoint path, or path/to/file.py:factory), run it on a few
     built-in clips, and check output shape, finiteness, determinism and that every checkpoint tensor
     was used. Exits with status 1 when a check fails."""
@@ -192,6 +212,8 @@ def check_model(model: str, checkpoint: str | None, num_clips: int, device: str,
         result = run_checks(adapter, clips, source)
     result.load_seconds = load_seconds
     _print(result, console)
+    if show_keys:
+        _print_keys(adapter, console)
     if not result.ok:
         raise click.exceptions.Exit(1)
 

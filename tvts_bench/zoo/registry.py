@@ -28,7 +28,11 @@ from ..home import home_dir, runs_dir
 from .base import VideoAdapter
 from .card import ModelCard, load_card_file
 
-_BUILTIN_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+# models/ sits beside the package in a source checkout (editable install); a wheel may ship the cards
+# inside the package as tvts_bench/models/ instead.
+_BUILTIN_MODELS_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "models",
+                                        Path(__file__).resolve().parents[1] / "models") if d.is_dir()),
+                           Path(__file__).resolve().parents[2] / "models")
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".tar")
 
 
