@@ -93,6 +93,10 @@ def test_missing_weights_say_where_and_how(empty_home):
         load_model("tvts-base")
     assert str(empty_home / "runs" / "tvts-base") in err.value.message
     assert "pretrain --objective base" in err.value.hint
+    (empty_home / "runs" / "tvts-base-tiny" / "checkpoints").mkdir(parents=True)
+    with pytest.raises(CheckpointError) as err:
+        load_model("tvts-base")
+    assert "other runs here: tvts-base-tiny" in err.value.hint      # e.g. `pretrain --preset tiny`
     with pytest.raises(CheckpointError) as err:
         load_model("clip-vitb16")
     assert str(empty_home / "weights" / "clip-vitb16") in err.value.message

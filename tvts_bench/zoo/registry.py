@@ -123,9 +123,18 @@ def locate_weights(card: ModelCard, checkpoint: str | Path | None = None) -> Wei
 
 
 def missing_weights_error(card: ModelCard, where: WeightsLocation) -> CheckpointError:
+    hint = card.weights.hint
+    if card.weights.source == "builtin-run":
+        # `pretrain --preset tiny` and ablation flags write runs/<run>-<suffix>: point at them
+        root = runs_dir()
+        others = sorted(p.name for p in root.glob(f"{card.weights.run}-*")
+                        if p.is_dir() and (p / "checkpoints").is_dir()) if root.is_dir() else []
+        if others:
+            hint += (f"; other runs here: {', '.join(others)} (use --checkpoint {root / others[0]} "
+                     f"or --model {root / others[0]})")
     return CheckpointError(
         f"model {card.name!r}: weights are not on this machine; looked in: " + "; ".join(where.looked),
-        hint=card.weights.hint)
+        hint=hint)
 
 
 @dataclass
