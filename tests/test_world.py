@@ -386,3 +386,19 @@ def test_each_classification_clip_carries_the_cues_of_exactly_its_class(dataset:
             matching = [k.name for k in classes if _cues_match(k, scene)]
             assert matching == [cls.name], (cls.name, matching, scene.background,
                                             [e.kind for e in scene.events])
+
+
+def test_a_covered_object_is_hidden_at_the_end_of_a_cover_clip() -> None:
+    from dataclasses import replace
+
+    from tvts_bench.world.render import render
+
+    cover = next(c for c in SSV2_CLASSES if c.action == "cover")
+    for s in range(4):
+        scene, _ = ssv2_clip(np.random.default_rng(s), cover, 2.0, 8, 64)
+        without = replace(scene, objects=(scene.objects[0], replace(scene.objects[1], visible=False)),
+                          events=tuple(replace(e, changes=tuple(ch for ch in e.changes if ch.obj == 0))
+                                       for e in scene.events))
+        with_obj, alone = render(scene), render(without)
+        assert np.abs(with_obj[0].astype(int) - alone[0].astype(int)).max() > 50  # visible at first
+        np.testing.assert_array_equal(with_obj[-1], alone[-1])  # completely hidden at the end

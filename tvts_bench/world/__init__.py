@@ -159,7 +159,10 @@ def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: boo
             out.rename(old)
         tmp.rename(out)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            if old.is_symlink():  # a linked world: drop the link, never the target
+                old.unlink()
+            else:
+                shutil.rmtree(old, ignore_errors=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

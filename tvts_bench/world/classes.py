@@ -153,7 +153,10 @@ def _stage(rng: np.random.Generator, action: str, objs: list[ObjectSpec]) -> lis
                 o[0] = _at(o[0], bx - side * gap, FLOOR - r0)
     elif action in ("cover", "uncover"):
         # Object 0 (drawn after object 1) goes over object 1; it must be at least as big.
-        o[0] = replace(o[0], size="big", layer=1)  # drawn over object 1
+        solid = [sh for sh in vocab.SOLID_SHAPES if sh != o[1].shape]
+        # A big solid object, drawn over object 1, hides it completely.
+        shape = o[0].shape if o[0].shape in vocab.SOLID_SHAPES else solid[int(rng.integers(len(solid)))]
+        o[0] = replace(o[0], size="big", layer=1, shape=shape)
         o[1] = replace(o[1], size="small")
         o[1] = _at(o[1], rng.uniform(0.35, 0.65), rng.uniform(0.4, 0.7))
         if action == "uncover":

@@ -172,7 +172,8 @@ class SceneBuilder:
         if kind == "stack":
             return t.y - t.r - 2 * s.r >= MARGIN
         if kind == "cover":
-            return draw_rank(self.objects, i) > draw_rank(self.objects, j) and s.r >= t.r * 0.95
+            return (draw_rank(self.objects, i) > draw_rank(self.objects, j) and s.r >= t.r * 0.95
+                    and self.objects[i].shape in vocab.SOLID_SHAPES)
         if kind == "push":
             direction = "right" if t.x >= s.x else "left"
             return self.move_room(j, direction) >= 0.15 and abs(t.x - s.x) >= s.r + t.r + 0.05

@@ -9,6 +9,8 @@ from __future__ import annotations
 SHAPES = ("circle", "square", "triangle", "diamond", "ring", "cross")
 # Shapes whose rotation is invisible; a turn of these would be narrated but not seen.
 ROUND_SHAPES = ("circle", "ring")
+# Shapes without holes or gaps: only these can hide another object completely.
+SOLID_SHAPES = ("circle", "square", "diamond")
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
