@@ -61,6 +61,39 @@ def test_v2v_self_is_excluded_and_ties_are_optimistic():
     assert all(i not in row for i, row in enumerate(res.neighbors))   # never itself
 
 
+def _brute_v2v(feats, labels, eps=M.TIE_EPS):
+    """numpy reference: optimistic ranks (negatives within eps of a positive do not precede it)."""
+    x = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+    sims = x.astype(np.float64) @ x.T.astype(np.float64)
+    first, aps = [], []
+    for q in range(len(x)):
+        s = np.delete(sims[q], q)
+        rel = np.delete(labels == labels[q], q)
+        if not rel.any():
+            first.append(-1)
+            aps.append(np.nan)
+            continue
+        pos = np.sort(s[rel])[::-1]
+        neg = s[~rel]
+        where = [int((neg > v + eps).sum()) + i for i, v in enumerate(pos)]
+        first.append(where[0])
+        aps.append(np.mean([(i + 1) / (w + 1) for i, w in enumerate(where)]))
+    return np.array(first), np.array(aps)
+
+
+def test_v2v_matches_brute_force_with_many_ties_whatever_the_blocks():
+    rng = np.random.default_rng(3)
+    for _ in range(4):
+        n = int(rng.integers(20, 120))
+        feats = rng.integers(-2, 3, size=(n, 3)).astype(np.float32)   # many equal directions (exact ties)
+        labels = rng.integers(0, 5, size=n)
+        ref_first, ref_ap = _brute_v2v(feats, labels)
+        for block in (1, 7, n):
+            res = M.v2v_retrieval(feats, labels, block_size=block)
+            np.testing.assert_array_equal(res.first_rank, ref_first)
+            np.testing.assert_allclose(res.ap, ref_ap, rtol=1e-9)
+
+
 def test_v2v_blocks_do_not_change_results():
     rng = np.random.default_rng(0)
     feats = rng.normal(size=(37, 8)).astype(np.float32)

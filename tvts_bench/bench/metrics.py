@@ -13,7 +13,9 @@ leaderboard can run paired tests. Aggregates follow REFERENCE section 3 exactly:
 
 Ties are ranked OPTIMISTICALLY everywhere: an item whose score equals the ground truth's does not push
 the ground truth down (rank = number of items with a strictly higher score), and in v2v rankings
-same-class videos are placed before other-class videos of equal score. Degenerate encoders (constant
+same-class videos are placed before other-class videos of equal score. "Equal" means within
+``TIE_EPS`` (1e-6): the same cosine computed in two matmul blocks can differ in its last bits, and a
+ranking must not depend on how queries were blocked. Degenerate encoders (constant
 features, e.g. a frame-repeated variant of a collapsed model) therefore get the best possible score
 rather than an arbitrary one; the temporal diagnostic and the scratch baseline make such cases visible.
 """
@@ -25,6 +27,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
+
+TIE_EPS = 1e-6      # scores closer than this to the ground truth's count as ties (optimistic)
 
 # ---------------------------------------------------------------------------------------------------
 # classification
@@ -42,7 +46,7 @@ def topk_hits(scores: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tens
     if s.ndim != 2 or y.ndim != 1 or s.shape[0] != y.shape[0]:
         raise ValueError(f"scores must be [N, C] and labels [N]; got {tuple(s.shape)} and {tuple(y.shape)}")
     true_score = s.gather(1, y[:, None])                      # [N, 1]
-    higher = (s > true_score).sum(dim=1)                      # classes strictly above the label
+    higher = (s > true_score + TIE_EPS).sum(dim=1)            # classes strictly above the label
     return {k: (higher < k).numpy().astype(np.float64) for k in ks}
 
 
@@ -80,9 +84,10 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
                   device: str | torch.device = "cpu") -> V2VResult:
     """Every video queries all the others (itself excluded) by cosine similarity.
 
-    Exact: the full gallery is ranked, in query blocks of a blocked matmul (memory ~ block x N).
-    Optimistic ties: within equal scores, same-class videos rank first (a stable sort by relevance,
-    then a stable sort by score).
+    Exact: every query's full ranking is accounted for, in query blocks of a blocked matmul (memory
+    ~ block x N): one sort of each similarity row and a top-P of its positives give the rank of every
+    positive. Optimistic ties: within equal scores, same-class videos rank before other-class videos.
+    ``neighbors`` are the plain top-Kmax by score (for display; ties in arbitrary order).
     """
     x = torch.as_tensor(np.asarray(features) if not isinstance(features, torch.Tensor) else features)
     x = x.float().to(device)
@@ -101,26 +106,30 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
     valid = (positives > 0).cpu().numpy()
     for start in range(0, n, block_size):
         stop = min(n, start + block_size)
-        q = torch.arange(start, stop, device=device)
+        rows = torch.arange(stop - start, device=device)
         sim = x[start:stop] @ x.T                                            # [b, N]
         rel = (y[start:stop, None] == y[None, :])
-        rel[torch.arange(stop - start, device=device), q] = False
-        sim[torch.arange(stop - start, device=device), q] = float("-inf")    # self goes last ...
-        # optimistic ties: order by relevance first, then a STABLE sort by score keeps relevant first
-        order = torch.argsort(rel.to(torch.int8), dim=1, descending=True, stable=True)
-        sim_r = sim.gather(1, order)
-        order2 = torch.argsort(sim_r, dim=1, descending=True, stable=True)
-        ranked = order.gather(1, order2)[:, : n - 1]                         # ... and is cut off here
-        rel_ranked = rel.gather(1, ranked).to(torch.float64)                 # [b, N-1]
-        cum = rel_ranked.cumsum(dim=1)
-        pos = torch.arange(1, n, device=device, dtype=torch.float64)
-        npos = positives[start:stop].to(torch.float64)
-        ap_b = (rel_ranked * cum / pos).sum(dim=1) / npos.clamp_min(1)
-        has = rel_ranked.sum(dim=1) > 0
-        first_b = torch.where(has, rel_ranked.argmax(dim=1), torch.full_like(npos, -1, dtype=torch.long))
+        rel[rows, rows + start] = False
+        sim[rows, rows + start] = float("-inf")                              # self: below everything
+        npos = positives[start:stop]                                         # [b]
+        pmax = int(npos.max()) if len(npos) else 0
+        neigh[start:stop] = sim.topk(neigh.shape[1], dim=1).indices.cpu().numpy() if neigh.shape[1] else neigh[start:stop]
+        if pmax == 0:
+            continue
+        # Optimistic ranking without sorting twice: the i-th best positive (score v) sits at 0-based
+        # position i + #{negatives scoring strictly above v} (tied negatives go after it).
+        pos_scores = torch.where(rel, sim, torch.full_like(sim, float("-inf"))).topk(pmax, dim=1).values  # desc
+        all_asc = sim.sort(dim=1).values
+        bar = (pos_scores + TIE_EPS).contiguous()                           # "strictly above" = beyond the tie band
+        greater_all = n - torch.searchsorted(all_asc, bar, right=True)
+        greater_pos = pmax - torch.searchsorted(pos_scores.flip(1).contiguous(), bar, right=True)
+        i = torch.arange(pmax, device=device)
+        position = (greater_all - greater_pos) + i                           # 0-based
+        valid_p = i[None, :] < npos[:, None]
+        precision = (i + 1).to(torch.float64)[None, :] / (position + 1).to(torch.float64)
+        ap_b = (precision * valid_p).sum(dim=1) / npos.clamp_min(1).to(torch.float64)
         ap[start:stop] = torch.where(npos > 0, ap_b, torch.full_like(ap_b, float("nan"))).cpu().numpy()
-        first[start:stop] = first_b.cpu().numpy()
-        neigh[start:stop] = ranked[:, : neigh.shape[1]].cpu().numpy()
+        first[start:stop] = torch.where(npos > 0, position[:, 0], torch.full_like(npos, -1)).cpu().numpy()
     for k in ks:
         hits[k] = ((first >= 0) & (first < k)).astype(np.float64)
     return V2VResult(hits=hits, ap=ap, first_rank=first, neighbors=neigh, valid=valid)
@@ -166,7 +175,7 @@ def t2v_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence
     if s.ndim != 2 or gt.shape != (s.shape[0],):
         raise ValueError(f"sim must be [Q, V] and query_video [Q]; got {tuple(s.shape)}, {tuple(gt.shape)}")
     true = s.gather(1, gt[:, None])
-    return (s > true).sum(dim=1).numpy().astype(np.int64)
+    return (s > true + TIE_EPS).sum(dim=1).numpy().astype(np.int64)
 
 
 def v2t_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence[int]) -> np.ndarray:
@@ -183,7 +192,7 @@ def v2t_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence
     own[torch.arange(s.shape[0]), gt] = True                               # [Q, V]: caption q describes v
     best = torch.where(own, s, torch.full_like(s, float("-inf"))).max(dim=0).values   # [V]
     described = own.any(dim=0)
-    ranks = (s > best[None, :]).sum(dim=0)                                   # captions strictly above
+    ranks = (s > best[None, :] + TIE_EPS).sum(dim=0)                         # captions strictly above
     return ranks[described].numpy().astype(np.int64) if nv else np.zeros(0, dtype=np.int64)
 
 
