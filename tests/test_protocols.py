@@ -275,3 +275,14 @@ def test_ret_rejects_text_and_video_spaces_of_different_size(tmp_path):
     ctx.adapter._text = BagOfWords(dim=8)
     with pytest.raises(TvtsBenchError, match="same space|dimensions"):
         PROTOCOLS["ret"](ctx)
+
+
+def test_ret_ft_training_text_follows_the_query_protocol():
+    from tvts_bench.bench.protocols.retrieval_ft import training_text
+
+    rng = np.random.default_rng(0)
+    caps = ("a dog runs.", "it stops", " ")
+    assert training_text(caps, "random", True, rng) == "a dog runs. it stops"          # DiDeMo paragraphs
+    assert training_text(caps, "first", False, rng) == "a dog runs."
+    assert {training_text(caps, "random", False, rng) for _ in range(30)} == {"a dog runs.", "it stops"}
+    assert training_text((), "random", False, rng) == ""

@@ -1,7 +1,8 @@
 """Fine-tuned text-to-video retrieval (``ret-ft``, paper Table 6).
 
 Both towers are fine-tuned on the train split with a symmetric InfoNCE loss (video->text and
-text->video cross-entropy over the batch), then the test split is scored exactly as in ``ret``.
+text->video cross-entropy over the batch), then the test split is scored exactly as in ``ret``. Tasks that query with paragraphs (DiDeMo) also
+train on paragraphs (all of a video's descriptions joined), as Frozen-in-Time does.
 
 The towers:
 
@@ -38,7 +39,7 @@ from ...hashing import sha256_json
 from ..context import ProtocolContext, ProtocolOutput
 from . import _train as tr
 from ._common import param, progress_task, seed_everything, torch_device
-from .retrieval import score_retrieval
+from .retrieval import query_mode, score_retrieval
 
 
 class JointModel(nn.Module):
@@ -175,6 +176,17 @@ def embed_videos(model: JointModel, ctx: ProtocolContext, device: torch.device, 
     return (np.stack([seen[i] for i in order]) if order else np.zeros((0, 1), np.float32)), order, all_failed
 
 
+def training_text(captions, mode: str, paragraph: bool, rng: np.random.Generator) -> str:
+    """The text a training video is paired with this step: its paragraph when the task queries with
+    paragraphs (DiDeMo), else one of its captions (random or the first)."""
+    caps = [c for c in captions if c and c.strip()]
+    if not caps:
+        return ""
+    if paragraph:
+        return " ".join(c.strip() for c in caps)
+    return caps[int(rng.integers(len(caps)))] if mode == "random" else caps[0]
+
+
 def run(ctx: ProtocolContext) -> ProtocolOutput:
     device = torch_device(ctx)
     epochs = int(param(ctx, "epochs", 2))
@@ -185,6 +197,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     caption_mode = str(param(ctx, "train_captions", "random"))
     if caption_mode not in ("random", "first"):
         raise ConfigError(f"task {ctx.task.name}: params.train_captions must be random or first, got {caption_mode!r}")
+    paragraph = query_mode(ctx) == "paragraph"
     seed_everything(ctx.seed)
     rng = np.random.default_rng(ctx.seed)
     train_records = ctx.index.records(ctx.task.splits.train)
@@ -222,8 +235,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     advance()
                     continue
                 recs = [train_records[int(i)] for i in batch["index"]]
-                texts = [(r.captions[rng.integers(len(r.captions))] if caption_mode == "random" else r.captions[0])
-                         if r.captions else "" for r in recs]
+                texts = [training_text(r.captions, caption_mode, paragraph, rng) for r in recs]
                 with tr.autocast(device):
                     loss = ddp(video[:, 0].to(device, non_blocking=True), texts)
                 tr.finite_or_raise(loss, ctx.task.name)
