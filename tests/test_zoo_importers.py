@@ -370,3 +370,19 @@ def test_authors_tvts_text_tower_with_local_distilbert(tmp_path, monkeypatch):
     torch.testing.assert_close(adapter.encode_video_joint(x), ref_video, atol=ATOL, rtol=0)
     report = adapter.import_report
     assert report.all_used and list(report.ignored) == ["module.pred_model.head.weight"]
+
+
+def test_restricted_unpickler_refuses_to_rewire_allowed_functions():
+    """BUILD on an allowed function (setting its __defaults__) is refused, and nothing changes."""
+    import io
+    import pickle
+
+    from tvts_bench.zoo.safe_load import RestrictedUnpickler, UnsafePickleError
+
+    payload = (pickle.PROTO + b"\x02" + pickle.GLOBAL + b"torch._utils\n_rebuild_tensor_v2\n"
+               + pickle.NONE + pickle.EMPTY_DICT + pickle.SHORT_BINUNICODE + b"\x0c__defaults__"
+               + pickle.NONE + pickle.SETITEM + pickle.TUPLE2 + pickle.BUILD + pickle.STOP)
+    before = torch._utils._rebuild_tensor_v2.__defaults__
+    with pytest.raises(UnsafePickleError, match="asks to modify"):
+        RestrictedUnpickler(io.BytesIO(payload)).load()
+    assert torch._utils._rebuild_tensor_v2.__defaults__ == before

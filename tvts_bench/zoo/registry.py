@@ -310,6 +310,9 @@ def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "c
     cards = load_cards()
     if spec in cards:
         card = cards[spec]
+        if checkpoint is not None and card.weights.source == "random":
+            raise ConfigError(f"model {spec!r} is a random initialisation and takes no --checkpoint",
+                              hint="pass the checkpoint with the card of its family (e.g. --model tvts)")
         where = locate_weights(card, checkpoint)
         if not where.found and card.weights.source != "random":
             raise missing_weights_error(card, where)

@@ -154,10 +154,16 @@ def _torch_allowed() -> dict[str, Any]:
                                                                "uint8", "int8")}}
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """A pickle.Unpickler that never imports or calls anything outside an allow-list."""
+class RestrictedUnpickler(pickle._Unpickler):  # the Python implementation: its opcodes can be guarded
+    """An unpickler that never imports or calls anything outside an allow-list.
+
+    GLOBAL lookups outside the allow-list yield inert placeholder classes; calling one (REDUCE, INST,
+    OBJ) is refused. BUILD (setting an object's state) is refused on functions, classes and modules,
+    so a pickle cannot rewire an allowed function (e.g. its ``__defaults__``) either.
+    """
 
     placeholders: list[str]
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -172,6 +178,17 @@ class RestrictedUnpickler(pickle.Unpickler):
             self.placeholders.append(key)
             _PLACEHOLDERS_SEEN.append(key)
         return _placeholder(key)
+
+    def load_build(self) -> None:
+        target = self.stack[-2]          # the state is on top, the object below it
+        if isinstance(target, (type, types.FunctionType, types.BuiltinFunctionType, types.ModuleType,
+                               types.MethodType)):
+            raise UnsafePickleError(
+                f"refusing to load {_current_file()}: its pickle asks to modify {target!r} while "
+                "loading. Nothing was executed.", hint=_CONVERT_HINT)
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 _PLACEHOLDER_CLASSES: dict[str, type] = {}
