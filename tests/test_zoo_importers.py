@@ -386,3 +386,24 @@ def test_restricted_unpickler_refuses_to_rewire_allowed_functions():
     with pytest.raises(UnsafePickleError, match="asks to modify"):
         RestrictedUnpickler(io.BytesIO(payload)).load()
     assert torch._utils._rebuild_tensor_v2.__defaults__ == before
+
+
+def test_hf_videomae_pretraining_folder_drops_decoder(tmp_path):
+    """A VideoMAEForPreTraining folder (e.g. MCG-NJU/videomae-base): encoder used, decoder ignored."""
+    from transformers import VideoMAEForPreTraining
+
+    torch.manual_seed(0)
+    model = VideoMAEForPreTraining(_videomae_config(use_mean_pooling=False, decoder_hidden_size=32,
+                                                    decoder_num_hidden_layers=1,
+                                                    decoder_num_attention_heads=2,
+                                                    decoder_intermediate_size=64)).eval()
+    _randomize(model, 7)
+    model.save_pretrained(tmp_path / "pre")
+    adapter = load_model(str(tmp_path / "pre"))
+    x = _clip_batch(seed=7)
+    with torch.no_grad():
+        ref = model.videomae(pixel_values=x.permute(0, 2, 1, 3, 4)).last_hidden_state.mean(dim=1)
+    torch.testing.assert_close(adapter.encode_video(x), ref, atol=ATOL, rtol=0)
+    report = adapter.import_report
+    assert not report.unused and not report.missing
+    assert any(k.startswith("decoder.") for k in report.ignored) and "encoder_to_decoder.weight" in report.ignored
