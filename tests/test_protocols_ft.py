@@ -44,7 +44,8 @@ def test_layer_decay_groups_and_drop_path():
 
     vit = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=0, depth=4, drop_path_rate=0.0)
     assert apply_drop_path(vit, 0.1) == 4
-    assert abs(vit.blocks[3].drop_path1.drop_prob - 0.1) < 1e-9 and isinstance(vit.blocks[0].drop_path1, torch.nn.Identity)
+    assert abs(vit.blocks[3].drop_path1.drop_prob - 0.1) < 1e-9
+    assert isinstance(vit.blocks[0].drop_path1, torch.nn.Identity)
     assert layer_id("backbone.patch_embed.proj.weight", 4) == 0
     assert layer_id("backbone.blocks.2.attn.qkv.weight", 4) == 3
     assert layer_id("backbone.norm.weight", 4) == 5 and layer_id("head.weight", 4) == 5

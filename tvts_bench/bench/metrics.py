@@ -113,7 +113,8 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
         sim[rows, rows + start] = float("-inf")                              # self: below everything
         npos = positives[start:stop]                                         # [b]
         pmax = int(npos.max()) if len(npos) else 0
-        neigh[start:stop] = sim.topk(neigh.shape[1], dim=1).indices.cpu().numpy() if neigh.shape[1] else neigh[start:stop]
+        if neigh.shape[1]:
+            neigh[start:stop] = sim.topk(neigh.shape[1], dim=1).indices.cpu().numpy()
         if pmax == 0:
             continue
         # Optimistic ranking without sorting twice: the i-th best positive (score v) sits at 0-based

@@ -170,7 +170,8 @@ def _drop_self(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray,
 
 def search_exact(queries, gallery, k: int, *, exclude_self: bool = False, device: str = "cpu"):
     """Convenience: exact top-k with the fastest backend for the device."""
-    return RetrievalIndex(gallery, IndexConfig(kind="auto"), device=device).search(queries, k, exclude_self=exclude_self)
+    index = RetrievalIndex(gallery, IndexConfig(kind="auto"), device=device)
+    return index.search(queries, k, exclude_self=exclude_self)
 
 
 def recall_at_10_vs_exact(approx_ids: np.ndarray, exact_ids: np.ndarray, k: int = 10) -> float:

@@ -145,7 +145,8 @@ def parse_randaug(spec: str | None) -> tuple[int, int] | None:
     """``rand-m7-n4-mstd0.5-inc1`` -> (num_ops 4, magnitude 7); None/"" -> off."""
     if not spec:
         return None
-    parts = dict((p[0], p[1:]) for p in str(spec).split("-")[1:] if p and p[0] in "mn" and p[1:].replace(".", "").isdigit())
+    parts = {p[0]: p[1:] for p in str(spec).split("-")[1:]
+             if p and p[0] in "mn" and p[1:].replace(".", "").isdigit()}
     if not str(spec).startswith("rand"):
         raise ConfigError(f"params.randaug must look like rand-m7-n4 (timm's notation), got {spec!r}")
     return int(parts.get("n", 2)), int(float(parts.get("m", 9)))

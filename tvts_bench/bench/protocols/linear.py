@@ -6,8 +6,8 @@ Protocol (REFERENCE 3, never selecting on the test split):
 2. For every C of the grid, the classifier is fit on the rest of train and scored (top-1) on the
    held-out part; the best C wins (ties: the smaller C, i.e. the stronger regularisation).
 3. The classifier is refit with that C on the whole train split and evaluated ONCE on the test split.
-4. Repeated for each seed (``params.seeds``: a count or a list, default 3 seeds from the run's seed); the reported numbers are the mean
-   over seeds, with a bootstrap interval over test samples of the per-sample correctness averaged
+4. Repeated for each seed (``params.seeds``: a count or a list, default 3 seeds from the run's
+   seed); the reported numbers are the mean over seeds, with a bootstrap interval over test samples of the per-sample correctness averaged
    over seeds.
 
 The classifier is scikit-learn's ``LogisticRegression(C=C)`` objective (multinomial cross-entropy

@@ -1,8 +1,8 @@
 """Fine-tuned text-to-video retrieval (``ret-ft``, paper Table 6).
 
 Both towers are fine-tuned on the train split with a symmetric InfoNCE loss (video->text and
-text->video cross-entropy over the batch), then the test split is scored exactly as in ``ret``. Tasks that query with paragraphs (DiDeMo) also
-train on paragraphs (all of a video's descriptions joined), as Frozen-in-Time does.
+text->video cross-entropy over the batch), then the test split is scored exactly as in ``ret``. Tasks that query with
+paragraphs (DiDeMo) also train on paragraphs (all of a video's descriptions joined), as Frozen-in-Time does.
 
 The towers:
 
@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -88,7 +86,8 @@ def _out_dim(module: nn.Module, example) -> int:
     return int(out.shape[-1])
 
 
-def build_joint_model(ctx: ProtocolContext, device: torch.device, example_video: torch.Tensor) -> tuple[JointModel, list[nn.Module], str]:
+def build_joint_model(ctx: ProtocolContext, device: torch.device, example_video: torch.Tensor
+                      ) -> tuple[JointModel, list[nn.Module], str]:
     """(model, fresh modules, text tower description)."""
     adapter = ctx.adapter
     embed_dim = int(param(ctx, "embed_dim", 256))
@@ -265,6 +264,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     metrics, per_sample, info = score_retrieval(video_emb, [r.video_id for r in recs], [r.captions for r in recs],
                                                 encode, ctx)
     info.update({"text_tower": text_desc, "epochs": epochs, "train_loss": losses, "batch_size": bs, "lr": lr,
-                 "head_lr": head_lr, "temperature": float(1.0 / model.scale().detach()), "resumed_from_epoch": start_epoch,
+                 "head_lr": head_lr, "temperature": float(1.0 / model.scale().detach()),
+                 "resumed_from_epoch": start_epoch,
                  "failed_test_videos": [str(f) for f in failed]})
     return ProtocolOutput(metrics=metrics, per_sample=per_sample, clips=clips, extra={"ret_ft": info})

@@ -39,7 +39,8 @@ def _approx_hits(features: np.ndarray, labels: np.ndarray, ks, kind: str, seed: 
     return hits, recall
 
 
-def score(features: np.ndarray, labels: np.ndarray | None, ctx, *, what: str) -> tuple[dict[str, MetricValue], V2VResult, dict]:
+def score(features: np.ndarray, labels: np.ndarray | None, ctx, *, what: str
+          ) -> tuple[dict[str, MetricValue], V2VResult, dict]:
     if labels is None:
         raise DataFormatError(ctx.index.root, f"the {what} features have no class labels; "
                               "video-to-video retrieval needs a classification dataset")
