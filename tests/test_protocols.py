@@ -286,3 +286,11 @@ def test_ret_ft_training_text_follows_the_query_protocol():
     assert training_text(caps, "first", False, rng) == "a dog runs."
     assert {training_text(caps, "random", False, rng) for _ in range(30)} == {"a dog runs.", "it stops"}
     assert training_text((), "random", False, rng) == ""
+
+
+def test_v2v_with_only_singleton_classes_is_a_clear_error(tmp_path):
+    from tvts_bench.errors import DataFormatError
+
+    ctx = make_ctx(tmp_path, "v2v", n_test=4, classes=4)
+    with pytest.raises(DataFormatError, match="nothing to find"):
+        PROTOCOLS["v2v"](ctx)

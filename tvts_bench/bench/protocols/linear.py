@@ -156,6 +156,10 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     train = ctx.features(ctx.task.splits.train, "normal")
     test = ctx.features(ctx.task.splits.test, "normal")
     y_train, y_test = _labels(train, "train"), _labels(test, "test")
+    if len(y_train) == 0 or len(y_test) == 0:
+        empty = ctx.task.splits.train if len(y_train) == 0 else ctx.task.splits.test
+        raise TvtsBenchError(f"task {ctx.task.name}: no readable video in the {empty} split",
+                             hint="check the dataset root and the manifest (tvts-bench data check)")
     num_classes = max(len(ctx.index.classes), int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
     grid = param(ctx, "C", [0.001, 0.01, 0.1, 1.0, 10.0, 100.0])
     grid = [float(c) for c in (grid if isinstance(grid, (list, tuple)) else [grid])]

@@ -58,6 +58,10 @@ def score(features: np.ndarray, labels: np.ndarray | None, ctx, *, what: str
         info["search"] = f"faiss {kind} (approximate) for R@K; exact ranking for mAP"
         info["recall_at_10_vs_exact"] = recall
     valid = res.valid
+    if not valid.any():
+        raise DataFormatError(ctx.index.root, f"no video of the {what} split has another video of its class, "
+                              "so video-to-video retrieval has nothing to find",
+                              hint="v2v needs at least two videos of some class in the test split")
     values = {f"R@{k}": percent_value(hits[k][valid], ctx, salt=k) for k in ks}
     values["mAP"] = percent_value(res.ap[valid], ctx, salt=99)
     return select_metrics(values, ctx), res, info
