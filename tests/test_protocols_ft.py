@@ -49,6 +49,7 @@ def test_layer_decay_groups_and_drop_path():
     assert layer_id("backbone.patch_embed.proj.weight", 4) == 0
     assert layer_id("backbone.blocks.2.attn.qkv.weight", 4) == 3
     assert layer_id("backbone.norm.weight", 4) == 5 and layer_id("head.weight", 4) == 5
+    assert layer_id("backbone.videomae.encoder.layer.3.attention.q.weight", 4) == 4   # HuggingFace names
     model = Classifier(TinyVideoNet(), 16, 4, head_only=False)
     groups = param_groups(model, 0.05, 0.75)
     scales = {g["layer_id"]: g["lr_scale"] for g in groups}

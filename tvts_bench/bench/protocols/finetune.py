@@ -77,8 +77,9 @@ class Classifier(nn.Module):
 
 
 def _blocks(module: nn.Module) -> nn.Module | None:
-    """The transformer blocks (a ModuleList or, as in timm's ViT, a Sequential named blocks/layers)."""
-    for name in ("blocks", "layers"):
+    """The transformer blocks: a ModuleList or (timm's ViT) a Sequential named blocks / layers / layer
+    (HuggingFace encoders: ``encoder.layer`` or ``encoder.layers``)."""
+    for name in ("blocks", "layers", "layer"):
         found = getattr(module, name, None)
         if isinstance(found, (nn.ModuleList, nn.Sequential)):
             return found
@@ -116,7 +117,7 @@ def layer_id(name: str, num_layers: int) -> int:
     if name.startswith("head."):
         return num_layers + 1
     name = name.removeprefix("backbone.")
-    m = re.search(r"(?:^|\.)(?:blocks|layers)\.(\d+)\.", name)
+    m = re.search(r"(?:^|\.)(?:blocks|layers|layer)\.(\d+)\.", name)
     if m:
         return int(m.group(1)) + 1
     if any(k in name for k in ("embed", "cls_token", "token", "stem")):
