@@ -88,12 +88,18 @@ def _run_jobs(jobs: list[VideoJob], root: Path, workers: int, progress: bool) ->
                     bar.advance(task)
         else:
             # spawn: the parent may hold torch / OpenMP threads, which do not survive a fork.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            try:
                 futures = [pool.submit(_render_job, job, str(root)) for job in jobs]
                 for fut in as_completed(futures):
                     frames += fut.result()[1]
                     if bar:
                         bar.advance(task)
+            except BaseException:
+                # Interrupted or a job failed: drop the queued videos instead of rendering them all.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     finally:
         if bar:
             bar.stop()
@@ -105,6 +111,28 @@ def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # finished workers only
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Remove what killed runs (e.g. SIGKILL, no cleanup) left next to ``out``."""
+    for pattern in (f".{out.name}.partial-*", f".{out.name}.old-*"):
+        for path in out.parent.glob(pattern):
+            pid = path.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                if path.is_symlink():
+                    path.unlink()
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
 
 
 def _is_replaceable(out: Path) -> bool:
@@ -130,6 +158,7 @@ def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: boo
     cpu_started = _cpu_seconds()
     plans = plan_world(p, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(out)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
