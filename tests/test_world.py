@@ -296,6 +296,23 @@ def test_no_downstream_class_text_in_any_transcript(tiny_world: Path) -> None:
     assert any(o in " ".join(transcripts) for o in OFF_TOPIC)  # the check saw real transcripts
 
 
+def test_retrieval_captions_are_not_narration_sentences(tiny_world: Path) -> None:
+    from tvts_bench.world.captions import VERBS
+    from tvts_bench.world.narration import PHRASES
+
+    narrator = [p.format(o="X", p="Y", d="left") for options in PHRASES.values() for p in options]
+    for options in VERBS.values():
+        for verb in options:
+            verb = verb.format(p="Y", d="left")
+            assert not any(re.search(rf"\b{re.escape(verb)}\b", n) for n in narrator), verb
+    transcripts = " | ".join(_transcripts(tiny_world))
+    data = json.loads((tiny_world / "msrvtt/MSRVTT_data.json").read_text())
+    captions = [s["caption"] for s in data["sentences"]]
+    captions += [line.split("\t")[5].rstrip(".").lower()
+                 for line in (tiny_world / "lsmdc/LSMDC16_annos_training.csv").read_text().splitlines()]
+    assert captions and not [c for c in captions if c in transcripts]
+
+
 # -- downstream stand-ins ---------------------------------------------------------------------------
 
 def _reverse(tr):

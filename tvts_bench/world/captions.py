@@ -24,7 +24,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "appear": ("appears", "comes into view", "is appearing on screen"),
     "vanish": ("vanishes", "goes out of view", "is disappearing from the screen"),
     "fall": ("falls to the bottom", "is falling down", "drops onto the floor"),
-    "bounce": ("bounces", "is bouncing up and down", "jumps twice"),
+    "bounce": ("is bouncing", "is bouncing up and down", "jumps twice"),
     "stack": ("is placed on top of {p}", "moves on top of {p}", "ends up resting on {p}"),
     "take_off": ("is taken off {p}", "moves off of {p}", "leaves the top of {p}"),
     "cover": ("covers {p}", "moves over {p} and hides it", "is placed over {p}"),
