@@ -15,6 +15,7 @@ import resource
 import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -79,27 +80,36 @@ def _run_jobs(jobs: list[VideoJob], root: Path, workers: int, progress: bool) ->
                        TimeElapsedColumn(), console=Console(stderr=True))
         task = bar.add_task("videos", total=len(jobs))
         bar.start()
+    done: set[str] = set()
     frames = 0
+
+    def finished(relpath: str, count: int) -> None:
+        nonlocal frames
+        done.add(relpath)
+        frames += count
+        if bar:
+            bar.advance(task)
+
     try:
-        if workers <= 1:
-            for job in jobs:
-                frames += _render_job(job, str(root))[1]
-                if bar:
-                    bar.advance(task)
-        else:
+        if workers > 1:
             # spawn: the parent may hold torch / OpenMP threads, which do not survive a fork.
             pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
             try:
                 futures = [pool.submit(_render_job, job, str(root)) for job in jobs]
                 for fut in as_completed(futures):
-                    frames += fut.result()[1]
-                    if bar:
-                        bar.advance(task)
+                    finished(*fut.result())
+            except BrokenProcessPool:
+                # Workers could not start (e.g. a calling script without a __main__ guard):
+                # render the rest here instead.
+                pool.shutdown(wait=True, cancel_futures=True)
             except BaseException:
                 # Interrupted or a job failed: drop the queued videos instead of rendering them all.
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)
+        for job in jobs:
+            if job.relpath not in done:
+                finished(*_render_job(job, str(root)))
     finally:
         if bar:
             bar.stop()
