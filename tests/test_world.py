@@ -36,22 +36,28 @@ DOCUMENTED_FILES = {
     "didemo": ["train_data.json", "val_data.json", "test_data.json"],
     "msvd": ["raw-captions.pkl", "train_list.txt", "val_list.txt", "test_list.txt"],
     "lsmdc": ["LSMDC16_annos_training.csv", "LSMDC16_annos_val.csv", "LSMDC16_challenge_1000_publictect.csv"],
+    "webvid": ["results_2M_train.csv", "results_2M_val.csv"],
+    "cc3m": ["Train_GCC-training.tsv", "Validation_GCC-1.1.0-Validation.tsv"],
 }
 VIDEO_EXT = {"yttemporal": {".mp4"}, "ssv2": {".webm"}, "k400": {".mp4"}, "ucf101": {".avi"},
-             "hmdb51": {".avi"}, "msrvtt": {".mp4"}, "msvd": {".avi"}, "lsmdc": {".avi"}}
+             "hmdb51": {".avi"}, "msrvtt": {".mp4"}, "msvd": {".avi"}, "lsmdc": {".avi"}, "webvid": {".mp4"}, "cc3m": {".jpg"}}
 
 
 def _annotation_files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix in (".json", ".csv", ".txt", ".pkl") and p.name != "world.json"}
+            if p.is_file() and p.suffix in (".json", ".csv", ".tsv", ".txt", ".pkl") and p.name != "world.json"}
 
 
 def _videos(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")
-                  if p.is_file() and p.suffix in (".mp4", ".webm", ".avi", ".mov", ".m4v", ".3gp", ".mkv"))
+                  if p.is_file() and p.suffix in (".mp4", ".webm", ".avi", ".mov", ".m4v", ".3gp", ".mkv", ".jpg"))
 
 
 def _decode(path: Path) -> np.ndarray:
+    if path.suffix == ".jpg":
+        from PIL import Image
+
+        return np.asarray(Image.open(path).convert("RGB"))[None]
     with av.open(str(path)) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
 

@@ -61,9 +61,13 @@ def is_complete(root: Path | str) -> bool:
 
 def _render_job(job: VideoJob, root: str) -> tuple[str, int]:
     from .render import render_chunks
-    from .video_io import write_video
+    from .video_io import write_image, write_video
 
-    frames = write_video(Path(root) / job.relpath, render_chunks(job.scene), job.scene.fps)
+    path = Path(root) / job.relpath
+    if path.suffix == ".jpg":  # a still image (CC3M)
+        frames = write_image(path, next(iter(render_chunks(job.scene)))[0])
+    else:
+        frames = write_video(path, render_chunks(job.scene), job.scene.fps)
     return job.relpath, frames
 
 

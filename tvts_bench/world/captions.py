@@ -91,3 +91,17 @@ def paraphrases(scene: Scene, rng: np.random.Generator, n: int, events: list[int
                 break
         out.append(text)
     return out
+
+
+def describe_still(scene: Scene, rng: np.random.Generator) -> str:
+    """An image caption (CC3M style): the objects and the setting, no events."""
+    nouns = [object_noun(o, rng) for o in scene.objects if o.visible]
+    things = " and a ".join(nouns) if nouns else "an empty scene"
+    return f"a {things} {BACKGROUND_PHRASES[scene.background]}" if nouns else f"{things} {BACKGROUND_PHRASES[scene.background]}"
+
+
+def stock_title(scene: Scene, rng: np.random.Generator) -> str:
+    """A WebVid (stock footage) title: capitalised, with commas and a shot type."""
+    text = describe(scene, rng)
+    shot = ("close up", "4k footage", "animation", "slow motion", "top view")[int(rng.integers(5))]
+    return f"{text[:1].upper()}{text[1:]}, {shot}."

@@ -44,7 +44,12 @@ class WorldPreset:
     lsmdc_train: int
     lsmdc_val: int
     lsmdc_test: int
-    retrieval_seconds: tuple[float, float]  # MSR-VTT / MSVD / LSMDC clip length
+    retrieval_seconds: tuple[float, float]  # MSR-VTT / MSVD / LSMDC / WebVid clip length
+    # caption corpora of the optional second pretraining stage
+    webvid_train: int
+    webvid_val: int
+    cc3m_train: int  # still images (JPEG) with one caption each
+    cc3m_val: int
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +68,7 @@ PRESETS: dict[str, WorldPreset] = {
         msvd_train=6, msvd_val=2, msvd_test=4, msvd_captions=4,
         lsmdc_train=6, lsmdc_val=2, lsmdc_test=4,
         retrieval_seconds=(5.0, 6.0),
+        webvid_train=6, webvid_val=2, cc3m_train=10, cc3m_val=4,
     ),
     "demo": WorldPreset(
         name="demo", size=112, fps=8, workers=2, clip_seconds=(2.5, 3.5),
@@ -76,6 +82,7 @@ PRESETS: dict[str, WorldPreset] = {
         msvd_train=100, msvd_val=10, msvd_test=40, msvd_captions=8,
         lsmdc_train=100, lsmdc_val=20, lsmdc_test=30,
         retrieval_seconds=(6.0, 9.0),
+        webvid_train=200, webvid_val=20, cc3m_train=500, cc3m_val=50,
     ),
     "large": WorldPreset(
         name="large", size=112, fps=8, workers=2, clip_seconds=(2.5, 3.5),
@@ -89,5 +96,6 @@ PRESETS: dict[str, WorldPreset] = {
         msvd_train=400, msvd_val=40, msvd_test=160, msvd_captions=8,
         lsmdc_train=400, lsmdc_val=80, lsmdc_test=120,
         retrieval_seconds=(6.0, 9.0),
+        webvid_train=800, webvid_val=80, cc3m_train=2000, cc3m_val=200,
     ),
 }

@@ -39,6 +39,16 @@ CODECS: dict[str, Codec] = {
 }
 
 
+def write_image(path: Path | str, frame: np.ndarray) -> int:
+    """Write one uint8 [H, W, 3] frame as a JPEG (CC3M's images); returns 1."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)).save(path, format="JPEG", quality=90)
+    return 1
+
+
 def write_video(path: Path | str, frames: Iterable[np.ndarray], fps: int) -> int:
     """Encode uint8 [H, W, 3] frames (or [T, H, W, 3] chunks) into ``path``; returns the frame count.
 

@@ -3,7 +3,7 @@ files of the real dataset (see CONTRACTS.md "Built-in world layout" and REFERENC
 
 from __future__ import annotations
 
-from . import didemo, hmdb51, k400, lsmdc, msrvtt, msvd, ssv2, ucf101, yttemporal
+from . import cc3m, didemo, hmdb51, k400, lsmdc, msrvtt, msvd, ssv2, ucf101, webvid, yttemporal
 
 BUILDERS = {
     "yttemporal": yttemporal.build,
@@ -15,4 +15,6 @@ BUILDERS = {
     "didemo": didemo.build,
     "msvd": msvd.build,
     "lsmdc": lsmdc.build,
+    "webvid": webvid.build,  # caption corpora of the optional second pretraining stage
+    "cc3m": cc3m.build,
 }
