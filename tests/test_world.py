@@ -442,3 +442,20 @@ def test_a_covered_object_is_hidden_at_the_end_of_a_cover_clip() -> None:
         with_obj, alone = render(scene), render(without)
         assert np.abs(with_obj[0].astype(int) - alone[0].astype(int)).max() > 50  # visible at first
         np.testing.assert_array_equal(with_obj[-1], alone[-1])  # completely hidden at the end
+
+
+def test_stacked_objects_stay_supported_in_the_pretraining_stories() -> None:
+    """After X is put on Y, Y does not move, resize or vanish until X has left it."""
+    checked = 0
+    for k in range(80):
+        scene, _ = story(PRESETS["demo"], 0, k)
+        for n, ev in enumerate(scene.events):
+            if ev.kind != "stack":
+                continue
+            top, bottom = ev.actor, ev.other
+            for later in scene.events[n + 1:]:
+                if any(ch.obj == top and ch.prop in ("x", "y") for ch in later.changes):
+                    break  # the top object left
+                assert not any(ch.obj == bottom and ch.prop != "angle" for ch in later.changes), (k, later.kind)
+            checked += 1
+    assert checked >= 5

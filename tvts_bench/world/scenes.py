@@ -88,6 +88,7 @@ class _State:
     angle: float
     alpha: float
     covered_by: int | None = None
+    resting_on: int | None = None  # set by a stack; cleared when this object moves
 
 
 class SceneBuilder:
@@ -112,12 +113,17 @@ class SceneBuilder:
                 setattr(self.state[ch.obj], ch.prop, ch.v1)
         event = Event(kind, actor, start, end, other, tuple(sorted(params.items())), tuple(changes))
         self.events.append(event)
-        # Moving the actor uncovers whatever it was covering.
+        # Moving the actor uncovers whatever it was covering, and lifts it off what it rested on.
         if any(ch.prop in ("x", "y") for ch in changes):
             for s in self.state:
                 if s.covered_by == actor:
                     s.covered_by = None
+            self.state[actor].resting_on = None
         return event
+
+    def carries(self, i: int) -> bool:
+        """Something rests on object i (moving or resizing i would leave it floating)."""
+        return any(s.resting_on == i for s in self.state)
 
     def _goto(self, i: int, x: float, y: float, t0: float, t1: float, ease: str = "smooth") -> list[Change]:
         s = self.state[i]
@@ -152,6 +158,11 @@ class SceneBuilder:
             return s.alpha < 0.5
         if not self.visible(i):
             return False
+        if self.carries(i) and kind in ("move", "grow", "shrink", "fall", "bounce", "stack", "cover",
+                                        "push", "vanish"):
+            return False
+        if kind in ("fall", "bounce") and s.resting_on is not None:
+            return False
         if kind == "move":
             return any(self.move_room(i, d) >= 0.22 for d in vocab.DIRECTIONS)
         if kind == "turn":
@@ -169,6 +180,8 @@ class SceneBuilder:
         if j is None or j == i or not self.visible(j):
             return False
         t = self.state[j]
+        if self.carries(j) and kind in ("stack", "push"):
+            return False
         if kind == "stack":
             return t.y - t.r - 2 * s.r >= MARGIN
         if kind == "cover":
@@ -221,7 +234,9 @@ class SceneBuilder:
     def stack(self, i: int, j: int, start: float, end: float) -> Event:
         t = self.state[j]
         ch = self._goto(i, t.x, t.y - t.r - self.state[i].r, start, end)
-        return self._add("stack", i, start, end, ch, other=j)
+        event = self._add("stack", i, start, end, ch, other=j)
+        self.state[i].resting_on = j
+        return event
 
     def take_off(self, i: int, j: int, direction: str, start: float, end: float) -> Event:
         """Object i, resting on j, is lifted off to one side and set down on the floor."""
