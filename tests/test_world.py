@@ -88,7 +88,8 @@ def test_world_has_every_documented_file_and_counts(tiny_world: Path) -> None:
     # Every video of every dataset is where the plan says, with the dataset's container.
     planned = sorted(job.relpath for plan in plan_world("tiny", 0) for job in plan.jobs)
     assert _videos(tiny_world) == planned
-    assert info["videos"] == len(planned)
+    assert info["videos"] + info["images"] == len(planned)
+    assert info["images"] == TINY.cc3m_train + TINY.cc3m_val
     for rel in planned:
         dataset = rel.split("/")[0]
         if dataset in VIDEO_EXT:

@@ -188,7 +188,8 @@ def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: boo
         info = {
             "preset": p.name, "seed": int(seed), "version": WORLD_VERSION,
             "counts": {plan.name: plan.counts for plan in plans},
-            "videos": len(jobs), "frames": frames,
+            "videos": sum(1 for j in jobs if not j.relpath.endswith(".jpg")),
+            "images": sum(1 for j in jobs if j.relpath.endswith(".jpg")), "frames": frames,
             "seconds": round(time.perf_counter() - started, 2), "workers": workers,
             # CPU time of this process and its workers: comparable across machines that are busy.
             "cpu_seconds": round(_cpu_seconds() - cpu_started, 2),

@@ -40,13 +40,14 @@ def generate_cmd(out: Path | None, preset: str, seed: int, workers: int | None) 
     table = Table(title=f"world {preset} seed {seed}: {root}")
     table.add_column("dataset")
     table.add_column("classes", justify="right")
-    table.add_column("videos per split")
-    table.add_column("videos", justify="right")
+    table.add_column("videos per split (cc3m: images)")
+    table.add_column("total", justify="right")
     for name, counts in info["counts"].items():
         splits = counts.get("splits", {})
         table.add_row(name, str(counts.get("classes", "-")),
                       ", ".join(f"{s} {n}" for s, n in splits.items()), str(sum(splits.values())))
     console.print(table)
-    console.print(f"{info['videos']} videos, {info['frames']} frames at {info['sizes']['size']}px "
+    console.print(f"{info['videos']} videos and {info['images']} images, {info['frames']} frames at "
+                  f"{info['sizes']['size']}px "
                   f"{info['sizes']['fps']} fps, generated in {info['seconds']:.1f} s "
                   f"with {info['workers']} worker(s) ({info['cpu_seconds']:.1f} CPU s)")
