@@ -75,8 +75,17 @@ def timed(fn: Callable[[], Any], repeat: int = 1, warmup: int = 0) -> tuple[floa
 
 
 def ratio_line(metric: str, value: float | None, target: float, *, higher_is_better: bool = True,
-               unit: str = "") -> dict[str, Any]:
-    """Print the ratio line and return it as a dict for the results file."""
+               unit: str = "", band: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Print the ratio line and return it as a dict for the results file. ``band=(lo, hi)``: the target
+    is lo <= value <= hi (``target`` is then the ideal value, e.g. 1.0 for "linear")."""
+    if band is not None:
+        lo, hi = band
+        if value is None or value != value:
+            print(f"RATIO {metric} = n/a (target {lo} .. {hi}) NOT MEASURED", flush=True)
+            return {"metric": metric, "value": None, "target": [lo, hi], "met": False}
+        met = lo <= value <= hi
+        print(f"RATIO {metric} = {value:.3f}{unit} (target {lo} .. {hi}) {'MET' if met else 'NOT MET'}", flush=True)
+        return {"metric": metric, "value": round(float(value), 4), "target": [lo, hi], "met": bool(met)}
     if value is None or value != value:
         print(f"RATIO {metric} = n/a (target {'>=' if higher_is_better else '<='} {target}{unit}) NOT MEASURED",
               flush=True)

@@ -1,0 +1,149 @@
+"""Retrieval: the project's search path (``tvts_bench.bench.retrieval_index``) vs a plain torch matmul + topk.
+
+On the same L2-normalised synthetic features (clustered, like real video features: a mixture of
+``N/100`` Gaussian clusters in D dimensions), for galleries of 10k, 100k and 1M:
+
+- plain: ``(q @ g.T).topk(10)`` in torch, queries in chunks so the score matrix stays <= 1 GiB;
+- ours: ``RetrievalIndex(gallery, IndexConfig("auto")).search(q, 10)`` (index build included: the
+  gallery copy and normalisation it makes are part of what a user pays);
+- approximate: ``IndexConfig("ivf")`` and ``("hnsw")`` with their defaults: build s, search s, and
+  recall@10 against the exact ids (target >= 0.99).
+
+Queries: all 10k at 10k (the v2v case: every video queries the gallery), 1k at 100k and 1M.
+Target: ours / plain time <= 1.0 at every size ("never slower"; 1.05 allowed as measurement noise is
+NOT applied: the ratio is printed as is). Memory: 1M x 256 fp32 = 1 GiB (x 768 = 3 GiB); the index
+holds one normalised copy.
+
+    /work/venv/bin/python benchmarks/retrieval.py [--quick] [--dim 256] [--sizes 10000,100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+import _common  # noqa: F401
+from _common import ratio_line, save, timed
+
+K = 10
+
+
+def clustered(n: int, d: int, seed: int, n_clusters: int | None = None):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    c = n_clusters or max(8, n // 100)
+    centers = rng.standard_normal((c, d), dtype=np.float32)
+    x = np.empty((n, d), dtype=np.float32)
+    step = 1 << 16
+    for s in range(0, n, step):                          # chunked: no n x d float64 temporaries
+        e = min(n, s + step)
+        x[s:e] = centers[rng.integers(0, c, e - s)] + 0.7 * rng.standard_normal((e - s, d), dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+def plain_topk(q, g, k: int, budget_bytes: int = 1 << 30):
+    import torch
+
+    gt = torch.from_numpy(g)
+    rows = max(1, budget_bytes // (4 * g.shape[0]))
+    ids = []
+    with torch.inference_mode():
+        for s in range(0, q.shape[0], rows):
+            ids.append((torch.from_numpy(q[s:s + rows]) @ gt.T).topk(k, dim=1).indices)
+    return torch.cat(ids).numpy()
+
+
+def ours_exact(q, g, k: int):
+    from tvts_bench.bench.retrieval_index import IndexConfig, RetrievalIndex
+
+    index = RetrievalIndex(g, IndexConfig(kind="auto"))
+    return index.search(q, k)[1], index.backend
+
+
+def approx(kind: str, q, g, k: int, exact_ids):
+    from tvts_bench.bench.retrieval_index import IndexConfig, RetrievalIndex, recall_at_10_vs_exact
+
+    t0 = time.perf_counter()
+    index = RetrievalIndex(g, IndexConfig(kind=kind))
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, ids = index.search(q, k)
+    search = time.perf_counter() - t0
+    extra = {}
+    fi = index._faiss_index
+    if kind == "ivf":
+        extra = {"nlist": int(fi.nlist), "nprobe": int(fi.nprobe)}
+    elif kind == "hnsw":
+        extra = {"M": index.config.hnsw_m, "efSearch": int(fi.hnsw.efSearch)}
+    del index
+    return {"build_s": round(build, 3), "search_s": round(search, 3),
+            "recall_at_10": round(recall_at_10_vs_exact(ids, exact_ids, k), 4), **extra}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="galleries 2k and 10k, D=64, approximate kinds at 2k only")
+    ap.add_argument("--dim", type=int, default=None, help="feature dimension (default 256; quick 64)")
+    ap.add_argument("--sizes", default=None, help="comma list of gallery sizes")
+    ap.add_argument("--queries", type=int, default=1000, help="queries above the first size")
+    ap.add_argument("--repeat", type=int, default=2, help="best of N timings each")
+    ap.add_argument("--ann", default="ivf,hnsw", help="approximate kinds to measure ('' = none)")
+    ap.add_argument("--ann-max", type=int, default=100_000, help="largest gallery for the approximate kinds")
+    ap.add_argument("--results-dir", default=None)
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+
+    d = args.dim or (64 if args.quick else 256)
+    sizes = [int(s) for s in (args.sizes or ("2000,10000" if args.quick else "10000,100000,1000000")).split(",")]
+    kinds = [k for k in args.ann.split(",") if k]
+    ann_max = min(args.ann_max, sizes[0]) if args.quick else args.ann_max
+    print(f"D={d}, k={K}, torch threads {torch.get_num_threads()}; clustered synthetic features")
+    rows = []
+    ratios = []
+    for i, n in enumerate(sizes):
+        g = clustered(n, d, seed=n)
+        nq = n if i == 0 else min(args.queries, n)
+        if i == 0:
+            q = g                                          # every gallery item queries (the v2v case)
+        else:
+            # queries from the same distribution: slightly perturbed gallery items
+            noise = np.random.default_rng(n + 1).standard_normal((nq, d), dtype=np.float32)
+            q = g[:nq] + 0.05 * noise / d ** 0.5
+            q /= np.linalg.norm(q, axis=1, keepdims=True)
+        reps = args.repeat if n < 1_000_000 else 1
+        t_plain, plain_ids = timed(lambda: plain_topk(q, g, K), repeat=reps)
+        t_ours, (ours_ids, backend) = timed(lambda: ours_exact(q, g, K), repeat=reps)
+        agree = float((plain_ids == ours_ids).mean())
+        row = {"gallery": n, "queries": nq, "dim": d, "plain_s": round(t_plain, 3), "ours_s": round(t_ours, 3),
+               "ours_backend": backend, "ids_agree": round(agree, 4), "ratio_ours_over_plain": round(t_ours / t_plain, 3),
+               "plain_qps": round(nq / t_plain, 1), "ours_qps": round(nq / t_ours, 1)}
+        print(f"gallery {n:>8} x {d}, {nq} queries: plain torch {t_plain:.3f} s ({nq / t_plain:.0f} q/s), "
+              f"ours [{backend}] {t_ours:.3f} s ({nq / t_ours:.0f} q/s); ours/plain {t_ours / t_plain:.3f}; "
+              f"same ids {agree:.4f}", flush=True)
+        ratios.append(ratio_line(f"retrieval_time_ours_over_plain_{n}", t_ours / t_plain, 1.0,
+                                 higher_is_better=False))
+        for kind in kinds:
+            if n > ann_max:
+                continue
+            a = approx(kind, q, g, K, plain_ids)
+            row[kind] = a
+            print(f"  {kind}: build {a['build_s']:.2f} s, search {a['search_s']:.3f} s "
+                  f"({nq / max(a['search_s'], 1e-9):.0f} q/s, {t_plain / max(a['search_s'], 1e-9):.2f}x plain), "
+                  f"recall@10 vs exact {a['recall_at_10']:.4f} "
+                  + " ".join(f"{k}={v}" for k, v in a.items() if k not in ('build_s', 'search_s', 'recall_at_10')),
+                  flush=True)
+            ratios.append(ratio_line(f"retrieval_{kind}_recall_at_10_{n}", a["recall_at_10"], 0.99))
+        rows.append(row)
+        del g, q
+        gc.collect()
+    save("retrieval", {"dim": d, "k": K, "rows": rows}, ratios, quick=args.quick,
+         out_dir=_common.results_dir_arg(args.results_dir))
+
+
+if __name__ == "__main__":
+    main()
