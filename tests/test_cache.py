@@ -132,3 +132,36 @@ def test_unreadable_video_is_recorded_and_dropped(ssv2, tmp_path: Path) -> None:
     # the failure is cached too: a second run does not try to decode anything
     again = CountingAdapter()
     assert _cache(again, index, tmp_path / "cache").get("validation").failed == fs.failed and again.calls == 0
+
+
+def _ddp_worker(rank: int, world: int, rdv: str, ssv2_root: str, cache_root: str, out: str) -> None:
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{rdv}", rank=rank, world_size=world)
+    try:
+        index = read_dataset("ssv2", ssv2_root)
+        adapter = CountingAdapter()
+        fs = _cache(adapter, index, Path(cache_root), shard_size=2).get("validation")
+        np.save(Path(out) / f"rank{rank}.npy", fs.features)
+        (Path(out) / f"rank{rank}.json").write_text(json.dumps({"clips": adapter.clips}))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.ddp
+def test_distributed_extraction_splits_shards_over_ranks(ssv2, tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    n = len(ssv2.records("validation"))
+    reference = _cache(CountingAdapter(), ssv2, tmp_path / "single", shard_size=2).get("validation")
+    out = tmp_path / "out"
+    out.mkdir()
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / "rdv"), str(ssv2.root), str(tmp_path / "ddp"), str(out)),
+             nprocs=2, join=True)
+    clips = [json.loads((out / f"rank{r}.json").read_text())["clips"] for r in range(2)]
+    assert sum(clips) == n and all(c > 0 for c in clips)        # each rank did its part, nothing twice
+    for r in range(2):                                          # every rank sees the whole merged set
+        np.testing.assert_array_equal(np.load(out / f"rank{r}.npy"), reference.features)
+    index = json.loads(next((tmp_path / "ddp").iterdir()).joinpath("index.json").read_text())
+    assert index["complete"] is True

@@ -156,6 +156,7 @@ class FeatureCache:
         self._prepare(folder, key, split, variant, joint, records)
         shards = self._shard_ranges(len(records))
         todo = [k for k in range(len(shards)) if not (folder / f"shard-{k:05d}.json").exists()]
+        _barrier()          # every rank has the same todo list before any rank writes a shard
         if todo:
             self._extract(folder, key, split, variant, joint, records, shards, todo)
         else:
@@ -173,18 +174,22 @@ class FeatureCache:
 
     def _prepare(self, folder: Path, key: str, split: str, variant: str, joint: bool,
                  records: list[VideoRecord]) -> None:
+        """Check (or start) the folder's meta.json. Collective under torch.distributed: every rank
+        decides on the same disk state before rank 0 changes anything."""
         ids_hash = sha256_lines(r.video_id for r in records)
         meta_path = folder / "meta.json"
+        _barrier()
+        valid = False
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
-            if meta.get("records_hash") == ids_hash and meta.get("shard_size") == self.shard_size:
-                return
+            valid = meta.get("records_hash") == ids_hash and meta.get("shard_size") == self.shard_size
+        _barrier()
+        rank, _ = _dist()
+        if not valid and rank == 0:
             # Same key but another record list or shard size: the old shards cannot be trusted.
             for p in folder.glob("shard-*"):
                 p.unlink()
             (folder / "index.json").unlink(missing_ok=True)
-        rank, _ = _dist()
-        if rank == 0:
             write_json(meta_path, {
                 "key": key, "parts": self.key_parts(split, variant, joint), "records_hash": ids_hash,
                 "n_records": len(records), "shard_size": self.shard_size,
