@@ -106,6 +106,12 @@ def test_resume_after_interrupt_gives_identical_features(ssv2, tmp_path: Path) -
     np.testing.assert_array_equal(resumed.features, reference.features)
     assert [r.video_id for r in resumed.records] == [r.video_id for r in reference.records]
 
+    # batches that straddle shard boundaries give the same shards
+    straddling = FeatureCache(CountingAdapter(), ssv2, manifest_hash="m0", sampling=Sampling(),
+                              root=tmp_path / "straddle", batch_size=3, shard_size=2).get("validation")
+    np.testing.assert_array_equal(straddling.features, reference.features)
+    assert len(list((tmp_path / "straddle" / straddling.key).glob("shard-*.json"))) == -(-n // 2)
+
 
 def test_multiview_features_are_averaged(ssv2, tmp_path: Path) -> None:
     adapter = CountingAdapter()

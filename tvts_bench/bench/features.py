@@ -216,42 +216,48 @@ class FeatureCache:
             task_id = self.progress.add_task(label, total=total)
         t0 = time.perf_counter()
         self._joint = joint
+        # One loader over all of this rank's pending shards (workers start once); a shard is written
+        # as soon as its last video has come back (the loader keeps order).
+        positions = [p for k in mine for p in range(*shards[k])]
+        shard_of = {p: k for k in mine for p in range(*shards[k])}
+        remaining = {k: shards[k][1] - shards[k][0] for k in mine}
+        buffers: dict[int, dict[str, list]] = {k: {"ok": [], "rows": [], "failed": []} for k in mine}
         try:
-            for k in mine:
-                start, stop = shards[k]
-                dataset = ClipDataset(records[start:stop], self.preprocess, train=False,
+            for k in [k for k in mine if remaining[k] == 0]:          # empty split: one empty shard
+                self._write_shard(folder, k, shards[k], buffers.pop(k))
+            if positions:
+                dataset = ClipDataset([records[p] for p in positions], self.preprocess, train=False,
                                       clips=self.sampling.clips, crops=self.sampling.crops,
                                       mode=self.sampling.mode, stride=self.sampling.stride,
                                       backend=self.backend, frame_op=FRAME_OPS[variant])
-                # distributed=False: shards are already split over ranks here, one rank per shard.
+                # distributed=False: shards are already split over ranks here.
                 loader = make_loader(dataset, self.batch_size, self.workers, distributed=False)
-                ok: list[int] = []
-                failed: list[list] = []
-                rows: list[np.ndarray] = []
                 with torch.inference_mode():
                     for batch in loader:
+                        touched: list[int] = []
                         for i, err in batch.get("failed", []):
-                            failed.append([start + int(i), records[start + int(i)].video_id, str(err)])
-                        idx = batch.get("index")
-                        if idx is not None and len(idx):
+                            pos = positions[int(i)]
+                            k = shard_of[pos]
+                            buffers[k]["failed"].append([pos, records[pos].video_id, str(err)])
+                            remaining[k] -= 1
+                            touched.append(k)
+                        idx = [int(i) for i in batch["index"]]
+                        if idx:
                             feats = self._encode_views(batch["video"])
-                            rows.append(feats)
-                            ok.extend(start + int(i) for i in idx)
-                        n_batch = (0 if idx is None else len(idx)) + len(batch.get("failed", []))
+                            for row, i in zip(feats, idx):
+                                pos = positions[i]
+                                k = shard_of[pos]
+                                buffers[k]["ok"].append(pos)
+                                buffers[k]["rows"].append(row)
+                                remaining[k] -= 1
+                                touched.append(k)
+                        for k in sorted(set(touched)):
+                            if remaining[k] == 0:
+                                self._write_shard(folder, k, shards[k], buffers.pop(k))
+                                if rank == 0 and world == 1:
+                                    self._write_index(folder, key, shards)
                         if self.progress is not None and task_id is not None:
-                            self.progress.advance(task_id, n_batch)
-                feats_arr = (np.concatenate(rows).astype(np.float32, copy=False) if rows
-                             else np.zeros((0, 0), np.float32))
-                with atomic_path(folder / f"shard-{k:05d}.npy") as tmp:
-                    with open(tmp, "wb") as f:
-                        np.save(f, feats_arr)
-                # The shard's JSON is its "done" mark: written last, atomically.
-                write_json(folder / f"shard-{k:05d}.json",
-                           {"start": start, "stop": stop, "ok": ok, "failed": failed}, indent=None)
-                self.stats.shards_extracted += 1
-                self.stats.videos += len(ok)
-                if rank == 0 and world == 1:
-                    self._write_index(folder, key, shards)
+                            self.progress.advance(task_id, len(idx) + len(batch.get("failed", [])))
         finally:
             self.stats.seconds += time.perf_counter() - t0
             if self.progress is not None and task_id is not None:
@@ -259,6 +265,21 @@ class FeatureCache:
         _barrier()
         if rank == 0 and world > 1:
             self._write_index(folder, key, shards)
+
+    def _write_shard(self, folder: Path, k: int, bounds: tuple[int, int], buf: dict[str, list]) -> None:
+        order = np.argsort(buf["ok"], kind="stable")                 # rows in record order
+        ok = [buf["ok"][i] for i in order]
+        feats = (np.stack([buf["rows"][i] for i in order]).astype(np.float32, copy=False) if ok
+                 else np.zeros((0, 0), np.float32))
+        with atomic_path(folder / f"shard-{k:05d}.npy") as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, feats)
+        # The shard's JSON is its "done" mark: written last, atomically.
+        write_json(folder / f"shard-{k:05d}.json",
+                   {"start": bounds[0], "stop": bounds[1], "ok": ok, "failed": sorted(buf["failed"])},
+                   indent=None)
+        self.stats.shards_extracted += 1
+        self.stats.videos += len(ok)
 
     def _encode_views(self, video: Any) -> np.ndarray:
         """[B, C, T, H, W] or [B, V, C, T, H, W] -> [B, D] (views averaged)."""
