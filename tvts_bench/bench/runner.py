@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..errors import TvtsBenchError
 from ..hashing import sha256_json
 from .context import ProtocolContext, ProtocolOutput
-from .features import DEFAULT_SHARD_SIZE, FeatureCache, effective_preprocess
+from .features import DEFAULT_SHARD_SIZE, FeatureCache
 from .provenance import build_provenance, utc_now
 from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
 from .results import existing_result, read_result, result_path, safe_name, write_result
