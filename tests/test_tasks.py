@@ -115,6 +115,15 @@ def test_validation_error_names_file_and_field(extra_tasks: Path) -> None:
         load_tasks()
 
 
+def test_error_in_an_included_card_names_the_file_that_set_the_field(extra_tasks: Path) -> None:
+    (extra_tasks / "_base.yaml").write_text("sampling: {clips: -1}\nparams: {epochs: 1}\n")
+    (extra_tasks / "child.yaml").write_text("name: child\ninclude: [ssv2-linear, _base.yaml]\n")
+    with pytest.raises(ConfigError) as e:
+        load_tasks()
+    text = str(e.value)
+    assert "child.yaml" in text and "sampling.clips" in text and f"set in {extra_tasks / '_base.yaml'}" in text
+
+
 def test_bad_yaml_include_cycle_and_missing_include(extra_tasks: Path) -> None:
     card = extra_tasks / "x.yaml"
     card.write_text("name: x\ninclude: [ssv2-linear\n")

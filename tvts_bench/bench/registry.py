@@ -94,6 +94,7 @@ class _Loader:
                         raise DataFormatError(path, "name must be a non-empty string", key="name")
                     self.by_name[name] = path          # later folders shadow earlier ones
         self.resolved: dict[Path, dict] = {}
+        self.origins: dict[Path, dict[str, Path]] = {}   # card -> "key" / "key.sub" -> file that set it
 
     def _add_groups(self, path: Path, data: dict) -> None:
         groups = data.get("groups", {})
@@ -132,13 +133,28 @@ class _Loader:
         if isinstance(includes, str):
             includes = [includes]
         merged: dict = {}
+        origins: dict[str, Path] = {}
         for ref in includes:
-            parent = dict(self.resolve(self._include_path(path, ref), (*stack, path)))
+            target = self._include_path(path, ref)
+            parent = dict(self.resolve(target, (*stack, path)))
             parent.pop("name", None)                 # a name is never inherited
             merged = deep_merge(merged, parent)
+            origins.update({k: v for k, v in self.origins[target].items() if k != "name"})
         merged = deep_merge(merged, data)
+        origins.update(_field_paths(data, path))
         self.resolved[path] = merged
+        self.origins[path] = origins
         return merged
+
+
+def _field_paths(data: dict, path: Path) -> dict[str, Path]:
+    """Top-level keys and their direct sub-keys (``params.C``) -> the file that sets them."""
+    out: dict[str, Path] = {}
+    for key, value in data.items():
+        out[str(key)] = path
+        if isinstance(value, dict):
+            out.update({f"{key}.{sub}": path for sub in value})
+    return out
 
 
 def _suggest(name: str, known: Any) -> str:
@@ -151,7 +167,8 @@ def _load(dirs_key: tuple[str, ...]) -> tuple[dict[str, TaskCard], dict[str, lis
     loader = _Loader([Path(d) for d in dirs_key])
     cards: dict[str, TaskCard] = {}
     for name, path in loader.by_name.items():
-        cards[name] = validate_card(loader.resolve(path), path)
+        merged = loader.resolve(path)
+        cards[name] = validate_card(merged, path, origins=loader.origins[path])
     for gname, members in loader.groups.items():
         if gname in cards:
             raise DataFormatError(loader.groups_source[gname], f"group {gname!r} has the name of a task",

@@ -114,8 +114,9 @@ class TaskCard(_Strict):
         return self.model_copy(update={"params": {**self.params, **overrides}})
 
 
-def validate_card(data: dict, source: Path | str | None) -> TaskCard:
-    """Validate a merged card mapping; on error name the file and the field."""
+def validate_card(data: dict, source: Path | str | None, *, origins: dict[str, Path] | None = None) -> TaskCard:
+    """Validate a merged card mapping; on error name the file and the field (and, when the field came
+    from an included card, the file that set it)."""
     data = dict(data)
     if source is not None:
         data.setdefault("source", str(source))
@@ -126,6 +127,12 @@ def validate_card(data: dict, source: Path | str | None) -> TaskCard:
         field = ".".join(str(p) for p in first["loc"]) or "(card)"
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '(card)'}: {err['msg']}" for err in e.errors())
+        where = ""
+        if origins:
+            parts = [str(p) for p in first["loc"]]
+            origin = origins.get(".".join(parts[:2])) or origins.get(parts[0] if parts else "")
+            if origin is not None and str(origin) != str(source):
+                where = f" (set in {origin})"
         raise ConfigError(f"{source or 'task card'}: invalid task card {data.get('name', '?')!r}, "
-                          f"field {field!r}: {problems}",
+                          f"field {field!r}{where}: {problems}",
                           hint="fix the field in the card (or in the card it includes)") from None
