@@ -146,3 +146,28 @@ def test_every_task_on_the_tiny_world_from_the_cli(bench_home: Path) -> None:
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and again.output.count("skipped") == len(video_only), again.output
     assert stamps == {p: p.stat().st_mtime_ns for p in (bench_home / "results").rglob("*.json")}
+
+
+def test_a_training_protocol_cannot_leak_weights_into_the_next_task(bench_home: Path) -> None:
+    import torch
+
+    hashes: list[str] = []
+
+    def vandal(ctx: ProtocolContext) -> ProtocolOutput:     # fine-tunes the adapter's own modules in place
+        with torch.no_grad():
+            for p in ctx.adapter.video_backbone().parameters():
+                p.add_(1.0)
+                p.requires_grad_(False)
+        return ProtocolOutput(metrics={"top1": MetricValue(value=1.0), "top5": MetricValue(value=2.0)})
+
+    def probe(ctx: ProtocolContext) -> ProtocolOutput:
+        from tvts_bench.hashing import state_dict_hash
+
+        hashes.append(state_dict_hash({f"video.{k}": v for k, v in ctx.adapter.video_backbone().state_dict().items()}))
+        assert all(p.requires_grad for p in ctx.adapter.video_backbone().parameters())
+        return ProtocolOutput(metrics={"top1": MetricValue(value=1.0), "top5": MetricValue(value=2.0)})
+
+    opts = RunOptions(model="scratch", tasks="ssv2-linear,ssv2-ft,ucf101-linear")
+    summary = run_tasks(opts, protocols={"linear": probe, "ft": vandal}, show_progress=False)
+    assert [o.status for o in summary.outcomes] == ["ok", "ok", "ok"]
+    assert len(hashes) == 2 and hashes[0] == hashes[1]

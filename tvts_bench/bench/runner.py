@@ -337,18 +337,23 @@ def _modules(adapter: Any) -> dict[str, Any]:
 
 
 def _snapshot(adapter: Any) -> dict[str, dict]:
-    """Copies of the adapter's weights, so a fine-tuning protocol cannot leak into the next task."""
-    return {name: {k: v.detach().clone() for k, v in m.state_dict().items()}
+    """Copies of the adapter's weights, modes and requires_grad flags, so a fine-tuning protocol cannot
+    leak into the next task (the feature cache is keyed by the weights hash computed at load time)."""
+    return {name: {"state": {k: v.detach().clone() for k, v in m.state_dict().items()},
+                   "training": m.training,
+                   "grad": {n: p.requires_grad for n, p in m.named_parameters()}}
             for name, m in _modules(adapter).items()}
 
 
 def _restore(adapter: Any, snapshot: dict[str, dict]) -> None:
     for name, m in _modules(adapter).items():
-        if name in snapshot:
-            m.load_state_dict(snapshot[name])
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad_(True)
+        if name not in snapshot:
+            continue
+        saved = snapshot[name]
+        m.load_state_dict(saved["state"])
+        m.train(saved["training"])
+        for n, p in m.named_parameters():
+            p.requires_grad_(saved["grad"].get(n, p.requires_grad))
 
 
 def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, ProtocolFn] | None = None,
