@@ -79,6 +79,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="default: the preset's batch size")
     ap.add_argument("--steps", type=int, default=None, help="timed training steps (best step counts)")
     ap.add_argument("--matmul-n", type=int, default=None)
+    ap.add_argument("--text-model", default=None,
+                    help="text encoder source (default: the preset's, MiniLM; random-tiny for smoke tests)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--results-dir", default=None)
     args = ap.parse_args()
@@ -99,7 +101,7 @@ def main() -> None:
     n = args.matmul_n or (1024 if args.quick else 2048)
     obj = objective_config(args.objective)
     torch.manual_seed(0)
-    model = PretrainModel(model_config(preset, obj.name))
+    model = PretrainModel(model_config(preset, obj.name, text_source=args.text_model))
     module = ObjectiveModule(model, obj).train()
     opt = make_optimizer(model, preset.lr, preset.weight_decay)
     batch = synthetic_batch(preset, b, 4, seed=0)
@@ -169,7 +171,7 @@ def main() -> None:
     print(f"MFU (median step / best matmul): {mfu_median:.3f}")
     ratios = [ratio_line("pretrain_mfu", mfu, 0.5)]
     save("pretrain_mfu", {
-        "preset": preset.name, "objective": obj.name, "batch_size": b, "steps": steps,
+        "preset": preset.name, "objective": obj.name, "text_model": args.text_model or preset.text.source, "batch_size": b, "steps": steps,
         "params_m": round(n_params / 1e6, 3), "trainable_params_m": round(n_train / 1e6, 3),
         "gflop_per_step": round(flops / 1e9, 3),
         "gflop_by_part": {k: round(v / 1e9, 3) for k, v in per_module.items()},

@@ -1,0 +1,96 @@
+"""Smoke tests of the benchmark scripts: each runs with its smallest settings, exits 0, prints its
+ratio line(s) and appends a JSON line. Never timing assertions: the figures are the scripts' output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_bench(name: str, *args: str, results: Path, timeout: int = 300) -> str:
+    cmd = [sys.executable, str(BENCH / f"{name}.py"), *args, "--results-dir", str(results)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
+def assert_ratio_and_record(out: str, name: str, results: Path) -> list[dict]:
+    lines = [ln for ln in out.splitlines() if ln.startswith("RATIO ")]
+    assert lines, out[-3000:]
+    for ln in lines:
+        assert ln.rstrip().endswith(("MET", "NOT MET", "NOT MEASURED")), ln
+    records = [json.loads(x) for x in (results / f"{name}.jsonl").read_text().splitlines()]
+    assert len(records) == 1
+    rec = records[0]
+    assert rec["benchmark"] == name and rec["quick"] is True
+    assert rec["machine"]["cores"] >= 1 and rec["machine"]["torch"]
+    assert [r["metric"] for r in rec["ratios"]] == [ln.split()[1] for ln in lines]
+    return records
+
+
+def test_pretrain_mfu_quick(tmp_path: Path) -> None:
+    out = run_bench("pretrain_mfu", "--quick", "--steps", "1", "--matmul-n", "256", "--text-model", "random-tiny",
+                    results=tmp_path)
+    rec = assert_ratio_and_record(out, "pretrain_mfu", tmp_path)[0]
+    assert rec["figures"]["gflop_per_step"] > 0
+    assert 0 < rec["ratios"][0]["value"]
+
+
+def test_retrieval_quick(tmp_path: Path) -> None:
+    out = run_bench("retrieval", "--quick", "--sizes", "400,1500", "--queries", "100", "--repeat", "1",
+                    "--ann", "ivf", results=tmp_path)
+    rec = assert_ratio_and_record(out, "retrieval", tmp_path)[0]
+    rows = rec["figures"]["rows"]
+    assert [r["gallery"] for r in rows] == [400, 1500]
+    # Both exact searches must return the same neighbours (random features: ties are measure-zero).
+    assert all(r["ids_agree"] > 0.99 for r in rows)
+    assert "ivf" in rows[0] and 0 <= rows[0]["ivf"]["recall_at_10"] <= 1
+
+
+def test_pipeline_efficiency_quick(tmp_path: Path, tiny_world: Path) -> None:
+    out = run_bench("pipeline_efficiency", "--quick", "--world", str(tiny_world), "--limit", "8",
+                    results=tmp_path)
+    rec = assert_ratio_and_record(out, "pipeline_efficiency", tmp_path)[0]
+    assert rec["figures"]["videos"] == 8 and rec["figures"]["e2e_clips_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_growth_quick(tmp_path: Path, tiny_world: Path) -> None:
+    out = run_bench("growth", "--quick", "--world", str(tiny_world), "--base", "4", "--big-base", "200",
+                    results=tmp_path)
+    rec = assert_ratio_and_record(out, "growth", tmp_path)[0]
+    assert set(rec["figures"]["extraction_s"]) == {"x1", "x2", "x4"}
+
+
+def test_gpu_vitb_without_cuda(tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the script would measure it (minutes)")
+    out = run_bench("gpu_vitb", results=tmp_path)
+    assert "no CUDA device: not measured" in out
+    assert not (tmp_path / "gpu_vitb.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_cache_quick(tmp_path: Path, bench_home: Path) -> None:
+    out = run_bench("cache", "--quick", "--tasks", "ssv2-v2v", "--workers", "0", results=tmp_path)
+    rec = assert_ratio_and_record(out, "cache", tmp_path)[0]
+    assert rec["figures"]["exit_codes"] == {"cold": 0, "identical": 0, "overwrite_always": 0}
+    assert rec["figures"]["result_files"] >= 1
+
+
+@pytest.mark.slow
+def test_demo_job_quick(tmp_path: Path, bench_home: Path) -> None:
+    out = run_bench("demo_job", "--quick", "--reuse-world", "--pretrain-steps", "1", "--tasks", "ssv2-v2v",
+                    results=tmp_path, timeout=900)
+    rec = assert_ratio_and_record(out, "demo_job", tmp_path)[0]
+    assert rec["figures"]["preset"] == "tiny"
+    assert rec["figures"]["peak_tree_rss_gib"] > 0
