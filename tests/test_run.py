@@ -125,7 +125,8 @@ def test_every_task_on_the_tiny_world_from_the_cli(bench_home: Path) -> None:
     # World-sized and then some: one epoch, one test view, one C, few bootstrap resamples.
     tiny = [f"--task-param={p}" for p in (
         "ft.epochs=1", "ft.warmup_epochs=0", "ft.sampling.clips=1", "ft.sampling.crops=1", "ret-ft.epochs=1",
-        "linear.C=[1.0]", "linear.diagnostics=[]", "*.bootstrap=20")] + ["--batch-size", "4", "-q"]
+        "linear.C=[1.0]", "linear.diagnostics=[]", "v2v.diagnostics=[]",
+        "ssv2-v2v.diagnostics=[shuffled,repeated]", "*.bootstrap=20")] + ["--batch-size", "4", "-q"]
     video_only = [t for t in MISSION if not t.endswith("-ret")]
     args = ["run", "--model", "scratch", "--tasks", ",".join(video_only), *tiny]
     first = CliRunner().invoke(cli, args)
@@ -136,6 +137,9 @@ def test_every_task_on_the_tiny_world_from_the_cli(bench_home: Path) -> None:
         assert rec.provenance.seconds > 0
         side = bench_home / "results" / "scratch" / task / "seed0.samples.jsonl"
         assert side.exists() and json.loads(side.read_text().splitlines()[0])
+    # the temporal-sensitivity diagnostic sits beside the normal score
+    v2v = read_result(bench_home / "results" / "scratch" / "ssv2-v2v" / "seed0.json")
+    assert set(v2v.diagnostics) == {"shuffled", "repeated"} and "R@1" in v2v.diagnostics["shuffled"]
 
     # zero-shot text retrieval needs a text tower: scratch has none, so the task does not apply
     res = CliRunner().invoke(cli, ["run", "--model", "scratch", "--tasks", "msrvtt-ret,lsmdc-ret", "-q"])
