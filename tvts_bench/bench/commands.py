@@ -63,6 +63,7 @@ def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, w
     tvts-bench run --model scratch --tasks quick
     tvts-bench run --model tvts --tasks ssv2-linear,msrvtt-ret --seeds 0,1,2
     tvts-bench run --model videomae --checkpoint ~/w/videomae.pth --tasks paper --data-root /data
+    torchrun --nproc-per-node 8 -m tvts_bench.cli run --model tvts --tasks ssv2-ft-paper --device cuda
     """
     from rich.console import Console
 
@@ -79,6 +80,12 @@ def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, w
                       workers=workers, world_preset=world_preset)
     console = Console(stderr=True)
     summary = run_tasks(opts, console=console, show_progress=not quiet)
+    from .runner import _rank
+
+    if _rank() != 0:                         # under torchrun only rank 0 reports
+        if summary.failed:
+            raise click.exceptions.Exit(1)
+        return
     Console().print(summary_table(summary))
     if summary.failed:
         names = ", ".join(f"{o.task} (seed {o.seed})" for o in summary.failed)

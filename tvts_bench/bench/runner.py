@@ -356,6 +356,24 @@ def _restore(adapter: Any, snapshot: dict[str, dict]) -> None:
             p.requires_grad_(saved["grad"].get(n, p.requires_grad))
 
 
+def init_distributed(device: str) -> str:
+    """Under torchrun (WORLD_SIZE > 1) join the process group once; returns this rank's device."""
+    import os
+
+    import torch
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+        return device
+    if device.startswith("cuda"):
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = f"cuda:{local}"
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
+    return device
+
+
 def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, ProtocolFn] | None = None,
               show_progress: bool = True) -> RunSummary:
     """Run every (task, seed); never stops at a failing task. Prints a panel per failure."""
@@ -366,6 +384,13 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
     from .registry import resolve_tasks
 
     tasks = resolve_tasks(opts.tasks, opts.task_params)
+    device = init_distributed(opts.device)
+    if device != opts.device:
+        from dataclasses import replace
+
+        opts = replace(opts, device=device)
+    if _rank() != 0:
+        show_progress = False                # one progress display (rank 0's) under torchrun
     runner = _Runner(opts, console=console, protocols=protocols)
     console = runner.console
     adapter = runner.load_model()
