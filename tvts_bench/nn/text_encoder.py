@@ -28,7 +28,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 class TextEncoderConfig:
     source: str = "minilm"          # minilm | random-tiny | a local HF model folder
     max_len: int = 50               # tokens per transcript (authors: 50)
-    trainable_layers: int = -1      # -1: all; 0: frozen (features cached); n: only the last n layers
+    trainable_layers: int = -1      # -1: all; 0: frozen (no gradient); n: only the last n layers
+    num_layers: int | None = None   # keep only the first n transformer layers (CPU presets), None: all
     pool: str = "cls"
 
     def as_dict(self) -> dict:
@@ -75,9 +76,10 @@ class TextEncoder(nn.Module):
         self.cfg = cfg
         self.model = model
         self.tokenizer = tokenizer
-        self._cache: dict[str, torch.Tensor] = {}
         if getattr(self.model, "pooler", None) is not None:
             self.model.pooler = None     # unused (we take the CLS token); DDP rejects unused params
+        if cfg.num_layers is not None:
+            self._truncate(cfg.num_layers)
         self._apply_trainable(cfg.trainable_layers)
 
     # -- construction -------------------------------------------------------------------------
@@ -120,6 +122,17 @@ class TextEncoder(nn.Module):
     def save_tokenizer(self, out: Path) -> None:
         self.tokenizer.save_pretrained(str(out))
 
+    def _truncate(self, n: int) -> None:
+        """Keep the first ``n`` layers (a pretrained encoder at a fraction of the CPU cost)."""
+        for attr in ("encoder", "transformer"):
+            holder = getattr(self.model, attr, None)
+            if holder is not None and hasattr(holder, "layer") and len(holder.layer) > n:
+                holder.layer = holder.layer[:n]
+                conf = self.model.config
+                for key in ("num_hidden_layers", "n_layers"):
+                    if hasattr(conf, key):
+                        setattr(conf, key, n)
+
     # -- training knobs -----------------------------------------------------------------------
     def _apply_trainable(self, n: int) -> None:
         if n < 0:
@@ -141,7 +154,7 @@ class TextEncoder(nn.Module):
         return int(getattr(conf, "hidden_size", None) or getattr(conf, "dim"))
 
     def train(self, mode: bool = True) -> "TextEncoder":
-        # A frozen encoder stays in eval mode (no dropout), so its features can be cached.
+        # A frozen encoder stays in eval mode (no dropout): its features are a fixed function of the text.
         super().train(mode and not self.frozen)
         return self
 
@@ -160,13 +173,7 @@ class TextEncoder(nn.Module):
     def forward(self, texts: list[str]) -> torch.Tensor:
         if not self.frozen:
             return self._encode(texts)
-        # Frozen: the same string always gives the same feature; encode each distinct one once.
-        missing = sorted({t for t in texts if t not in self._cache})
-        if missing:
-            with torch.no_grad():
-                feats = self._encode(missing).float().cpu()
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-            self._cache.update(zip(missing, feats))
-        device = next(self.model.parameters()).device
-        return torch.stack([self._cache[t] for t in texts]).to(device)
+        # Frozen: no graph. (No feature cache: a cached feature was computed in another batch, with
+        # other padding, and differs in the last bits, which would break exact resume.)
+        with torch.no_grad():
+            return self._encode(texts)

@@ -64,6 +64,7 @@ class TrainConfig:
     device: str = "cpu"
     backend: str = "auto"
     keep_last: int = 2
+    threads: int | None = None          # torch intra-op threads on CPU (None: leave as is)
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -191,7 +192,7 @@ class Trainer:
             self._say(report.summary())
         if cfg.objective.name == "sort" and cfg.objective.stop_grad and self.model.text_model is not None:
             # L_sort alone with stop-gradient gives the text encoder no gradient at all: freeze it
-            # (features are then cached) rather than carry parameters that never change.
+            # rather than carry parameters that never change.
             self.model.text_model._apply_trainable(0)
         self.model.to(cfg.device)
         self.module = distributed.wrap(ObjectiveModule(self.model, cfg.objective), self.env, cfg.device)
@@ -338,6 +339,16 @@ class Trainer:
 
     # -- main loop ----------------------------------------------------------------------------
     def fit(self) -> TrainResult:
+        cfg = self.cfg
+        threads = torch.get_num_threads()
+        if cfg.threads and not cfg.device.startswith("cuda"):
+            torch.set_num_threads(cfg.threads)
+        try:
+            return self._fit()
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit(self) -> TrainResult:
         cfg = self.cfg
         t_start = time.time()
         if cfg.resume:
