@@ -87,6 +87,8 @@ def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, w
             raise click.exceptions.Exit(1)
         return
     Console().print(summary_table(summary))
+    counts = ", ".join(f"{n} {status}" for status, n in summary.counts().items())
+    console.print(f"{counts}; results in {summary.results_dir}")
     if summary.failed:
         names = ", ".join(f"{o.task} (seed {o.seed})" for o in summary.failed)
         console.print(f"[bold red]{len(summary.failed)} of {len(summary.outcomes)} task run(s) failed:[/] {names}")

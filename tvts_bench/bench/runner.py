@@ -63,6 +63,13 @@ class TaskOutcome:
 class RunSummary:
     model: str
     outcomes: list[TaskOutcome] = field(default_factory=list)
+    results_dir: Path | None = None
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            out[o.status] = out.get(o.status, 0) + 1
+        return out
 
     @property
     def failed(self) -> list[TaskOutcome]:
@@ -394,7 +401,7 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
     runner = _Runner(opts, console=console, protocols=protocols)
     console = runner.console
     adapter = runner.load_model()
-    summary = RunSummary(model=runner.model_name())
+    summary = RunSummary(model=runner.model_name(), results_dir=runner.results_dir)
     if opts.device != "cpu":
         adapter.to(opts.device)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -433,7 +440,7 @@ def summary_table(summary: RunSummary) -> Any:
     table = Table(title=f"results: {summary.model}", show_lines=False)
     for col, justify in (("task", "left"), ("seed", "right"), ("metric", "left"), ("value [95% CI]", "right"),
                          ("seconds", "right"), ("status", "left")):
-        table.add_column(col, justify=justify)
+        table.add_column(col, justify=justify, overflow="fold")
     for o in summary.outcomes:
         if o.value is not None:
             v = o.value
