@@ -2,7 +2,7 @@
 
 Key = sha256 over (adapter weights hash, adapter class and feature description, effective Preprocess,
 clip sampling (mode, stride, clips, crops), split, variant, joint space or not, dataset manifest hash,
-cache format version). Two tasks that sample clips the same way (ssv2-v2v, ssv2-linear) share a key, so
+cache format version, package version). Two tasks that sample clips the same way (ssv2-v2v, ssv2-linear) share a key, so
 the second one extracts nothing.
 
 Layout under ``cache_dir()/features/<key>/``::
@@ -118,8 +118,11 @@ class FeatureCache:
 
     # -- keys ---------------------------------------------------------------------------------------
     def key_parts(self, split: str, variant: str, joint: bool) -> dict:
+        from .. import __version__
+
         return {
             "format": FORMAT_VERSION,
+            "code": __version__,            # a release may change decoding or models: never reuse across
             "weights": self.adapter.weights_hash(),
             "adapter": f"{type(self.adapter).__module__}.{type(self.adapter).__qualname__}",
             "feature": getattr(self.adapter, "feature_desc", ""),
