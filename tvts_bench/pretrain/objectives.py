@@ -67,15 +67,16 @@ def objective_config(name: str, *, stop_grad: bool = True, sort_head: str = "kwa
                            mask_ratio=0.75 if mask_ratio is None else mask_ratio)
 
 
-def infonce(video: torch.Tensor, text: torch.Tensor, tau: float = 0.05) -> tuple[torch.Tensor, torch.Tensor]:
+def infonce(video: torch.Tensor, text: torch.Tensor, tau: float = 0.05, *,
+            gather: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Symmetric InfoNCE of paired rows; negatives = every other row of the (gathered) batch.
 
     Returns (loss, share of this rank's video rows whose nearest text is their own).
     """
     v = F.normalize(video.float(), dim=-1)
     t = F.normalize(text.float(), dim=-1)
-    v_all, offset = gather_with_grad(v)
-    t_all, _ = gather_with_grad(t)
+    v_all, offset = gather_with_grad(v) if gather else (v, 0)
+    t_all, _ = gather_with_grad(t) if gather else (t, 0)
     labels = torch.arange(v.shape[0], device=v.device) + offset
     logits_v2t = v @ t_all.t() / tau
     logits_t2v = t @ v_all.t() / tau
@@ -88,12 +89,14 @@ def _flat_texts(batch: dict[str, Any]) -> list[str]:
     return [t for sample in batch["texts"] for t in sample]
 
 
-def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveConfig) -> dict[str, torch.Tensor]:
+def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveConfig, *,
+                   gather: bool = True) -> dict[str, torch.Tensor]:
     """One forward pass: ``{"loss", and the parts: l_base, l_sort, recon, sort_acc, con_acc}``.
 
     ``batch``: ``video [B,C,T,H,W]``, ``texts`` (B lists of K strings in fed = shuffled order),
     ``order [B,K]`` (original slot of each fed transcript), optional ``keep`` (visible token indices,
-    to fix the mask, e.g. in tests).
+    to fix the mask, e.g. in tests). ``gather=False``: negatives from this process only (validation
+    runs on rank 0 alone and must not enter a collective).
     """
     video = batch["video"]
     b = video.shape[0]
@@ -102,7 +105,7 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
     if obj.name == "clip":
         feats = model.video_model(video)                                    # frame mean, no masking
         tf = model.text_model(_flat_texts(batch)).view(b, -1, model.text_dim)
-        l_base, acc = infonce(model.vid_proj(feats), model.txt_proj(tf).mean(dim=1), obj.tau)
+        l_base, acc = infonce(model.vid_proj(feats), model.txt_proj(tf).mean(dim=1), obj.tau, gather=gather)
         out.update(loss=l_base, l_base=l_base.detach(), con_acc=acc)
         return out
 
@@ -129,7 +132,7 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
     if obj.name in ("tvts", "base"):
         v = model.vid_proj(tokens[:, 0])
         t = model.txt_proj(tf).mean(dim=1)
-        l_base, acc = infonce(v, t, obj.tau)
+        l_base, acc = infonce(v, t, obj.tau, gather=gather)
         loss = loss + l_base
         out.update(l_base=l_base.detach(), con_acc=acc)
     if obj.name in ("tvts", "sort"):

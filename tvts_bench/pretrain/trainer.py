@@ -172,6 +172,16 @@ def _mean(xs: list[float]) -> float | None:
     return float(sum(xs) / len(xs)) if xs else None
 
 
+def _all_ranks_finite(x: torch.Tensor) -> bool:
+    """True when ``x`` is finite on every rank (all ranks must stop together, or the others hang)."""
+    ok = torch.isfinite(x).all().to(torch.float32).reshape(1)
+    if distributed.active():
+        import torch.distributed as dist
+
+        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return bool(ok.item() > 0)
+
+
 # -- the trainer ------------------------------------------------------------------------------------
 class Trainer:
     def __init__(self, cfg: TrainConfig, train_records: Sequence[VideoRecord],
@@ -249,6 +259,8 @@ class Trainer:
         if self.env.is_main:
             self.last_ckpt = save_checkpoint(self.cfg.run_dir, self.step, self.model, self.run_config(),
                                              self._trainer_state(), keep_last=self.cfg.keep_last)
+        else:   # every rank must agree on what was saved (the final save decision depends on it)
+            self.last_ckpt = self.cfg.run_dir / "checkpoints" / f"step-{self.step:08d}"
         distributed.barrier()
         return self.last_ckpt
 
@@ -324,7 +336,7 @@ class Trainer:
                 batch["keep"] = random_keep_indices(b, vcfg.grid, obj.mask_ratio, obj.mask_mode,
                                                     generator=gen).to(self.cfg.device)
             with self._autocast():
-                out = compute_losses(self.model, batch, obj)
+                out = compute_losses(self.model, batch, obj, gather=False)
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * b
             n += b
@@ -443,7 +455,7 @@ class Trainer:
         if self.step_hook is not None:
             self.step_hook(self.step, out)
         loss = out["loss"]
-        if not torch.isfinite(loss.detach()).all():
+        if not _all_ranks_finite(loss.detach()):
             self._bad = f"loss became {float(loss.detach())} at step {self.step + 1}"
             return None
         self.optimizer.zero_grad(set_to_none=True)
@@ -453,7 +465,7 @@ class Trainer:
             norm = torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
         else:
             norm = torch.sqrt(sum((p.grad.detach().float() ** 2).sum() for p in params))
-        if not torch.isfinite(norm):
+        if not _all_ranks_finite(norm):
             self._bad = f"gradient norm became {float(norm)} at step {self.step + 1}"
             return None
         self.optimizer.step()
