@@ -143,12 +143,12 @@ def test_every_task_on_the_tiny_world_from_the_cli(bench_home: Path) -> None:
 
     # zero-shot text retrieval needs a text tower: scratch has none, so the task does not apply
     res = CliRunner().invoke(cli, ["run", "--model", "scratch", "--tasks", "msrvtt-ret,lsmdc-ret", "-q"])
-    assert res.exit_code == 0 and res.output.count("n/a") == 2, res.output
+    assert res.exit_code == 0 and "2 n/a" in res.output, res.output
 
     # the second identical run recomputes nothing: every task is skipped, no file is rewritten
     stamps = {p: p.stat().st_mtime_ns for p in (bench_home / "results").rglob("*.json")}
     again = CliRunner().invoke(cli, args)
-    assert again.exit_code == 0 and again.output.count("skipped") == len(video_only), again.output
+    assert again.exit_code == 0 and f"{len(video_only)} skipped;" in again.output, again.output
     assert stamps == {p: p.stat().st_mtime_ns for p in (bench_home / "results").rglob("*.json")}
 
 
