@@ -27,7 +27,9 @@ def _record(value: float = 42.0, weights: str = "w" * 16, task_hash: str = "t" *
 
 
 def test_layout_and_names(tmp_path: Path) -> None:
-    assert result_path(tmp_path, "scratch", "ssv2-linear", 2) == tmp_path / "scratch" / "ssv2-linear" / "seed2.json"
+    assert result_path(tmp_path, "scratch", "ssv2-linear", 2, "builtin") == \
+        tmp_path / "scratch" / "ssv2-linear" / "builtin-seed2.json"
+    assert result_path(tmp_path, "scratch", "ssv2-linear", 2, "real").name == "real-seed2.json"
     # user model specs become one safe folder name
     assert "/" not in safe_name("models/my.py:factory") and safe_name("models/my.py:factory")
     assert samples_path(tmp_path / "seed0.json").name == "seed0.samples.jsonl"
@@ -38,12 +40,12 @@ def test_write_read_roundtrip_with_side_file(tmp_path: Path) -> None:
     rows = [{"video_id": "1", "pred": 3, "label": 3}, {"video_id": "2", "pred": 0, "label": 1}]
     write_result(path, _record(), rows)
     back = read_result(path)
-    assert back.metrics["top1"].value == 42.0 and back.per_sample_file == "seed0.samples.jsonl"
+    assert back.metrics["top1"].value == 42.0 and back.per_sample_file == "real-seed0.samples.jsonl"
     assert read_samples(path) == rows
     data = json.loads(path.read_text())
     assert data["schema_version"] == 1
     assert data["provenance"]["clips_per_second"] == 20.0 and data["provenance"]["torch_version"]
-    assert sorted(p.name for p in path.parent.iterdir()) == ["seed0.json", "seed0.samples.jsonl"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["real-seed0.json", "real-seed0.samples.jsonl"]
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -64,7 +64,7 @@ def test_one_failing_task_does_not_stop_the_others(bench_home: Path) -> None:
 
     results = bench_home / "results" / "scratch"
     assert not (results / "ssv2-v2v").exists()
-    rec = read_result(results / "ssv2-linear" / "seed0.json")
+    rec = read_result(results / "ssv2-linear" / "builtin-seed0.json")
     assert rec.task.name == "ssv2-linear" and rec.task.hash and rec.seed == 0
     assert rec.data.source == "builtin" and rec.data.manifest_hash and rec.data.listed > 0
     assert rec.model.weights_hash and rec.model.family == "scratch"
@@ -73,7 +73,7 @@ def test_one_failing_task_does_not_stop_the_others(bench_home: Path) -> None:
     cache = rec.provenance.extra["feature_cache"]
     assert cache["shards_extracted"] > 0 and cache["clips_extracted"] > 0
     assert rec.provenance.clips_per_second and rec.provenance.clips_per_second > 0
-    samples = read_samples(results / "ssv2-linear" / "seed0.json")
+    samples = read_samples(results / "ssv2-linear" / "builtin-seed0.json")
     assert len(samples) == rec.metrics["top1"].n and {"video_id", "pred", "label"} <= set(samples[0])
 
 
@@ -81,7 +81,7 @@ def test_second_run_skips_and_always_reuses_features(bench_home: Path) -> None:
     opts = RunOptions(model="scratch", tasks="ssv2-linear", seeds=(0, 1), shard_size=16)
     first = run_tasks(opts, protocols=FAKE, show_progress=False)
     assert [o.status for o in first.outcomes] == ["ok", "ok"]
-    path = bench_home / "results" / "scratch" / "ssv2-linear" / "seed1.json"
+    path = bench_home / "results" / "scratch" / "ssv2-linear" / "builtin-seed1.json"
     stamp = path.stat().st_mtime_ns
 
     again = run_tasks(opts, protocols=FAKE, show_progress=False)
@@ -132,13 +132,13 @@ def test_every_task_on_the_tiny_world_from_the_cli(bench_home: Path) -> None:
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     for task in video_only:
-        rec = read_result(bench_home / "results" / "scratch" / task / "seed0.json")
+        rec = read_result(bench_home / "results" / "scratch" / task / "builtin-seed0.json")
         assert rec.task.main_metric in rec.metrics and rec.data.source == "builtin"
         assert rec.provenance.seconds > 0
-        side = bench_home / "results" / "scratch" / task / "seed0.samples.jsonl"
+        side = bench_home / "results" / "scratch" / task / "builtin-seed0.samples.jsonl"
         assert side.exists() and json.loads(side.read_text().splitlines()[0])
     # the temporal-sensitivity diagnostic sits beside the normal score
-    v2v = read_result(bench_home / "results" / "scratch" / "ssv2-v2v" / "seed0.json")
+    v2v = read_result(bench_home / "results" / "scratch" / "ssv2-v2v" / "builtin-seed0.json")
     assert set(v2v.diagnostics) == {"shuffled", "repeated"} and "R@1" in v2v.diagnostics["shuffled"]
 
     # zero-shot text retrieval needs a text tower: scratch has none, so the task does not apply

@@ -1,6 +1,8 @@
 """Result files: one validated JSON per (model, task, seed), plus a per-sample side file.
 
-Layout: ``<results>/<model>/<task>/seed<N>.json`` and ``seed<N>.samples.jsonl`` next to it (one JSON
+Layout: ``<results>/<model>/<task>/<source>-seed<N>.json`` (source = ``builtin`` or ``real``, so a run on
+the built-in world and one on the real dataset never overwrite each other) and
+``<source>-seed<N>.samples.jsonl`` next to it (one JSON
 object per test sample or query: predictions, ranks). Both are written atomically, the side file first,
 so a result JSON never points at a side file that is not there.
 """
@@ -29,8 +31,9 @@ def safe_name(name: str) -> str:
     return cleaned or "model"
 
 
-def result_path(results_dir: Path | str, model: str, task: str, seed: int) -> Path:
-    return Path(results_dir) / safe_name(model) / safe_name(task) / f"seed{seed}.json"
+def result_path(results_dir: Path | str, model: str, task: str, seed: int,
+                source: Literal["builtin", "real"] = "real") -> Path:
+    return Path(results_dir) / safe_name(model) / safe_name(task) / f"{source}-seed{seed}.json"
 
 
 def samples_path(result_json: Path) -> Path:

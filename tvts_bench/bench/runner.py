@@ -156,7 +156,9 @@ class _Runner:
     def run_one(self, task: TaskCard, seed: int) -> TaskOutcome:
         adapter = self.load_model()
         model = self.model_name()
-        path = result_path(self.results_dir, model, task.name, seed)
+        data = self.data_for(task)
+        path = result_path(self.results_dir, model, task.name, seed,
+                           "builtin" if data.location.builtin else "real")
         skip, reason = existing_result(path, self.opts.overwrite, weights_hash=adapter.weights_hash(),
                                        task_hash=task.hash)
         if skip:
@@ -171,7 +173,6 @@ class _Runner:
             raise TvtsBenchError(f"task {task.name}: protocol {task.protocol!r} is not available",
                                  hint=f"available: {', '.join(sorted(self.protocols))}")
         started, t0 = utc_now(), time.perf_counter()
-        data = self.data_for(task)
         cache = FeatureCache(adapter, data.index, manifest_hash=data.manifest_hash, sampling=task.sampling,
                              device=self.opts.device, batch_size=self.opts.batch_size,
                              workers=self.opts.workers, progress=self.progress,
