@@ -66,7 +66,7 @@ def test_tiny_model_learns_the_sorting_task(tiny_world, tmp_path):
     train, val = _records(tiny_world)
     cfg = _config(tmp_path / "run", steps=40)
     result = Trainer(cfg, train, val).fit()
-    assert result.status in ("finished", "did not converge")     # val has 2 clips: no verdict there
+    assert result.status == "finished"          # (only sort-only runs get the "did not converge" status)
     rows = [m for m in _metrics(tmp_path / "run") if "split" not in m]
     assert [m["step"] for m in rows] == list(range(1, 41))
     first = sum(m["sort_acc"] for m in rows[:5]) / 5

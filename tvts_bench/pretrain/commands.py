@@ -145,4 +145,6 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
         out.print(f"final val ({val.get('n', 0)} clips): " + ", ".join(parts))
     if result.status != "finished":
         out.print(f"[yellow]{result.status}:[/] {result.message}")
+    elif result.message:
+        out.print(result.message)
     out.print(f"checkpoint: {result.checkpoint}")

@@ -424,10 +424,15 @@ class Trainer:
             chance = sort_chance(cfg.objective.sort_head)
             acc = final.get("sort_acc")
             if not sort_converged(acc, int(final.get("n", 0)), chance):
-                status = "did not converge"
-                message = (f"the sorting pretext task did not converge: val sort accuracy "
-                           f"{(acc if acc is not None else float('nan')):.3f} is not clearly above chance "
-                           f"{chance:.3f}")
+                shown = f"{acc:.3f}" if acc is not None else "n/a"
+                if cfg.objective.name == "sort":
+                    # The paper's finding for L_sort alone; reported, not raised.
+                    status = "did not converge"
+                    message = (f"the sorting pretext task did not converge: val sort accuracy {shown} "
+                               f"is not clearly above chance {chance:.3f}")
+                else:
+                    message = (f"note: the sorting pretext task is not yet clearly above chance (val sort "
+                               f"accuracy {shown}, chance {chance:.3f}); it needs longer training (--steps)")
         result = TrainResult(run_dir=cfg.run_dir, checkpoint=self.last_ckpt, steps=self.step, status=status,
                              message=message, final=final, seconds=time.time() - t_start,
                              skipped=dict(self.skipped))
