@@ -198,7 +198,9 @@ class Trainer:
         if cfg.init is not None:
             from .imagemae import load_imagemae
 
-            report = load_imagemae(self.model.video_model, cfg.init[1])
+            target = self.model.video_model
+            target = getattr(target, "video_model", target)     # CLIP baseline: the per-frame ViT
+            report = load_imagemae(target, cfg.init[1])
             self._say(report.summary())
         if cfg.objective.name == "sort" and cfg.objective.stop_grad and self.model.text_model is not None:
             # L_sort alone with stop-gradient gives the text encoder no gradient at all: freeze it
@@ -317,10 +319,10 @@ class Trainer:
         if self.val_ds is None or len(self.val_ds) == 0:
             return {}
         if self._val_cache is None:
-            sampler = EpochBatches(len(self.val_ds), self.cfg.batch_size, self.cfg.seed, 0, shuffle=False)
-            sampler_all = list(sampler) + ([[(0, i) for i in sampler.perm[sampler.num_batches * sampler.batch_size:]]]
-                                           if len(self.val_ds) % self.cfg.batch_size else [])
-            self._val_cache = [b for b in self._loader(self.val_ds, sampler_all) if b["size"]]
+            # Fixed windows, centre frames and crops: decode once, keep in memory (a few MB).
+            n, bs = len(self.val_ds), self.cfg.batch_size
+            chunks = [[(0, i) for i in range(s, min(s + bs, n))] for s in range(0, n, bs)]
+            self._val_cache = [b for b in self._loader(self.val_ds, chunks) if b["size"]]
         obj = self.cfg.objective
         self.model.eval()
         sums: dict[str, float] = {}
