@@ -65,8 +65,9 @@ def main() -> None:
             res = run_measured(cmd + extra, env=env, cwd=str(REPO), timeout=args.timeout)
             runs[label] = res
             print(f"{label:>16}: exit {res['rc']}, {res['seconds']:.2f} s", flush=True)
-            if res["rc"] != 0:
-                print("\n".join(res["tail"].splitlines()[-20:]))
+            # The run's own table (per-task seconds and status) says where the time went.
+            table = [ln for ln in res["tail"].splitlines() if ln.startswith(("│", "┃")) or "ok;" in ln]
+            print("\n".join(res["tail"].splitlines()[-20:] if res["rc"] != 0 else table), flush=True)
         n_results = len(list((home / "results").rglob("*.json"))) if (home / "results").exists() else 0
         n_shards = len(list((home / "cache").rglob("shard-*.npy"))) if (home / "cache").exists() else 0
         print(f"CLI start-up floor (tvts-bench --help): {help_run['seconds']:.2f} s; {n_results} result files, "
