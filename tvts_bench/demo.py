@@ -25,13 +25,13 @@ console = Console()
 class DemoPlan:
     world_preset: str
     pretrain_preset: str
-    pretrain_steps: int
+    pretrain_steps: int | None      # None: the pretraining preset's own default
     tasks: str
 
 
 PLANS = {
     # Sized so that `demo` takes at most ~20 minutes and `tiny` ~3 minutes on 2 CPU cores.
-    "demo": DemoPlan(world_preset="demo", pretrain_preset="small", pretrain_steps=300, tasks="demo"),
+    "demo": DemoPlan(world_preset="demo", pretrain_preset="small", pretrain_steps=None, tasks="demo"),
     "tiny": DemoPlan(world_preset="tiny", pretrain_preset="tiny", pretrain_steps=20, tasks="demo"),
 }
 
@@ -70,8 +70,9 @@ def demo(preset: str, tasks: str | None, pretrain_steps: int | None, out: str) -
 
     console.print(Rule("2/4 pretraining on the built-in corpus"))
     for name, objective in PRETRAINED_MODELS:
+        step_args = ["--steps", str(steps)] if steps else []
         _invoke(["pretrain", "--objective", objective, "--name", name, "--preset", plan.pretrain_preset,
-                 "--steps", str(steps), "--world-preset", plan.world_preset])
+                 *step_args, "--world-preset", plan.world_preset])
 
     console.print(Rule("3/4 evaluation"))
     failures = []
