@@ -40,7 +40,8 @@ def test_include_inheritance_and_override() -> None:
     cards = load_tasks()
     base, paper = cards["ssv2-ft"], cards["ssv2-ft-paper"]
     assert paper.params["epochs"] == 50 and base.params["epochs"] < 50     # overridden
-    assert paper.params["lr"] == base.params["lr"]                          # inherited from _base/ft.yaml
+    assert paper.params["lr"] == 1.0e-3 and base.params["lr"] == 1.0e-2     # the recipe's lr vs the world's
+    assert paper.params["weight_decay"] == base.params["weight_decay"]      # inherited from _base/ft.yaml
     assert paper.params["flip"] is False                                    # inherited from ssv2-ft
     assert paper.splits == base.splits and paper.sampling == base.sampling
     assert cards["ucf101-linear-split2"].reader_options == {"split": 2}
