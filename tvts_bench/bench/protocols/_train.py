@@ -138,3 +138,15 @@ def finite_or_raise(loss: torch.Tensor, what: str) -> None:
     if not math.isfinite(float(loss.detach())):
         raise TvtsBenchError(f"{what}: the training loss became {float(loss.detach())}",
                              hint="lower params.lr (e.g. --task-param lr=1e-4) or check the input data")
+
+
+def optimizer_update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scheduler, update: int,
+                     what: str) -> int:
+    """One optimizer update on ``loss`` (a non-finite loss stops with a clear error); the scheduler is
+    stepped per update, as timm's are. Returns the new update count."""
+    finite_or_raise(loss, what)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    scheduler.step_update(update + 1)
+    return update + 1

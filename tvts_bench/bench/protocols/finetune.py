@@ -339,12 +339,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                 with tr.autocast(device):
                     logits = ddp(video)
                 loss = soft_cross_entropy(logits, target)
-                tr.finite_or_raise(loss, ctx.task.name)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                update += 1
-                scheduler.step_update(update)
+                update = tr.optimizer_update(loss, optimizer, scheduler, update, ctx.task.name)
                 total += float(loss.detach()) * video.shape[0]
                 count += video.shape[0]
                 clips += video.shape[0]

@@ -237,12 +237,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                 texts = [training_text(r.captions, caption_mode, paragraph, rng) for r in recs]
                 with tr.autocast(device):
                     loss = ddp(video[:, 0].to(device, non_blocking=True), texts)
-                tr.finite_or_raise(loss, ctx.task.name)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                update += 1
-                scheduler.step_update(update)
+                update = tr.optimizer_update(loss, optimizer, scheduler, update, ctx.task.name)
                 total += float(loss.detach()) * video.shape[0]
                 count += video.shape[0]
                 clips += video.shape[0]
