@@ -36,8 +36,9 @@ def list_cmd(what: str, as_json: bool) -> None:
         click.echo(json.dumps([dict(zip(columns, r)) for r in rows], indent=2))
         return
     table = Table(title=f"tvts-bench {what}")
-    for c in columns:
-        table.add_column(c)
+    for i, c in enumerate(columns):
+        # names are what users copy into --tasks / --model: never wrap or cut them
+        table.add_column(c, no_wrap=(i == 0), overflow="fold")
     for r in rows:
         table.add_row(*[str(x) for x in r])
     Console().print(table)
