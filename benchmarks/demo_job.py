@@ -76,11 +76,16 @@ def main() -> None:
     single = (res["children_maxrss_bytes"] or 0) / GIB
     # The /proc poll can miss a short spike that getrusage saw: the peak is the larger of the two.
     peak = max(res["peak_tree_rss_bytes"] / GIB, single)
-    failed_models = re.findall(r"some tasks failed for: ([^\n(]+)", res["tail"])
+    log_text = (home / "demo.log").read_text(errors="replace") if (home / "demo.log").exists() else res["tail"]
+    failed_models = re.findall(r"some tasks failed for: ([^\n(]+)", log_text)
+    # `run` prints one panel per failed task: "<task> (seed N) failed"; the demo still finishes.
+    failed_tasks = sorted(set(re.findall(r"(\S+) \(seed \d+\) failed", log_text)))
+    if failed_tasks:
+        print(f"failed task runs inside the demo: {', '.join(failed_tasks)}")
     status = "timed out" if res["timed_out"] else ("ok" if res["rc"] == 0 else f"exit code {res['rc']}")
     print(f"demo --preset {preset}: {status} after {minutes:.2f} min; peak process-tree RSS {peak:.2f} GiB; "
           f"largest single process {single:.2f} GiB")
-    if res["rc"] != 0 or failed_models:
+    if res["rc"] != 0 or failed_models or failed_tasks:
         print("--- last lines of the demo's output ---")
         print("\n".join(res["tail"].splitlines()[-25:]))
     ratios = [ratio_line(f"demo_{preset}_wall_minutes", minutes if res["rc"] == 0 else None, TARGET_MIN[preset],
@@ -90,7 +95,7 @@ def main() -> None:
         "preset": preset, "status": status, "rc": res["rc"], "seconds": round(res["seconds"], 1),
         "minutes": round(minutes, 2), "peak_tree_rss_gib": round(peak, 3), "largest_process_gib": round(single, 3),
         "world_linked_from": linked, "pretrain_steps": steps, "tasks": tasks,
-        "failed_models": failed_models, "home": str(home) if args.keep_home else None,
+        "failed_models": failed_models, "failed_tasks": failed_tasks, "home": str(home) if args.keep_home else None,
     }, ratios, quick=args.quick, out_dir=_common.results_dir_arg(args.results_dir))
     if not args.keep_home:
         shutil.rmtree(home, ignore_errors=True)
