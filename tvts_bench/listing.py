@@ -51,11 +51,12 @@ def _rows(what: str) -> tuple[list[tuple], list[str]]:
         return ([(n, *DATASET_DESCRIPTIONS[n]) for n in DATASETS],
                 ["name", "dataset", "kind", "notes"])
     if what == "tasks":
-        from .bench.registry import load_tasks, load_groups
+        from .bench.registry import load_groups, load_tasks, resolve_tasks
 
         tasks = load_tasks()
-        groups = load_groups()
-        member_of = {name: ",".join(g for g, members in groups.items() if name in members)
+        # expand each group (groups nest, and `all` is "*") so the column lists every group a task is in
+        expanded = {g: {t.name for t in resolve_tasks(g)} for g in load_groups()}
+        member_of = {name: ",".join(g for g, members in expanded.items() if name in members)
                      for name in tasks}
         return ([(t.name, t.dataset, t.protocol, t.main_metric, member_of[t.name], t.hash)
                  for t in tasks.values()],
