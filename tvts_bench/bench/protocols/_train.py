@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -81,6 +82,23 @@ def gather(obj: Any) -> list[Any]:
     out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def merge_ranks(rows: list[torch.Tensor], idx: list[int], failed: list, empty_width: int = 0
+                ) -> tuple[np.ndarray, list[int], list]:
+    """Per-sample rows from every rank, in sample order, each sample once (a distributed sampler pads
+    with repeats), plus every rank's failed videos. Returns (rows [N, D], sample indices, failed)."""
+    parts = gather((torch.cat(rows).numpy() if rows else None, idx, failed))
+    seen: dict[int, np.ndarray] = {}
+    all_failed: list = []
+    for part, ids, fl in parts:
+        all_failed += fl
+        if part is not None:
+            for row, i in zip(part, ids):
+                seen.setdefault(i, row)
+    order = sorted(seen)
+    merged = np.stack([seen[i] for i in order]) if order else np.zeros((0, empty_width), np.float32)
+    return merged, order, all_failed
 
 
 def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:

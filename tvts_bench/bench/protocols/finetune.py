@@ -246,16 +246,7 @@ def predict(model: nn.Module, loader, device: torch.device, ctx: ProtocolContext
                 probs.append(F.softmax(logits, -1).view(b, v, -1).mean(1).cpu())
                 idx += [int(i) for i in batch["index"]]
             advance()
-    parts = tr.gather((torch.cat(probs).numpy() if probs else None, idx, failed))
-    seen: dict[int, np.ndarray] = {}
-    all_failed: list = []
-    for p, ids, fl in parts:
-        all_failed += fl
-        if p is not None:
-            for row, i in zip(p, ids):
-                seen.setdefault(i, row)
-    order = sorted(seen)
-    return (np.stack([seen[i] for i in order]) if order else np.zeros((0, 0))), order, all_failed
+    return tr.merge_ranks(probs, idx, failed)
 
 
 def _labels_of(records, positions) -> np.ndarray:

@@ -163,16 +163,7 @@ def embed_videos(model: JointModel, ctx: ProtocolContext, device: torch.device, 
             feats.append(emb.view(b, v, -1).mean(1).cpu())
             idx += [int(i) for i in batch["index"]]
             advance()
-    parts = tr.gather((torch.cat(feats).numpy() if feats else None, idx, failed))
-    seen: dict[int, np.ndarray] = {}
-    all_failed: list = []
-    for f, ids, fl in parts:
-        all_failed += fl
-        if f is not None:
-            for row, i in zip(f, ids):
-                seen.setdefault(i, row)              # DistributedSampler pads with repeats
-    order = sorted(seen)
-    return (np.stack([seen[i] for i in order]) if order else np.zeros((0, 1), np.float32)), order, all_failed
+    return tr.merge_ranks(feats, idx, failed, empty_width=1)
 
 
 def training_text(captions, mode: str, paragraph: bool, rng: np.random.Generator) -> str:
