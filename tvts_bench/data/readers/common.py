@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ...errors import DataFormatError, MissingPathError
+from ..records import VideoRecord
 
 # Annotation files are looked up in the root first, then in these sub-folders (real downloads keep
 # them in all of these places).
@@ -464,6 +465,21 @@ def sample_of(items: Sequence[str], n: int = 24) -> list[str]:
         return list(items)
     step = len(items) / n
     return [items[int(i * step)] for i in range(n)]
+
+
+def captioned_clip_splits(droot: DatasetRoot, entries: dict[str, list[tuple]], video_dirs: Sequence[str],
+                          ext: str) -> dict[str, list[Any]]:
+    """Records of datasets with one caption per clip stored as ``<folder>/<clip><ext>`` (LSMDC, WebVid).
+
+    ``entries`` maps a split to rows ``(clip, folder, caption, duration, source file, line)``; the video
+    folder is chosen once from a sample of all splits.
+    """
+    base = droot.choose_base(video_dirs, sample_of([f"{folder}/{clip}{ext}" for rows in entries.values()
+                                                    for clip, folder, *_ in rows]))
+    return {split: [VideoRecord(video_id=clip, split=split, captions=(caption,), duration=duration,
+                                path=droot.resolve(f"{folder}/{clip}{ext}", source, line=line_no, base=base))
+                    for clip, folder, caption, duration, source, line_no in rows]
+            for split, rows in entries.items()}
 
 
 def split_number(value: Any) -> int:

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
-from ..records import DatasetIndex, VideoRecord
-from .common import DatasetRoot, read_table, sample_of
+from ..records import DatasetIndex
+from .common import DatasetRoot, captioned_clip_splits, read_table
 
 NAME = "lsmdc"
 ANN_DIRS = ("", "annotations", "labels", "data")
@@ -64,11 +64,5 @@ def read(root: Path | str) -> DatasetIndex:
         raise MissingPathError(droot.path / SPLITS["train"][0], "LSMDC annotation files",
                                hint="expected LSMDC16_annos_training.csv, LSMDC16_annos_val.csv and "
                                     "LSMDC16_challenge_1000_publictect.csv (tab-separated, no header)")
-    base = droot.choose_base(VIDEO_DIRS, sample_of([f"{m}/{c}.avi" for rows in entries.values()
-                                                    for c, m, *_ in rows]))
-    splits = {split: [VideoRecord(video_id=clip, split=split, captions=(sentence,), duration=duration,
-                                  path=droot.resolve(f"{movie}/{clip}.avi", source, line=line_no,
-                                                     base=base))
-                      for clip, movie, sentence, duration, source, line_no in rows]
-              for split, rows in entries.items()}
+    splits = captioned_clip_splits(droot, entries, VIDEO_DIRS, ".avi")
     return DatasetIndex(NAME, droot.path, [], splits, files)

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
-from ..records import DatasetIndex, VideoRecord
-from .common import DatasetRoot, read_table, sample_of, to_float
+from ..records import DatasetIndex
+from .common import DatasetRoot, captioned_clip_splits, read_table, to_float
 
 NAME = "webvid"
 ANN_DIRS = ("", "annotations", "metadata", "labels")
@@ -68,11 +68,5 @@ def read(root: Path | str) -> DatasetIndex:
         raise MissingPathError(droot.path / SPLITS["train"][0], "WebVid CSV",
                                hint="expected results_2M_train.csv / results_2M_val.csv with header "
                                     "videoid,contentUrl,duration,page_dir,name")
-    base = droot.choose_base(VIDEO_DIRS, sample_of([f"{p}/{v}.mp4" for rows in entries.values()
-                                                    for v, p, *_ in rows]))
-    splits = {split: [VideoRecord(video_id=vid, split=split, captions=(caption,), duration=duration,
-                                  path=droot.resolve(f"{page}/{vid}.mp4", source, line=line_no,
-                                                     base=base))
-                      for vid, page, caption, duration, source, line_no in rows]
-              for split, rows in entries.items()}
+    splits = captioned_clip_splits(droot, entries, VIDEO_DIRS, ".mp4")
     return DatasetIndex(NAME, droot.path, [], splits, files)
