@@ -24,6 +24,10 @@ RESULTS_DIR = BENCH_DIR / "results"
 if str(REPO) not in sys.path:          # run from anywhere without installing
     sys.path.insert(0, str(REPO))
 
+from tvts_bench.runtime import prefer_passive_omp_wait  # noqa: E402
+
+prefer_passive_omp_wait()              # measure what the CLI runs with (set before torch is imported)
+
 
 def cpu_model() -> str:
     try:
@@ -47,7 +51,7 @@ def machine() -> dict[str, Any]:
 
     info: dict[str, Any] = {
         "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+        "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": load_average(),
     }
     if torch.cuda.is_available():

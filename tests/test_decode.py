@@ -188,7 +188,27 @@ def test_decord_off_by_one_end_is_absorbed(videos, monkeypatch):
 
 
 @needs_decord
+def test_auto_decodes_short_videos_with_pyav_in_the_probe_container(videos, monkeypatch):
+    opens = []
+    real_open = decode.PyAVSource._take_container
+
+    def counting(self):
+        opens.append(self._held is None)          # True = a fresh open was needed
+        return real_open(self)
+
+    monkeypatch.setattr(decode.PyAVSource, "_take_container", counting)
+    source = open_video(videos["webm"], "auto")
+    assert source.backend == "pyav" and source.num_frames == N     # counted, not estimated
+    frames = source.get_frames([3, 20])
+    assert opens == [False, False]                # the count and the decode reused the probe's container
+    np.testing.assert_array_equal(frames, open_video(videos["webm"], "decord").get_frames([3, 20]))
+    assert source.get_frames([5]).shape == (1, H, W, 3)            # a second call reopens the file
+    assert opens[-1] is True
+
+
+@needs_decord
 def test_auto_falls_back_to_pyav_when_decord_batch_fails(videos, monkeypatch):
+    monkeypatch.setattr(decode, "AUTO_PYAV_MAX_S", 0.0)      # the long-video route goes through decord
     source = open_video(videos["webm"], "auto")
     assert source.backend == "decord"
 
@@ -207,6 +227,7 @@ def test_auto_uses_pyav_when_decord_cannot_open(videos, monkeypatch):
         raise VideoDecodeError(args[0], "decord: nope")
 
     monkeypatch.setattr(decode, "DecordSource", refuse)
+    monkeypatch.setattr(decode, "AUTO_PYAV_MAX_S", 0.0)
     source = open_video(videos["avi"], "auto")
     assert source.backend == "pyav"
     assert source.get_frames([7]).shape == (1, H, W, 3)
@@ -244,3 +265,12 @@ def test_loading_decord_keeps_pyav_webm_writer_working(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "a.webm").stat().st_size > 0
+
+
+def test_pyav_source_pickles_without_its_open_container(videos):
+    import pickle
+
+    source = PyAVSource(videos["webm"])
+    assert source._held is not None
+    clone = pickle.loads(pickle.dumps(source))
+    np.testing.assert_array_equal(clone.get_frames([2, 9]), source.get_frames([2, 9]))

@@ -12,6 +12,9 @@ import click
 
 from . import __version__
 from .errors import TvtsBenchError
+from .runtime import prefer_passive_omp_wait
+
+prefer_passive_omp_wait()          # before any sub-command imports torch (see runtime.py)
 
 # verb -> "module:attribute" of a click command, and its one-line help (shown without importing it).
 _COMMANDS: dict[str, tuple[str, str]] = {
