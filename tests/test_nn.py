@@ -137,3 +137,18 @@ def test_sort_targets_losses_and_full_order_accuracy():
     assert sort_targets(order, "factorial")[0].item() == 0
     assert sort_loss(torch.zeros(2, 24), order, "factorial").item() == pytest.approx(math.log(24))
     assert sort_loss(torch.zeros(2, 4, 4), order, "kway").item() == pytest.approx(math.log(4))
+
+
+def test_precision_is_bf16_autocast_on_cuda_only():
+    from tvts_bench.nn.precision import autocast_for, precision_name
+
+    assert precision_name("cpu") == "fp32" and precision_name("cuda:1") == "bf16-autocast"
+    with autocast_for("cpu"):
+        y = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert y.dtype == torch.float32
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # "CUDA is not available": only the object is checked
+        ctx = autocast_for("cuda")
+    assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16

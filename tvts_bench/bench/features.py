@@ -37,6 +37,12 @@ from ..zoo.base import Preprocess, VideoAdapter
 from .context import FRAME_OPS, VARIANTS, FeatureSet
 from .task_card import Sampling
 
+
+def _precision_name(device: str) -> str:
+    from ..nn.precision import precision_name
+
+    return precision_name(device)
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -134,6 +140,7 @@ class FeatureCache:
             "split": split,
             "variant": variant,
             "joint": bool(joint),
+            "precision": _precision_name(self.device),
         }
 
     def key(self, split: str, variant: str = "normal", joint: bool = False) -> str:
@@ -291,8 +298,11 @@ class FeatureCache:
         video = video.to(self.device, non_blocking=True)
         if video.dim() == 5:
             video = video.unsqueeze(1)
+        from ..nn.precision import autocast_for
+
         b, v = video.shape[:2]
-        out = self._encode(video.flatten(0, 1))
+        with autocast_for(self.device):
+            out = self._encode(video.flatten(0, 1))
         self.stats.clips += b * v
         out = out.float().reshape(b, v, -1).mean(dim=1)
         return out.detach().to("cpu", torch.float32).numpy()
