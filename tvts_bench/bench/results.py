@@ -10,6 +10,7 @@ so a result JSON never points at a side file that is not there.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Iterable, Literal
@@ -126,3 +127,171 @@ def existing_result(path: Path, mode: str, *, weights_hash: str | None = None,
     if task_hash is not None and record.task.hash != task_hash:
         return False, "stale: task card changed"
     return True, "exists"
+
+
+# -- cheap model identity: skip existing results without loading the model ---------------------------
+#
+# A result is valid when its record's weights hash and task hash match (``existing_result``). The
+# weights hash is a hash of the loaded state dict, so knowing it used to cost importing torch and
+# loading the model. After a load, the runner memoises (name, weights hash, text tower) under a key
+# made of everything the load reads, taken from file names, sizes and mtimes only: the card YAMLs, the
+# run checkpoints, the weights folders, the --checkpoint / path given, this package's sources and the
+# versions of the libraries that build the model. An identical later run finds the memo and decides
+# every skip without loading; any change to those inputs changes the key, so the model is loaded (and
+# hashed) again. Specs whose inputs cannot be listed (``file.py:factory``, entry points) have no key.
+
+MODEL_IDENTITY_VERSION = 1
+_MODEL_LIBRARIES = ("torch", "timm", "transformers", "safetensors")
+
+
+def _tree_stat(path: Path) -> list:
+    """(path, [relative file, size, mtime_ns] ...) of a file or folder; a missing path counts too."""
+    try:
+        st = path.stat()
+    except OSError:
+        return [str(path), "missing"]
+    if not path.is_dir():
+        return [str(path), st.st_size, st.st_mtime_ns]
+    rows: list = []
+    seen: set[str] = set()
+    for root, dirs, files in os.walk(path, followlinks=True):    # weights folders may be links
+        real = os.path.realpath(root)
+        if real in seen:                                          # a link loop: list it once
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            full = os.path.join(root, name)
+            try:
+                s = os.stat(full)
+            except OSError:                                       # removed while we list: skip
+                continue
+            rows.append([os.path.relpath(full, path), s.st_size, s.st_mtime_ns])
+    return [str(path), rows]
+
+
+def _card_dirs() -> list[Path]:
+    """The folders ``zoo.registry.models_dirs`` reads cards from, found without importing the zoo
+    (``zoo.base`` imports torch). A card outside these folders is never matched, so it only costs a load."""
+    from .. import __file__ as package_init
+    from ..home import home_dir
+
+    package = Path(package_init).resolve().parent
+    dirs = [d for d in (package.parent / "models", package / "models") if d.is_dir()][:1]
+    extra = os.environ.get("TVTS_BENCH_MODELS")
+    if extra:
+        dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
+    dirs.append(home_dir() / "models")
+    return dirs
+
+
+def _raw_cards() -> tuple[list, dict[str, list[dict]]]:
+    """(content hash of every card file, name -> raw YAML dicts), with no validation: a broken or
+    duplicated card leaves the model without a key, and the real load reports it."""
+    import yaml
+
+    from ..hashing import sha256_bytes
+
+    files: list = []
+    by_name: dict[str, list[dict]] = {}
+    for folder in _card_dirs():
+        if not folder.is_dir():
+            files.append([str(folder), "missing"])
+            continue
+        for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+            data = path.read_bytes()
+            files.append([str(path), sha256_bytes(data)])
+            try:
+                raw = yaml.safe_load(data)
+            except yaml.YAMLError:
+                continue
+            if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+                by_name.setdefault(raw["name"], []).append(raw)
+    return files, by_name
+
+
+def _path_leaves(obj: object) -> list[Path]:
+    """Strings in a raw card that name existing files or folders (weights.path, text model folders)."""
+    if isinstance(obj, dict):
+        return [p for v in obj.values() for p in _path_leaves(v)]
+    if isinstance(obj, list):
+        return [p for v in obj for p in _path_leaves(v)]
+    if isinstance(obj, str) and (os.sep in obj or obj.startswith(("~", "$"))):
+        path = Path(os.path.expandvars(obj)).expanduser()
+        return [path] if path.exists() else []
+    return []
+
+
+def model_identity_key(spec: str, checkpoint: str | None = None, device: str = "cpu") -> str | None:
+    """A key for what ``zoo.registry.load_model(spec, checkpoint, device)`` would load, or None when it
+    cannot be listed cheaply (user factories, entry points, unknown names). Reads file metadata only."""
+    import importlib.metadata
+    import sys
+
+    from .. import __file__ as package_init
+    from ..hashing import sha256_json
+    from ..home import home_dir, runs_dir
+
+    spec = str(spec)
+    if ":" in spec:                                   # file.py:factory (user code reads what it likes)
+        return None
+    card_files, cards = _raw_cards()
+    inputs: dict = {"version": MODEL_IDENTITY_VERSION, "spec": spec, "device": device, "cards": card_files,
+                    "checkpoint": _tree_stat(Path(checkpoint).expanduser().resolve()) if checkpoint else None}
+    if spec in cards:
+        if len(cards[spec]) != 1:
+            return None
+        inputs["card_paths"] = [_tree_stat(p.resolve()) for p in _path_leaves(cards[spec][0])]
+    elif Path(spec).expanduser().exists():
+        inputs["spec_path"] = _tree_stat(Path(spec).expanduser().resolve())
+    else:
+        return None
+    # Every run's checkpoints (a card's run, and the run whose architecture `scratch` copies) and the
+    # local weights folder: a new step anywhere costs one load, never a stale skip.
+    runs = runs_dir()
+    inputs["runs"] = ([_tree_stat(r / "checkpoints") for r in sorted(runs.iterdir()) if r.is_dir()]
+                      if runs.is_dir() else "missing")
+    inputs["weights"] = _tree_stat(home_dir() / "weights")
+    # The code that builds and hashes the model (random inits depend on it and on torch).
+    inputs["code"] = _tree_stat(Path(package_init).resolve().parent)
+    versions = {}
+    for lib in _MODEL_LIBRARIES:
+        try:
+            versions[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            versions[lib] = None
+    inputs["libraries"] = versions
+    inputs["python"] = sys.version
+    return sha256_json(inputs)
+
+
+def model_identity_path(key: str) -> Path:
+    from ..home import cache_dir
+
+    return cache_dir() / "model-identity" / f"{key}.json"
+
+
+def read_model_identity(key: str | None) -> dict | None:
+    """The memo written after a load under ``key``: {"name", "weights_hash", "has_text"}, or None."""
+    if key is None:
+        return None
+    try:
+        memo = json.loads(model_identity_path(key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(memo, dict) and isinstance(memo.get("name"), str)
+            and isinstance(memo.get("weights_hash"), str) and isinstance(memo.get("has_text"), bool)):
+        return None
+    return {k: memo[k] for k in ("name", "weights_hash", "has_text")}
+
+
+def write_model_identity(key: str, *, name: str, weights_hash: str, has_text: bool, spec: str) -> Path:
+    from ..atomic import write_json
+
+    path = model_identity_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"name": name, "weights_hash": weights_hash, "has_text": bool(has_text), "spec": spec})
+    return path

@@ -1,30 +1,36 @@
 """Run tasks for one model: resolve tasks and data, build each protocol's context, write result files.
 
-The model is loaded once. For each (task, seed): find the data (built-in world or real), read the
-dataset, build its manifest, drop videos that are not on disk (counted as missing), build a
-``ProtocolContext`` with a feature cache and a loader factory, call ``PROTOCOLS[task.protocol](ctx)``,
-and write ``<results>/<model>/<task>/seed<N>.json`` with provenance. One failing task is reported and
-the others still run.
+The model is loaded at most once, and only when some task must run: an identical second run decides
+every skip from the memoised model identity (``results.model_identity_key``: file metadata of the cards,
+checkpoints and code) without importing torch or loading weights. For each (task, seed): find the data
+(built-in world or real), read the dataset, build its manifest, drop videos that are not on disk
+(counted as missing), build a ``ProtocolContext`` with a feature cache and a loader factory, call
+``PROTOCOLS[task.protocol](ctx)``, and write ``<results>/<model>/<task>/seed<N>.json`` with provenance.
+One failing task is reported and the others still run.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import TvtsBenchError
 from ..hashing import sha256_json
-from .context import ProtocolContext, ProtocolOutput
-from .features import DEFAULT_SHARD_SIZE, FeatureCache
 from .provenance import build_provenance, utc_now
 from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
-from .results import existing_result, read_result, result_path, safe_name, write_result
+from .results import (existing_result, model_identity_key, read_model_identity, read_result, result_path,
+                      safe_name, write_model_identity, write_result)
 from .task_card import TaskCard
 
-ProtocolFn = Callable[[ProtocolContext], ProtocolOutput]
+if TYPE_CHECKING:  # the protocol and feature modules import torch: only the compute path loads them
+    from .context import ProtocolContext, ProtocolOutput
+    from .features import FeatureCache
+
+ProtocolFn = Callable[["ProtocolContext"], "ProtocolOutput"]
 TRAINING_PROTOCOLS = ("ft", "ret-ft")
 
 
@@ -42,7 +48,7 @@ class RunOptions:
     batch_size: int = 8
     workers: int = 0
     world_preset: str | None = None
-    shard_size: int = DEFAULT_SHARD_SIZE
+    shard_size: int | None = None            # feature cache shard size (None: features.DEFAULT_SHARD_SIZE)
     backend: str = "auto"
 
 
@@ -78,6 +84,15 @@ class RunSummary:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What the skip decision needs from a model: its result name, weights hash, and text tower."""
+
+    name: str
+    weights_hash: str
+    has_text: bool
 
 
 @dataclass
@@ -129,6 +144,10 @@ class _Runner:
         self.results_dir = Path(opts.results_dir) if opts.results_dir else results_dir()
         self.data: dict[str, PreparedData] = {}
         self.adapter: Any = None
+        self.loads = 0                           # model loads in this run (0 when every task was skipped)
+        self._identity_key: str | None = None
+        self._memo: ModelIdentity | None = None
+        self._looked_up = False
 
     @property
     def protocols(self) -> dict[str, ProtocolFn]:
@@ -136,15 +155,44 @@ class _Runner:
             self._protocols = load_protocols()
         return self._protocols
 
+    def _key(self) -> str | None:
+        return model_identity_key(self.opts.model, self.opts.checkpoint, self.opts.device)
+
     def load_model(self) -> Any:
         if self.adapter is None:
             from ..zoo.registry import load_model
 
-            self.adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device)
+            key = self._identity_key if self._looked_up else self._key()
+            adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device)
+            if self.opts.device != "cpu":
+                adapter.to(self.opts.device)
+            self.adapter, self.loads = adapter, self.loads + 1
+            loaded = self.identity()
+            # Memoise only when nothing the key lists changed while loading (a run writing a checkpoint).
+            if key is not None and self._key() == key and loaded != self._memo:
+                write_model_identity(key, name=loaded.name, weights_hash=loaded.weights_hash,
+                                     has_text=loaded.has_text, spec=self.opts.model)
         return self.adapter
 
+    def identity(self) -> ModelIdentity:
+        """The loaded model's identity; before any load, the memo of an earlier identical load; else
+        load the model now."""
+        if self.adapter is not None:
+            a = self.adapter
+            return ModelIdentity(getattr(a, "name", None) or self.opts.model, a.weights_hash(),
+                                 bool(getattr(a, "has_text", False)))
+        if not self._looked_up:
+            self._looked_up = True
+            self._identity_key = self._key()
+            memo = read_model_identity(self._identity_key)
+            self._memo = ModelIdentity(**memo) if memo else None
+        if self._memo is not None:
+            return self._memo
+        self.load_model()
+        return self.identity()
+
     def model_name(self) -> str:
-        return getattr(self.load_model(), "name", None) or self.opts.model
+        return self.identity().name
 
     def data_for(self, task: TaskCard) -> PreparedData:
         key = f"{task.dataset}:{sha256_json(task.reader_options)}"
@@ -154,21 +202,30 @@ class _Runner:
 
     # -- one (task, seed) --------------------------------------------------------------------------
     def run_one(self, task: TaskCard, seed: int) -> TaskOutcome:
-        adapter = self.load_model()
-        model = self.model_name()
+        known = self.identity()                  # from the memo when an identical load was seen before
+        model = known.name
         data = self.data_for(task)
         path = result_path(self.results_dir, model, task.name, seed,
                            "builtin" if data.location.builtin else "real")
-        skip, reason = existing_result(path, self.opts.overwrite, weights_hash=adapter.weights_hash(),
+        skip, reason = existing_result(path, self.opts.overwrite, weights_hash=known.weights_hash,
                                        task_hash=task.hash)
         if skip:
             record = read_result(path)
             return TaskOutcome(task.name, seed, "skipped", task.main_metric,
                                record.metrics.get(task.main_metric), 0.0, path, reason)
-        if task.protocol == "ret" and not getattr(adapter, "has_text", False):
+        if task.protocol == "ret" and not known.has_text:
             # Not a failure: zero-shot text retrieval does not apply to a video-only model.
             return TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None,
                                f"no text tower; {task.dataset}-ret-ft applies")
+        adapter = self.load_model()
+        if self.identity() != known:
+            # The memo did not describe these weights (an input the key does not list changed):
+            # decide again with the loaded model's identity; the memo was rewritten on load.
+            self._log(f"note: model {self.opts.model!r} is not the one memoised; deciding again")
+            return self.run_one(task, seed)
+        from .context import ProtocolContext, ProtocolOutput
+        from .features import DEFAULT_SHARD_SIZE, FeatureCache
+
         if task.protocol not in self.protocols:
             raise TvtsBenchError(f"task {task.name}: protocol {task.protocol!r} is not available",
                                  hint=f"available: {', '.join(sorted(self.protocols))}")
@@ -176,7 +233,7 @@ class _Runner:
         cache = FeatureCache(adapter, data.index, manifest_hash=data.manifest_hash, sampling=task.sampling,
                              device=self.opts.device, batch_size=self.opts.batch_size,
                              workers=self.opts.workers, progress=self.progress,
-                             shard_size=self.opts.shard_size, backend=self.opts.backend)
+                             shard_size=self.opts.shard_size or DEFAULT_SHARD_SIZE, backend=self.opts.backend)
         from ..data.loader import DecodeReport
 
         decode_report = DecodeReport()
@@ -314,15 +371,15 @@ def _work_dir(model: str, task: TaskCard, seed: int) -> Path:
 
 
 def _rank() -> int:
-    import torch.distributed as dist
-
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    # A process group exists only after torch.distributed was imported (init_distributed): a run that
+    # skips every task never imports torch.
+    dist = sys.modules.get("torch.distributed")
+    return dist.get_rank() if dist is not None and dist.is_available() and dist.is_initialized() else 0
 
 
 def _world() -> int:
-    import torch.distributed as dist
-
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    dist = sys.modules.get("torch.distributed")
+    return dist.get_world_size() if dist is not None and dist.is_available() and dist.is_initialized() else 1
 
 
 def _seed_everything(seed: int) -> None:
@@ -368,10 +425,12 @@ def init_distributed(device: str) -> str:
     """Under torchrun (WORLD_SIZE > 1) join the process group once; returns this rank's device."""
     import os
 
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device                        # single process: no torch import needed
     import torch
     import torch.distributed as dist
 
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+    if not dist.is_available():
         return device
     if device.startswith("cuda"):
         local = int(os.environ.get("LOCAL_RANK", "0"))
@@ -401,10 +460,9 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
         show_progress = False                # one progress display (rank 0's) under torchrun
     runner = _Runner(opts, console=console, protocols=protocols)
     console = runner.console
-    adapter = runner.load_model()
+    # The model's name from the memo of an identical earlier load, else from loading it now (a model
+    # that cannot load stops the run here, before any task).
     summary = RunSummary(model=runner.model_name(), results_dir=runner.results_dir)
-    if opts.device != "cpu":
-        adapter.to(opts.device)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True, disable=not show_progress)
     runner.progress = progress if show_progress else None

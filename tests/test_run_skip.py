@@ -1,0 +1,170 @@
+"""An identical second `run` decides every skip without loading the model (nor importing torch); new or
+changed weights still make the runner load the model and recompute."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tvts_bench.bench import results as results_mod
+from tvts_bench.bench.context import ProtocolContext, ProtocolOutput
+from tvts_bench.bench.result_schema import MetricValue
+from tvts_bench.bench.results import read_result
+from tvts_bench.bench.runner import RunOptions, run_tasks
+
+CALLS: list[str] = []
+
+
+def nearest_centroid(ctx: ProtocolContext) -> ProtocolOutput:
+    """A small real classifier on the cached features (so different weights give different records)."""
+    CALLS.append(ctx.task.name)
+    train, test = ctx.features(ctx.task.splits.train), ctx.features(ctx.task.splits.test)
+    classes = np.unique(train.labels)
+    centroids = np.stack([train.features[train.labels == c].mean(0) for c in classes])
+    order = classes[np.argsort(((test.features[:, None] - centroids[None]) ** 2).sum(-1), axis=1)]
+    top1 = float((order[:, 0] == test.labels).mean())
+    top5 = float((order[:, :5] == test.labels[:, None]).any(1).mean())
+    return ProtocolOutput(metrics={"top1": MetricValue(value=100 * top1, n=len(test.labels)),
+                                   "top5": MetricValue(value=100 * top5, n=len(test.labels))}, clips=0)
+
+
+FAKE = {"linear": nearest_centroid}
+
+
+class Loader:
+    """Counts calls of zoo.registry.load_model; refuses them when ``refuse`` is set."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        from tvts_bench.zoo import registry
+
+        self.real, self.calls, self.refuse = registry.load_model, 0, False
+        monkeypatch.setattr(registry, "load_model", self)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.refuse:
+            raise AssertionError("the model was loaded although every result exists")
+        return self.real(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls() -> None:
+    CALLS.clear()
+
+
+def _run(opts: RunOptions, **changes) -> list:
+    summary = run_tasks(RunOptions(**{**opts.__dict__, **changes}), protocols=FAKE, show_progress=False)
+    assert not summary.failed, [o.error for o in summary.failed]
+    return summary.outcomes
+
+
+def test_identical_second_run_never_loads_the_model(bench_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loader = Loader(monkeypatch)
+    opts = RunOptions(model="scratch", tasks="ssv2-linear,msrvtt-ret", seeds=(0, 1), shard_size=16)
+    first = _run(opts)
+    assert [o.status for o in first] == ["ok", "ok", "n/a", "n/a"] and loader.calls == 1
+    path = bench_home / "results" / "scratch" / "ssv2-linear" / "builtin-seed1.json"
+    stamp, record = path.stat().st_mtime_ns, read_result(path)
+    memos = list((bench_home / "cache" / "model-identity").glob("*.json"))
+    assert len(memos) == 1 and json.loads(memos[0].read_text())["weights_hash"] == record.model.weights_hash
+
+    loader.refuse = True
+    again = _run(opts)
+    assert [(o.status, o.reason) for o in again[:2]] == [("skipped", "exists")] * 2
+    assert [o.status for o in again[2:]] == ["n/a", "n/a"]       # no text tower: known from the memo
+    assert [o.value for o in again[:2]] == [o.value for o in first[:2]]
+    assert CALLS == ["ssv2-linear"] * 2 and path.stat().st_mtime_ns == stamp
+
+    # --overwrite always recomputes (one load; features from the cache) and writes the same numbers
+    loader.refuse, loader.calls = False, 0
+    forced = _run(opts, overwrite="always")
+    assert [(o.status, o.reason) for o in forced[:2]] == [("ok", "overwrite")] * 2 and loader.calls == 1
+    assert CALLS == ["ssv2-linear"] * 4
+    rerun = read_result(path)
+    assert rerun.metrics == record.metrics and rerun.model == record.model
+    assert rerun.provenance.extra["feature_cache"]["shards_extracted"] == 0
+
+    # a changed task card is still stale without a load of the model ... and then loads it to recompute
+    loader.calls = 0
+    changed = _run(opts, tasks="ssv2-linear", task_params=("linear.C=[1.0]",))
+    assert [o.reason for o in changed] == ["stale: task card changed"] * 2 and loader.calls == 1
+
+
+def test_a_wrong_memo_is_corrected_by_the_load(bench_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loader = Loader(monkeypatch)
+    opts = RunOptions(model="scratch", tasks="ssv2-linear", shard_size=16)
+    _run(opts)
+    memo = next((bench_home / "cache" / "model-identity").glob("*.json"))
+    memo.write_text(json.dumps({**json.loads(memo.read_text()), "weights_hash": "0" * 16}))
+    loader.calls = 0
+    again = _run(opts)                     # the memo says "other weights"; the load says otherwise
+    assert [o.status for o in again] == ["skipped"] and loader.calls == 1 and CALLS == ["ssv2-linear"]
+    assert json.loads(memo.read_text())["weights_hash"] != "0" * 16
+
+
+def _save_tvts_run(home: Path, step: int, seed: int) -> None:
+    import torch
+
+    from tvts_bench.nn.model import PretrainModel
+    from tvts_bench.pretrain.checkpoint import save_checkpoint
+    from tvts_bench.pretrain.presets import get_preset, model_config
+
+    preset = get_preset("tiny")
+    cfg = model_config(preset, "tvts", text_source="random-tiny")
+    torch.manual_seed(seed)
+    save_checkpoint(home / "runs" / "tvts", step, PretrainModel(cfg).eval(),
+                    {"objective": "tvts", "model": cfg.as_dict(), "preprocess": preset.preprocess().as_dict()}, {})
+
+
+def test_new_or_changed_checkpoint_reloads_and_recomputes(bench_home: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _save_tvts_run(bench_home, 10, seed=0)
+    loader = Loader(monkeypatch)
+    opts = RunOptions(model="tvts", tasks="ssv2-linear", shard_size=16)
+    path = bench_home / "results" / "tvts" / "ssv2-linear" / "builtin-seed0.json"
+    assert [o.status for o in _run(opts)] == ["ok"] and loader.calls == 1
+    first = read_result(path).model.weights_hash
+
+    loader.refuse = True
+    assert [o.status for o in _run(opts)] == ["skipped"]
+
+    # a new step in the run folder: the runner loads it and the old result is stale
+    loader.refuse, loader.calls = False, 0
+    _save_tvts_run(bench_home, 20, seed=1)
+    assert [(o.status, o.reason) for o in _run(opts)] == [("ok", "stale: other weights")] and loader.calls == 1
+    second = read_result(path)
+    assert second.model.weights_hash != first and second.model.checkpoint.endswith("step-00000020")
+
+    # the same step written again with other weights (same path, another file)
+    loader.calls = 0
+    _save_tvts_run(bench_home, 20, seed=2)
+    assert [(o.status, o.reason) for o in _run(opts)] == [("ok", "stale: other weights")] and loader.calls == 1
+    assert read_result(path).model.weights_hash not in (first, second.model.weights_hash)
+    assert CALLS == ["ssv2-linear"] * 3
+
+
+def test_skip_path_does_not_import_torch(bench_home: Path) -> None:
+    opts = RunOptions(model="scratch", tasks="ssv2-linear", shard_size=16)
+    _run(opts)
+    script = ("import sys\nfrom tvts_bench.cli import cli\n"
+              "try:\n    cli(['run', '--model', 'scratch', '--tasks', 'ssv2-linear', '-q'], standalone_mode=False)\n"
+              "finally:\n    print('torch imported:', 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "skipped (exists)" in out.stdout and "torch imported: False" in out.stdout
+
+
+def test_no_key_for_user_factories_and_unknown_names(bench_home: Path) -> None:
+    assert results_mod.model_identity_key("models.py:make") is None
+    assert results_mod.model_identity_key("no-such-model") is None
+    key = results_mod.model_identity_key("scratch")
+    assert key and key == results_mod.model_identity_key("scratch")
+    assert results_mod.model_identity_key("scratch", device="cuda") != key
+    (bench_home / "runs" / "tvts" / "checkpoints").mkdir(parents=True)
+    (bench_home / "runs" / "tvts" / "checkpoints" / "latest").write_text("step-00000001\n")
+    assert results_mod.model_identity_key("scratch") != key     # scratch copies runs/tvts's architecture
