@@ -6,23 +6,24 @@ the caller updates from each batch counts and names the unreadable files for the
 
 Randomness is a pure function of ``(seed, epoch, index)``: the same item gets the same frames and crop
 whichever worker decodes it and however many workers there are. Because persistent workers keep their
-own copy of the dataset, the epoch travels with each index (the sampler yields ``(index, epoch)``
-keys), so ``loader.set_epoch(e)`` takes effect inside running workers too.
+own copy of the dataset, the epoch travels with each index (``sampler.ClipSampler`` yields
+``(index, epoch)`` keys), so ``loader.set_epoch(e)`` takes effect inside running workers too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from ..errors import VideoDecodeError
 from ..zoo.base import Preprocess
 from .decode import BACKENDS, VideoSource, open_video
 from .records import VideoRecord
+from .sampler import ClipSampler  # noqa: F401 - re-exported: callers import the sampler from here
 from .sampling import clip_indices
 from .transforms import ClipTransform
 
@@ -239,51 +240,7 @@ class DecodeReport:
         return text
 
 
-# ------------------------------------------------------------------------------------------- sampling
-
-class ClipSampler(Sampler):
-    """Yields ``(index, epoch)`` keys: shuffled by (seed, epoch) or in order, sharded by rank.
-
-    Interface-compatible with ``DistributedSampler`` (``set_epoch``, ``num_replicas``, ``rank``).
-    ``pad=False`` (feature extraction): rank r takes positions r, r + W, ... with no duplicates, so
-    shards differ in length by at most one; gather by the batch's "index". ``pad=True`` (training):
-    the order is padded by wrapping around so every rank runs the same number of steps.
-    """
-
-    def __init__(self, n: int, *, shuffle: bool = False, seed: int = 0, rank: int = 0,
-                 num_replicas: int = 1, pad: bool = False):
-        if not 0 <= rank < num_replicas:
-            raise ValueError(f"rank {rank} outside world of size {num_replicas}")
-        self.n = n
-        self.shuffle = shuffle
-        self.seed = seed
-        self.rank = rank
-        self.num_replicas = num_replicas
-        self.pad = pad
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def _order(self) -> np.ndarray:
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch, 0xC11D]).permutation(self.n)
-        else:
-            order = np.arange(self.n)
-        if self.pad and self.num_replicas > 1 and self.n > 0 and self.n % self.num_replicas:
-            extra = self.num_replicas - self.n % self.num_replicas
-            order = np.concatenate([order, np.resize(order, extra)])
-        return order[self.rank::self.num_replicas]
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        epoch = self.epoch
-        return iter([(int(i), epoch) for i in self._order()])
-
-    def __len__(self) -> int:
-        if self.pad and self.num_replicas > 1:
-            return -(-self.n // self.num_replicas)
-        return len(range(self.rank, self.n, self.num_replicas))
-
+# ------------------------------------------------------------------------------------------- loading
 
 class ClipLoader(DataLoader):
     """A DataLoader whose ``set_epoch`` reaches the sampler (and so the workers' random draws)."""
@@ -320,8 +277,10 @@ def make_loader(dataset: Dataset, batch_size: int, workers: int = 0, *, shuffle:
     rank, world = _dist_world() if distributed in (None, True) else (0, 1)
     if distributed is True and world == 1 and not torch.distributed.is_initialized():
         raise RuntimeError("distributed=True but torch.distributed is not initialised")
+    # The sampler drops the incomplete last *global* batch, so every rank runs the same number of steps
+    # (with padding this is what DataLoader's per-rank drop_last did).
     sampler = ClipSampler(len(dataset), shuffle=shuffle, seed=seed, rank=rank, num_replicas=world,
-                          pad=shuffle if pad is None else pad)
+                          pad=shuffle if pad is None else pad, batch_size=batch_size, drop_last=drop_last)
     extra = {}
     if workers > 0:
         extra = dict(persistent_workers=persistent_workers, prefetch_factor=prefetch_factor,
@@ -329,4 +288,4 @@ def make_loader(dataset: Dataset, batch_size: int, workers: int = 0, *, shuffle:
         if multiprocessing_context:
             extra["multiprocessing_context"] = multiprocessing_context
     return ClipLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      collate_fn=collate_clips, drop_last=drop_last, pin_memory=pin_memory, **extra)
+                      collate_fn=collate_clips, pin_memory=pin_memory, **extra)

@@ -7,21 +7,21 @@ of workers, and a resumed run sees exactly the batches it would have seen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ..data.records import VideoRecord
+from ..data.sampler import EpochBatches  # noqa: F401 - re-exported: the sampler that yields these keys
 from ..errors import TvtsBenchError
 from ..zoo.base import Preprocess
 from .windows import sample_windows
 
 
 class PretrainDataset(Dataset):
-    """Items are addressed by ``(epoch, index)`` (see :class:`EpochBatches`)."""
+    """Items are addressed by ``(epoch, index)`` (see :class:`tvts_bench.data.sampler.EpochBatches`)."""
 
     def __init__(self, records: Sequence[VideoRecord], preprocess: Preprocess, *, train: bool, seed: int,
                  k: int = 4, backend: str = "auto", max_tries: int = 10):
@@ -94,44 +94,3 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
         out["texts"] = [it["texts"] for it in good]
         out["order"] = torch.stack([it["order"] for it in good])
     return out
-
-
-@dataclass
-class EpochBatches:
-    """Batch sampler over one epoch, startable mid-epoch, sharded over ranks.
-
-    The epoch permutation depends only on ``(seed, epoch)``; global batch j = slots
-    ``[j*B*W, (j+1)*B*W)`` of it, and rank r takes the r-th block of B (so the union over ranks is the
-    single-process global batch). The last incomplete global batch is dropped.
-    """
-
-    n: int
-    batch_size: int                  # per rank
-    seed: int
-    epoch: int
-    start: int = 0                   # first global batch to yield
-    rank: int = 0
-    world_size: int = 1
-    shuffle: bool = True
-    perm: np.ndarray = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.perm = (np.random.default_rng([self.seed, self.epoch, 0x6570]).permutation(self.n)
-                     if self.shuffle else np.arange(self.n))
-
-    @property
-    def global_batch(self) -> int:
-        return self.batch_size * self.world_size
-
-    @property
-    def num_batches(self) -> int:
-        return self.n // self.global_batch
-
-    def __len__(self) -> int:
-        return max(0, self.num_batches - self.start)
-
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        g, b = self.global_batch, self.batch_size
-        for j in range(self.start, self.num_batches):
-            block = self.perm[j * g + self.rank * b: j * g + (self.rank + 1) * b]
-            yield [(self.epoch, int(i)) for i in block]

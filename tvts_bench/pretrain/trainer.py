@@ -23,11 +23,12 @@ from torch.utils.data import DataLoader
 
 from ..atomic import write_json
 from ..data.records import VideoRecord
+from ..data.sampler import EpochBatches
 from ..errors import ConfigError, TvtsBenchError
 from ..nn.model import PretrainModel
 from . import distributed
 from .checkpoint import capture_rng, latest_checkpoint, restore_rng, save_checkpoint
-from .dataset import EpochBatches, PretrainDataset, collate
+from .dataset import PretrainDataset, collate
 from .objectives import ObjectiveConfig, ObjectiveModule, compute_losses
 from .presets import Preset, model_config
 
