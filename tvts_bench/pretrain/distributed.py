@@ -2,8 +2,8 @@
 
 Under ``torchrun --nproc_per_node N`` the environment holds RANK / WORLD_SIZE / LOCAL_RANK; without it
 everything degrades to a single process. Only rank 0 writes files. The data sharding is done by the
-trainer's own resumable sampler (``ResumableBatches``): like ``DistributedSampler`` (the same epoch
-permutation on every rank, rank r takes every N-th batch slot) but able to start mid-epoch.
+resumable sampler ``EpochBatches`` (``tvts_bench/data/sampler.py``): the same epoch permutation on
+every rank, rank r takes the r-th block of each global batch, and it can start mid-epoch.
 """
 
 from __future__ import annotations
