@@ -349,8 +349,9 @@ class Trainer:
         return res
 
     def _autocast(self):
-        on_cuda = self.cfg.device.startswith("cuda")
-        return torch.autocast("cuda" if on_cuda else "cpu", dtype=torch.bfloat16, enabled=on_cuda)
+        from ..nn.precision import autocast_for
+
+        return autocast_for(self.cfg.device)
 
     # -- main loop ----------------------------------------------------------------------------
     def fit(self) -> TrainResult:

@@ -7,7 +7,6 @@ by record position), and only rank 0 writes checkpoints.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -127,10 +126,6 @@ def cosine_scheduler(optimizer, *, epochs: int, warmup_epochs: float, steps_per_
                              warmup_prefix=True, t_in_epochs=False)
 
 
-def autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def save_checkpoint(path: Path, state: dict) -> None:

@@ -37,6 +37,7 @@ from torch import nn
 
 from ...errors import ConfigError, DataFormatError
 from ...hashing import sha256_json
+from ...nn.precision import autocast_for
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import topk_hits
 from . import _train as tr
@@ -241,7 +242,7 @@ def predict(model: nn.Module, loader, device: torch.device, ctx: ProtocolContext
             video = batch["video"]
             if video.shape[0]:
                 b, v = video.shape[:2]
-                with tr.autocast(device):
+                with autocast_for(device):
                     logits = model(video.flatten(0, 1).to(device, non_blocking=True)).float()
                 probs.append(F.softmax(logits, -1).view(b, v, -1).mean(1).cpu())
                 idx += [int(i) for i in batch["index"]]
@@ -327,7 +328,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     continue
                 y = torch.as_tensor(train_labels[[int(i) for i in batch["index"]]])
                 video, target = augment(video[:, 0], y, device)
-                with tr.autocast(device):
+                with autocast_for(device):
                     logits = ddp(video)
                 loss = soft_cross_entropy(logits, target)
                 update = tr.optimizer_update(loss, optimizer, scheduler, update, ctx.task.name)

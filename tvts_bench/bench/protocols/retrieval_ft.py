@@ -34,6 +34,7 @@ from torch import nn
 
 from ...errors import ConfigError, TvtsBenchError
 from ...hashing import sha256_json
+from ...nn.precision import autocast_for
 from ..context import ProtocolContext, ProtocolOutput
 from . import _train as tr
 from ._common import param, progress_task, seed_everything, torch_device
@@ -158,7 +159,7 @@ def embed_videos(model: JointModel, ctx: ProtocolContext, device: torch.device, 
                 advance()
                 continue
             b, v = video.shape[:2]
-            with tr.autocast(device):
+            with autocast_for(device):
                 emb = model.encode_video(video.flatten(0, 1).to(device, non_blocking=True)).float()
             feats.append(emb.view(b, v, -1).mean(1).cpu())
             idx += [int(i) for i in batch["index"]]
@@ -226,7 +227,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     continue
                 recs = [train_records[int(i)] for i in batch["index"]]
                 texts = [training_text(r.captions, caption_mode, paragraph, rng) for r in recs]
-                with tr.autocast(device):
+                with autocast_for(device):
                     loss = ddp(video[:, 0].to(device, non_blocking=True), texts)
                 update = tr.optimizer_update(loss, optimizer, scheduler, update, ctx.task.name)
                 total += float(loss.detach()) * video.shape[0]
@@ -244,7 +245,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
 
     def encode(texts: list[str]) -> torch.Tensor:
         model.eval()
-        with tr.autocast(device):
+        with autocast_for(device):
             return model.encode_text(texts).float()
 
     metrics, per_sample, info = score_retrieval(video_emb, [r.video_id for r in recs], [r.captions for r in recs],
