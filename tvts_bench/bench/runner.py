@@ -144,7 +144,7 @@ class _Runner:
         self.results_dir = Path(opts.results_dir) if opts.results_dir else results_dir()
         self.data: dict[str, PreparedData] = {}
         self.adapter: Any = None
-        self.loads = 0                           # model loads in this run (0 when every task was skipped)
+        self._loaded: ModelIdentity | None = None  # the loaded adapter's identity (hashed once)
         self._identity_key: str | None = None
         self._memo: ModelIdentity | None = None
         self._looked_up = False
@@ -166,8 +166,9 @@ class _Runner:
             adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device)
             if self.opts.device != "cpu":
                 adapter.to(self.opts.device)
-            self.adapter, self.loads = adapter, self.loads + 1
-            loaded = self.identity()
+            self.adapter = adapter
+            loaded = self._loaded = ModelIdentity(getattr(adapter, "name", None) or self.opts.model,
+                                                  adapter.weights_hash(), bool(getattr(adapter, "has_text", False)))
             # Memoise only when nothing the key lists changed while loading (a run writing a checkpoint).
             if key is not None and self._key() == key and loaded != self._memo:
                 write_model_identity(key, name=loaded.name, weights_hash=loaded.weights_hash,
@@ -177,10 +178,8 @@ class _Runner:
     def identity(self) -> ModelIdentity:
         """The loaded model's identity; before any load, the memo of an earlier identical load; else
         load the model now."""
-        if self.adapter is not None:
-            a = self.adapter
-            return ModelIdentity(getattr(a, "name", None) or self.opts.model, a.weights_hash(),
-                                 bool(getattr(a, "has_text", False)))
+        if self._loaded is not None:
+            return self._loaded
         if not self._looked_up:
             self._looked_up = True
             self._identity_key = self._key()
