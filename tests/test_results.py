@@ -101,6 +101,9 @@ def test_overwrite_modes(tmp_path: Path) -> None:
     # stale results are recomputed even with only-missing
     assert existing_result(path, "only-missing", weights_hash="c" * 16)[1].startswith("stale")
     assert existing_result(path, "only-missing", task_hash="c" * 16)[1].startswith("stale")
+    assert existing_result(path, "only-missing", manifest_hash="m" * 16) == (True, "exists")
+    assert existing_result(path, "only-missing", manifest_hash="n" * 16)[1] == (
+        "stale: dataset changed (annotations or videos on disk)")
     path.write_text("garbage")
     assert existing_result(path, "only-missing")[0] is False
     with pytest.raises(ConfigError):

@@ -101,13 +101,14 @@ def read_samples(result_json: Path | str) -> list[dict]:
 
 
 def existing_result(path: Path, mode: str, *, weights_hash: str | None = None,
-                    task_hash: str | None = None) -> tuple[bool, str]:
+                    task_hash: str | None = None, manifest_hash: str | None = None) -> tuple[bool, str]:
     """Decide whether to (re)compute a result. Returns (skip, reason).
 
     - ``never``: an existing file is an error (nothing is overwritten).
     - ``always``: always compute (features still come from the cache).
-    - ``only-missing``: skip a valid result made with the same weights and task hash; recompute a
-      missing, unreadable or stale one.
+    - ``only-missing``: skip a valid result made with the same weights, task hash and data (the
+      manifest hash: annotation contents + the videos found); recompute a missing, unreadable or
+      stale one.
     """
     if mode not in OVERWRITE_MODES:
         raise ConfigError(f"--overwrite {mode!r}: expected one of {', '.join(OVERWRITE_MODES)}")
@@ -126,6 +127,8 @@ def existing_result(path: Path, mode: str, *, weights_hash: str | None = None,
         return False, "stale: other weights"
     if task_hash is not None and record.task.hash != task_hash:
         return False, "stale: task card changed"
+    if manifest_hash is not None and record.data.manifest_hash != manifest_hash:
+        return False, "stale: dataset changed (annotations or videos on disk)"
     return True, "exists"
 
 

@@ -207,7 +207,7 @@ class _Runner:
         path = result_path(self.results_dir, model, task.name, seed,
                            "builtin" if data.location.builtin else "real")
         skip, reason = existing_result(path, self.opts.overwrite, weights_hash=known.weights_hash,
-                                       task_hash=task.hash)
+                                       task_hash=task.hash, manifest_hash=data.manifest_hash)
         if skip:
             record = read_result(path)
             return TaskOutcome(task.name, seed, "skipped", task.main_metric,
