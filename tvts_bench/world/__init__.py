@@ -18,10 +18,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .plan import DatasetPlan, VideoJob
 from .presets import PRESETS, WorldPreset
+
+if TYPE_CHECKING:  # the planner pulls in numpy; a run that only checks is_complete() does not need it
+    from .plan import DatasetPlan, VideoJob
 
 WORLD_VERSION = 1
 WORLD_FILE = "world.json"
