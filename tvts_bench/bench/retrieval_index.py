@@ -2,10 +2,11 @@
 
 Backends, chosen by :func:`choose_backend`:
 
-- ``torch`` (exact, default on CPU and on CUDA without faiss-gpu): a blocked ``queries @ gallery.T`` and
-  ``topk``. Measured on this project's 2-core CPU, 10k x 10k x 768 took 0.7 s this way and 2.5 s in
-  faiss-cpu's ``IndexFlatIP`` (torch's BLAS matmul beats faiss's flat scan there), so exact search
-  never goes through faiss-cpu.
+- ``torch`` (exact, default on CPU and on CUDA without faiss-gpu): ``queries @ gallery.T`` tiled over
+  queries and gallery into one reused cache-sized score buffer, ``topk`` per tile and a merge of the
+  per-tile candidates (``exact_search_torch``: why, memory bound, tie rule). Measured on this project's
+  2-core CPU, 10k x 10k x 768 took 0.7 s as one blocked matmul and 2.5 s in faiss-cpu's ``IndexFlatIP``
+  (torch's BLAS matmul beats faiss's flat scan there), so exact search never goes through faiss-cpu.
 - ``faiss-gpu`` (exact): ``GpuIndexFlatIP`` when faiss-gpu is installed and the device is CUDA.
 - ``ivf`` / ``hnsw`` (approximate): faiss ``IndexIVFFlat`` / ``IndexHNSWFlat`` (inner-product metric)
   for galleries too large to scan; :func:`recall_at_10_vs_exact` measures what they lose.
@@ -66,32 +67,213 @@ def normalize(x: np.ndarray | torch.Tensor) -> np.ndarray:
     return a / np.maximum(n, 1e-12)    # never modify the caller's array or tensor
 
 
-def _block_rows(n_gallery: int, budget_bytes: int = 512 << 20) -> int:
-    # Bigger score blocks amortise the top-k pass; 512 MB keeps peak memory modest next to the gallery.
-    return max(1, min(1 << 16, budget_bytes // max(1, 4 * n_gallery)))
+# Tile shape of the exact search (see ``exact_search_torch``). Measured on this project's 2-core AVX-512 EPYC
+# (benchmarks/retrieval.py, D=256): a plain ``q @ g.T`` at a 1M gallery writes a [268, 1M] score matrix per
+# 1 GiB chunk into freshly faulted pages and runs at ~9 ns per score, whereas a reused tile of a few MB runs
+# at ~3 ns per score. Of 4, 8, 16 and 32 MB tiles, 16-32 MB were fastest under the shared machine's load
+# (every tile costs a few parallel ops, and each parallel op can wait on a descheduled thread).
+TILE_SCORE_BYTES = 8 << 20      # one reused score tile (and, for all-vs-all, its transposed copy)
+MAX_BLOCK_ROWS = 1024           # query rows per block: more rows buy no matmul speed, only narrower tiles
+MIN_TILE_COLS = 1024            # narrower tiles make the per-op overheads of mm and topk dominate
+CANDIDATE_BYTES = 64 << 20      # candidate (score, id) buffers; compacted to the k best per row when full
+
+
+def _block_rows(n_gallery: int) -> int:
+    """Query rows per block; a tile of MIN_TILE_COLS gallery columns must fit the score budget."""
+    del n_gallery   # the gallery is tiled: its size no longer bounds the rows
+    return max(1, min(MAX_BLOCK_ROWS, TILE_SCORE_BYTES // (4 * MIN_TILE_COLS)))
+
+
+def _tile_cols(n_gallery: int, rows: int) -> int:
+    """Gallery columns per score tile: what fills the score budget for ``rows`` query rows."""
+    return max(1, min(n_gallery, max(MIN_TILE_COLS, TILE_SCORE_BYTES // (4 * max(1, rows)))))
+
+
+def _self_block(n: int) -> int:
+    """Side of the square tiles of an all-vs-all search (queries = gallery)."""
+    return max(1, min(n, int((TILE_SCORE_BYTES // 4) ** 0.5)))
+
+
+def _topk_lowest_id(values: torch.Tensor, ids: torch.Tensor | None, k: int
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k best of each row by (higher value, then LOWER id); returns (values, column positions).
+
+    ``ids`` [r, n] names each column's gallery id; None means the column index orders the ids. torch.topk
+    breaks ties arbitrarily, which would make the answer depend on the tile shape; so rows where the k-th
+    and the (k+1)-th value are equal (rare with real features: duplicate videos, all-zero features) are
+    redone exactly: everything above the k-th value, then the lowest ids among those equal to it. Rows come
+    back sorted by value only (equal values in any order); ``_order_lowest_id`` orders the final answer.
+    """
+    r, n = values.shape
+    if n <= k:
+        return values, torch.arange(n, device=values.device).expand(r, n)
+    top_v, top_pos = values.topk(k + 1, dim=1)
+    out_v, out_pos = top_v[:, :k], top_pos[:, :k]
+    tied = (top_v[:, k - 1] == top_v[:, k]).nonzero().squeeze(1)
+    if tied.numel():
+        sub = values[tied]
+        sub_ids = ids[tied] if ids is not None else torch.arange(n, device=values.device).expand(len(tied), n)
+        kth = top_v[tied, k - 1:k]
+        above = sub > kth
+        equal = sub == kth
+        need = k - above.sum(1, keepdim=True)                        # >= 1 on a tied row
+        eq_ids = torch.where(equal, sub_ids, torch.full_like(sub_ids, torch.iinfo(sub_ids.dtype).max))
+        cutoff = eq_ids.sort(dim=1).values.gather(1, need - 1)       # the need-th lowest tied id
+        keep = above | (equal & (sub_ids <= cutoff))                 # exactly k per row: ids are unique
+        pos = keep.nonzero()[:, 1].view(len(tied), k)
+        out_v, out_pos = out_v.clone(), out_pos.clone()
+        out_v[tied] = sub.gather(1, pos)
+        out_pos[tied] = pos
+    return out_v, out_pos
+
+
+def _order_lowest_id(values: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sort each row by value, descending, equal values by ascending id (two stable sorts of k columns).
+    Rows from topk are already strictly decreasing unless they hold equal values: then nothing to reorder."""
+    if bool((values[:, 1:] < values[:, :-1]).all()):
+        return values, ids
+    by_id = ids.sort(dim=1, stable=True).indices
+    values, ids = values.gather(1, by_id), ids.gather(1, by_id)
+    by_value = values.sort(dim=1, descending=True, stable=True).indices
+    return values.gather(1, by_value), ids.gather(1, by_value)
+
+
+class _Candidates:
+    """Per-row (score, id) candidates for rows ``[0, n_rows)``, filled in row ranges that start at the same
+    row each time; a range's candidates are compacted to its k best when its buffer is full."""
+
+    def __init__(self, n_rows: int, k: int, per_add: int, n_adds: int, like: torch.Tensor):
+        self.k = k
+        # Room for every tile's candidates when that fits the budget, else at least k + 2 tiles' worth.
+        cols = max(k + 2 * per_add, min(k + n_adds * per_add, CANDIDATE_BYTES // (12 * max(1, n_rows))))
+        self.values = torch.empty((n_rows, cols), dtype=like.dtype, device=like.device)
+        self.ids = torch.empty((n_rows, cols), dtype=torch.int64, device=like.device)
+        self.filled: dict[int, int] = {}
+
+    def add(self, r0: int, r1: int, values: torch.Tensor, ids: torch.Tensor) -> None:
+        n, w = self.filled.get(r0, 0), values.shape[1]
+        if n + w > self.values.shape[1]:
+            v, i = self._best(r0, r1, n)
+            n = v.shape[1]
+            self.values[r0:r1, :n], self.ids[r0:r1, :n] = v, i
+        self.values[r0:r1, n:n + w] = values
+        self.ids[r0:r1, n:n + w] = ids
+        self.filled[r0] = n + w
+
+    def _best(self, r0: int, r1: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        ids = self.ids[r0:r1, :n]
+        v, pos = _topk_lowest_id(self.values[r0:r1, :n], ids, self.k)
+        return v.clone(), ids.gather(1, pos)
+
+    def result(self, r0: int, r1: int) -> tuple[np.ndarray, np.ndarray]:
+        v, i = _order_lowest_id(*self._best(r0, r1, self.filled.pop(r0)))
+        return v.cpu().numpy(), i.cpu().numpy()
+
+
+def _is_same_matrix(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when the queries are the gallery itself (the v2v case), by memory or by value."""
+    if a.shape != b.shape:
+        return False
+    if a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and a.strides == b.strides:
+        return True
+    return bool(np.array_equal(a, b))       # one read of both: small next to the Q x N x D matmul
 
 
 def exact_search_torch(queries: np.ndarray, gallery: np.ndarray, k: int, *, exclude_self: bool = False,
-                       device: str | torch.device = "cpu", block_rows: int | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k inner product, blocked over queries so memory stays ~512 MB. Returns (scores, ids)."""
+                       device: str | torch.device = "cpu", block_rows: int | None = None,
+                       tile_cols: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k inner product, tiled over queries AND gallery. Returns (scores, ids), best first.
+
+    Why tiles: a plain ``(q @ g.T).topk(k)`` materialises a [rows, N] score matrix; at N = 1M that is
+    gigabytes of freshly faulted pages written by the matmul and read back by topk, and the matmul runs ~3x
+    slower than into a cache-sized tile. Here each block of ``block_rows`` queries walks the gallery in
+    tiles of ``tile_cols`` columns, scoring into ONE reused buffer (``torch.mm(out=)``: no allocator churn,
+    no page faults), keeps each tile's k best and merges them. When the queries are the gallery itself
+    (all-vs-all, as in v2v), the score matrix is symmetric: each off-diagonal tile is computed once and
+    serves both its row block and (transposed) its column block, which halves the matmul work.
+
+    Memory bound (why it stays small at any N): one score tile of TILE_SCORE_BYTES (16 MB; all-vs-all adds
+    its transposed copy), candidate buffers of at most max(CANDIDATE_BYTES = 64 MB, 12 bytes x rows x 3k),
+    and the [Q, k] output; nothing else grows with the gallery, which is never copied.
+
+    Ties: among exactly equal scores the LOWER gallery id ranks first, whatever the tile shape (so the
+    answer is deterministic; a plain torch.topk may order exact ties differently). ``exclude_self``: query
+    ``i`` is gallery item ``i``; its score is set to -inf inside the one tile that holds column ``i``.
+    Threads: every op is an intra-op parallel torch op (torch.get_num_threads(); the BLAS matmul included).
+    """
     dev = torch.device(device)
-    g = torch.from_numpy(gallery).to(dev)
     nq, ng = queries.shape[0], gallery.shape[0]
-    k_eff = min(k, ng - (1 if exclude_self else 0))
-    scores = np.empty((nq, k_eff), dtype=np.float32)
-    ids = np.empty((nq, k_eff), dtype=np.int64)
-    rows = block_rows or _block_rows(ng)
+    k_eff = max(0, min(k, ng - (1 if exclude_self else 0)))
+    if nq == 0 or k_eff == 0:
+        return np.empty((nq, k_eff), dtype=np.float32), np.empty((nq, k_eff), dtype=np.int64)
+    g = torch.from_numpy(gallery).to(dev)
     with torch.inference_mode():
-        for s in range(0, nq, rows):
-            e = min(nq, s + rows)
-            sim = torch.from_numpy(queries[s:e]).to(dev) @ g.T
-            if exclude_self:
-                r = torch.arange(e - s, device=dev)
-                sim[r, r + s] = float("-inf")
-            v, i = sim.topk(k_eff, dim=1)
-            scores[s:e] = v.cpu().numpy()
-            ids[s:e] = i.cpu().numpy()
+        if block_rows is None and tile_cols is None:
+            if 4 * nq * ng <= 2 * TILE_SCORE_BYTES:            # small: one tile, fewest ops (measured at 2k)
+                block_rows, tile_cols = nq, ng
+            elif _is_same_matrix(queries, gallery):
+                return _search_all_vs_all(g, k_eff, exclude_self, _self_block(ng))
+        return _search_blocks(torch.from_numpy(queries).to(dev), g, k_eff, exclude_self,
+                              block_rows, tile_cols)
+
+
+def _search_blocks(q: torch.Tensor, g: torch.Tensor, k: int, exclude_self: bool,
+                   block_rows: int | None, tile_cols: int | None) -> tuple[np.ndarray, np.ndarray]:
+    nq, ng = q.shape[0], g.shape[0]
+    rows = max(1, min(nq, block_rows or _block_rows(ng)))
+    cols = max(1, min(ng, tile_cols or _tile_cols(ng, rows)))
+    kt = min(k, cols)                                          # candidates kept per tile
+    scores = np.empty((nq, k), dtype=np.float32)
+    ids = np.empty((nq, k), dtype=np.int64)
+    tile_buf = torch.empty(rows * cols, dtype=g.dtype, device=g.device)
+    cand = _Candidates(rows, k, kt, -(-ng // cols), g)
+    for s in range(0, nq, rows):
+        e = min(nq, s + rows)
+        for c0 in range(0, ng, cols):
+            c1 = min(ng, c0 + cols)
+            tile = tile_buf[: (e - s) * (c1 - c0)].view(e - s, c1 - c0)
+            torch.mm(q[s:e], g[c0:c1].T, out=tile)
+            if exclude_self and max(s, c0) < min(e, c1):       # the rows whose own column is in this tile
+                own = torch.arange(max(s, c0), min(e, c1), device=g.device)
+                tile[own - s, own - c0] = float("-inf")
+            v, pos = _topk_lowest_id(tile, None, kt)
+            if cols == ng:                                     # one tile: its k best are the answer
+                v, i = _order_lowest_id(v, pos)
+                scores[s:e], ids[s:e] = v.cpu().numpy(), i.cpu().numpy()
+                break
+            cand.add(0, e - s, v, pos + c0)
+        else:
+            scores[s:e], ids[s:e] = cand.result(0, e - s)
+    return scores, ids
+
+
+def _search_all_vs_all(g: torch.Tensor, k: int, exclude_self: bool, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Queries = gallery: square tiles (I, J) with J >= I only; tile (I, J) feeds rows I, its transpose rows J.
+    Row block I is complete after outer step I (blocks before it sent their transposed tiles already)."""
+    n = g.shape[0]
+    starts = list(range(0, n, block))
+    kt = min(k, block)
+    scores = np.empty((n, k), dtype=np.float32)
+    ids = np.empty((n, k), dtype=np.int64)
+    tile_buf = torch.empty(block * block, dtype=g.dtype, device=g.device)
+    flip_buf = torch.empty(block * block, dtype=g.dtype, device=g.device)
+    cand = _Candidates(n, k, kt, len(starts), g)
+    for bi, r0 in enumerate(starts):
+        r1 = min(n, r0 + block)
+        for c0 in starts[bi:]:
+            c1 = min(n, c0 + block)
+            tile = tile_buf[: (r1 - r0) * (c1 - c0)].view(r1 - r0, c1 - c0)
+            torch.mm(g[r0:r1], g[c0:c1].T, out=tile)
+            if c0 == r0 and exclude_self:
+                tile.fill_diagonal_(float("-inf"))
+            v, pos = _topk_lowest_id(tile, None, min(kt, c1 - c0))
+            cand.add(r0, r1, v, pos + c0)
+            if c0 != r0:
+                flip = flip_buf[: tile.numel()].view(c1 - c0, r1 - r0)
+                flip.copy_(tile.T)                            # contiguous rows: topk along dim 1 stays fast
+                v, pos = _topk_lowest_id(flip, None, min(kt, r1 - r0))
+                cand.add(c0, c1, v, pos + r0)
+        scores[r0:r1], ids[r0:r1] = cand.result(r0, r1)
     return scores, ids
 
 
