@@ -69,10 +69,10 @@ def normalize(x: np.ndarray | torch.Tensor) -> np.ndarray:
 
 # Tile shape of the exact search (see ``exact_search_torch``). Measured on this project's 2-core AVX-512 EPYC
 # (benchmarks/retrieval.py, D=256): a plain ``q @ g.T`` at a 1M gallery writes a [268, 1M] score matrix per
-# 1 GiB chunk into freshly faulted pages and runs at ~9 ns per score, whereas a reused tile of a few MB runs
-# at ~3 ns per score. Of 4, 8, 16 and 32 MB tiles, 16-32 MB were fastest under the shared machine's load
-# (every tile costs a few parallel ops, and each parallel op can wait on a descheduled thread).
-TILE_SCORE_BYTES = 8 << 20      # one reused score tile (and, for all-vs-all, its transposed copy)
+# 1 GiB chunk into freshly faulted pages and runs at ~6.5-9 ns per score; into a reused tile of a few MB the
+# same matmul + topk run at ~3.5-4 ns per score. Tiles of 4, 8, 16 and 32 MB: 8 MB was fastest at 100k and
+# 1M with 1k queries (32 MB already lost at 100k); 1024-8192 columns made no measurable difference.
+TILE_SCORE_BYTES = 8 << 20      # one reused score tile
 MAX_BLOCK_ROWS = 1024           # query rows per block: more rows buy no matmul speed, only narrower tiles
 MIN_TILE_COLS = 1024            # narrower tiles make the per-op overheads of mm and topk dominate
 CANDIDATE_BYTES = 64 << 20      # candidate (score, id) buffers; compacted to the k best per row when full
@@ -192,9 +192,10 @@ def exact_search_torch(queries: np.ndarray, gallery: np.ndarray, k: int, *, excl
     (all-vs-all, as in v2v), the score matrix is symmetric: each off-diagonal tile is computed once and
     serves both its row block and (transposed) its column block, which halves the matmul work.
 
-    Memory bound (why it stays small at any N): one score tile of TILE_SCORE_BYTES (16 MB; all-vs-all adds
-    its transposed copy), candidate buffers of at most max(CANDIDATE_BYTES = 64 MB, 12 bytes x rows x 3k),
-    and the [Q, k] output; nothing else grows with the gallery, which is never copied.
+    Memory bound (why it stays small at any N): one score tile of TILE_SCORE_BYTES (8 MB), candidate
+    buffers of at most max(CANDIDATE_BYTES = 64 MB, 12 bytes x 3k per held query row: a block of rows, or
+    all N rows in the all-vs-all case, whose rows finish at different times), and the [Q, k] output.
+    Nothing else grows with the gallery, which is never copied.
 
     Ties: among exactly equal scores the LOWER gallery id ranks first, whatever the tile shape (so the
     answer is deterministic; a plain torch.topk may order exact ties differently). ``exclude_self``: query
@@ -256,7 +257,6 @@ def _search_all_vs_all(g: torch.Tensor, k: int, exclude_self: bool, block: int) 
     scores = np.empty((n, k), dtype=np.float32)
     ids = np.empty((n, k), dtype=np.int64)
     tile_buf = torch.empty(block * block, dtype=g.dtype, device=g.device)
-    flip_buf = torch.empty(block * block, dtype=g.dtype, device=g.device)
     cand = _Candidates(n, k, kt, len(starts), g)
     for bi, r0 in enumerate(starts):
         r1 = min(n, r0 + block)
@@ -268,10 +268,8 @@ def _search_all_vs_all(g: torch.Tensor, k: int, exclude_self: bool, block: int) 
                 tile.fill_diagonal_(float("-inf"))
             v, pos = _topk_lowest_id(tile, None, min(kt, c1 - c0))
             cand.add(r0, r1, v, pos + c0)
-            if c0 != r0:
-                flip = flip_buf[: tile.numel()].view(c1 - c0, r1 - r0)
-                flip.copy_(tile.T)                            # contiguous rows: topk along dim 1 stays fast
-                v, pos = _topk_lowest_id(flip, None, min(kt, r1 - r0))
+            if c0 != r0:                                     # topk of the transposed view: as fast (measured)
+                v, pos = _topk_lowest_id(tile.T, None, min(kt, r1 - r0))
                 cand.add(c0, c1, v, pos + r0)
         scores[r0:r1], ids[r0:r1] = cand.result(r0, r1)
     return scores, ids
