@@ -76,6 +76,7 @@ TILE_SCORE_BYTES = 8 << 20      # one reused score tile
 MAX_BLOCK_ROWS = 1024           # query rows per block: more rows buy no matmul speed, only narrower tiles
 MIN_TILE_COLS = 1024            # narrower tiles make the per-op overheads of mm and topk dominate
 CANDIDATE_BYTES = 64 << 20      # candidate (score, id) buffers; compacted to the k best per row when full
+CUDA_TILE_SCORE_BYTES = 256 << 20
 
 
 def _block_rows(n_gallery: int) -> int:
@@ -209,6 +210,11 @@ def exact_search_torch(queries: np.ndarray, gallery: np.ndarray, k: int, *, excl
         return np.empty((nq, k_eff), dtype=np.float32), np.empty((nq, k_eff), dtype=np.int64)
     g = torch.from_numpy(gallery).to(dev)
     with torch.inference_mode():
+        if block_rows is None and tile_cols is None and dev.type == "cuda":
+            # The 8 MB tile is a CPU cache size; a GPU wants few large launches. Not yet measured on a
+            # GPU (no device was lent to the sessions that wrote this): 256 MB tiles of up to 4096 rows.
+            block_rows = min(nq, 4096)
+            tile_cols = max(1, min(ng, (CUDA_TILE_SCORE_BYTES // 4) // block_rows))
         if block_rows is None and tile_cols is None:
             if 4 * nq * ng <= 2 * TILE_SCORE_BYTES:            # small: one tile, fewest ops (measured at 2k)
                 block_rows, tile_cols = nq, ng
