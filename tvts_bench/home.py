@@ -61,6 +61,23 @@ def results_dir(home: Path | str | None = None) -> Path:
     return home_dir(home) / "results"
 
 
+# models/ sits beside the package in a source checkout (editable install); a wheel may ship the cards
+# inside the package as tvts_bench/models/ instead.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+BUILTIN_MODELS_DIR = next((d for d in (_PACKAGE_DIR.parent / "models", _PACKAGE_DIR / "models") if d.is_dir()),
+                          _PACKAGE_DIR.parent / "models")
+
+
+def models_dirs(home: Path | str | None = None) -> list[Path]:
+    """Where model cards are read from, in order: built-in, $TVTS_BENCH_MODELS (os.pathsep list), home."""
+    dirs = [BUILTIN_MODELS_DIR]
+    extra = os.environ.get("TVTS_BENCH_MODELS")
+    if extra:
+        dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
+    dirs.append(home_dir(home) / "models")
+    return dirs
+
+
 def default_world_preset() -> str:
     return os.environ.get("TVTS_BENCH_WORLD_PRESET", DEFAULT_WORLD_PRESET)
 

@@ -177,21 +177,6 @@ def _tree_stat(path: Path) -> list:
     return [str(path), rows]
 
 
-def _card_dirs() -> list[Path]:
-    """The folders ``zoo.registry.models_dirs`` reads cards from, found without importing the zoo
-    (``zoo.base`` imports torch). A card outside these folders is never matched, so it only costs a load."""
-    from .. import __file__ as package_init
-    from ..home import home_dir
-
-    package = Path(package_init).resolve().parent
-    dirs = [d for d in (package.parent / "models", package / "models") if d.is_dir()][:1]
-    extra = os.environ.get("TVTS_BENCH_MODELS")
-    if extra:
-        dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
-    dirs.append(home_dir() / "models")
-    return dirs
-
-
 def _raw_cards() -> tuple[list, dict[str, list[dict]]]:
     """(content hash of every card file, name -> raw YAML dicts), with no validation: a broken or
     duplicated card leaves the model without a key, and the real load reports it."""
@@ -201,7 +186,9 @@ def _raw_cards() -> tuple[list, dict[str, list[dict]]]:
 
     files: list = []
     by_name: dict[str, list[dict]] = {}
-    for folder in _card_dirs():
+    from ..home import models_dirs
+
+    for folder in models_dirs():
         if not folder.is_dir():
             files.append([str(folder), "missing"])
             continue

@@ -24,25 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CheckpointError, ConfigError, MissingPathError
-from ..home import home_dir, runs_dir
+from ..home import home_dir, models_dirs, runs_dir
 from .base import VideoAdapter
 from .card import ModelCard, load_card_file
 
-# models/ sits beside the package in a source checkout (editable install); a wheel may ship the cards
-# inside the package as tvts_bench/models/ instead.
-_BUILTIN_MODELS_DIR = next((d for d in (Path(__file__).resolve().parents[2] / "models",
-                                        Path(__file__).resolve().parents[1] / "models") if d.is_dir()),
-                           Path(__file__).resolve().parents[2] / "models")
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".tar")
-
-
-def models_dirs() -> list[Path]:
-    dirs = [_BUILTIN_MODELS_DIR]
-    extra = os.environ.get("TVTS_BENCH_MODELS")
-    if extra:
-        dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
-    dirs.append(home_dir() / "models")
-    return dirs
 
 
 def load_cards(dirs: list[Path] | None = None) -> dict[str, ModelCard]:
