@@ -11,7 +11,7 @@ In a fresh ``TVTS_BENCH_HOME`` (the built-in world linked in, not regenerated), 
 
 The floor of any run is the CLI's start-up (``tvts-bench --help`` is timed too).
 
-    /work/venv/bin/python benchmarks/cache.py [--quick] [--world-preset demo|tiny] [--tasks LIST]
+    .venv/bin/python benchmarks/cache.py [--quick] [--world-preset demo|tiny] [--tasks LIST]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ evaluation and leaderboard only). Memory: the peak of the summed RSS of the whol
 demo and its DataLoader workers), polled from /proc every 0.5 s, and getrusage's largest child.
 Targets: <= 20 min (demo) / <= 3 min (tiny) wall, <= 8 GiB peak.
 
-    /work/venv/bin/python benchmarks/demo_job.py [--quick] [--preset demo|tiny] [--reuse-world]
+    .venv/bin/python benchmarks/demo_job.py [--quick] [--preset demo|tiny] [--reuse-world]
 """
 
 from __future__ import annotations

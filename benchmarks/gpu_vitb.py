@@ -17,7 +17,7 @@ paper's); the text part is a small share of the step's FLOPs either way (printed
 Without CUDA it prints "no CUDA device: not measured" and exits 0 (``--allow-cpu`` runs the same code on
 the CPU with a small preset, to check the script, never for figures).
 
-    /work/venv/bin/python benchmarks/gpu_vitb.py [--steps 10] [--batch-size 24] [--text-model DIR]
+    .venv/bin/python benchmarks/gpu_vitb.py [--steps 10] [--batch-size 24] [--text-model DIR]
 """
 
 from __future__ import annotations

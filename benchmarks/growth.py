@@ -12,7 +12,7 @@ Retrieval: synthetic clustered features (D=768, the ViT-B width), every video qu
 (``bench.metrics.v2v_retrieval``: full ranking for mAP) and ``RetrievalIndex.search`` (top-10, self
 excluded); plus a larger series (8k x1/x2/x4, D=256) where the quadratic term dominates.
 
-    /work/venv/bin/python benchmarks/growth.py [--quick]
+    .venv/bin/python benchmarks/growth.py [--quick]
 """
 
 from __future__ import annotations

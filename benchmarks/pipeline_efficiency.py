@@ -8,7 +8,7 @@ each counts. Target: ratio >= 0.9 on the demo world (decoding hidden behind the 
 
 Also printed, to explain a gap: decode+transform clips/s in one process without a model.
 
-    /work/venv/bin/python benchmarks/pipeline_efficiency.py [--quick] [--world PATH] [--dataset ssv2]
+    .venv/bin/python benchmarks/pipeline_efficiency.py [--quick] [--world PATH] [--dataset ssv2]
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Both are measured in the same run on the same threads:
 
 Target: MFU >= 0.5 on CPU for the ``small`` preset (the demo's pretraining preset).
 
-    /work/venv/bin/python benchmarks/pretrain_mfu.py [--quick] [--preset small] [--steps 6]
+    .venv/bin/python benchmarks/pretrain_mfu.py [--quick] [--preset small] [--steps 6]
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ tile's dot products and a full matrix's differently by ~1 ulp, so ids may swap o
 close). Memory: 1M x 256 fp32 = 1 GiB (x 768 = 3 GiB); plain adds a 1 GiB score chunk, ours ~100 MB.
 Whole default run (10k, 100k, 1M; IVF/HNSW up to 100k): see benchmarks/RESULTS.md for its duration.
 
-    /work/venv/bin/python benchmarks/retrieval.py [--quick] [--dim 256] [--sizes 10000,100000,1000000]
+    .venv/bin/python benchmarks/retrieval.py [--quick] [--dim 256] [--sizes 10000,100000,1000000]
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def exact_search_torch(queries: np.ndarray, gallery: np.ndarray, k: int, *, excl
     with torch.inference_mode():
         if block_rows is None and tile_cols is None and dev.type == "cuda":
             # The 8 MB tile is a CPU cache size; a GPU wants few large launches. Not yet measured on a
-            # GPU (no device was lent to the sessions that wrote this): 256 MB tiles of up to 4096 rows.
+            # GPU (none has been available to the developers yet): 256 MB tiles of up to 4096 rows.
             block_rows = min(nq, 4096)
             tile_cols = max(1, min(ng, (CUDA_TILE_SCORE_BYTES // 4) // block_rows))
         if block_rows is None and tile_cols is None:
