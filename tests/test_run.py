@@ -175,3 +175,11 @@ def test_a_training_protocol_cannot_leak_weights_into_the_next_task(bench_home: 
     summary = run_tasks(opts, protocols={"linear": probe, "ft": vandal}, show_progress=False)
     assert [o.status for o in summary.outcomes] == ["ok", "ok", "ok"]
     assert len(hashes) == 2 and hashes[0] == hashes[1]
+
+
+def test_default_decode_workers_follow_device_and_cores(monkeypatch):
+    from tvts_bench import runtime
+
+    for cpus, cuda, cpu in ((1, 0, 0), (2, 1, 0), (4, 3, 0), (16, 8, 4), (64, 8, 8)):
+        monkeypatch.setattr(runtime, "available_cpus", lambda n=cpus: n)
+        assert (runtime.default_decode_workers("cuda:0"), runtime.default_decode_workers("cpu")) == (cuda, cpu)

@@ -48,14 +48,15 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Clips per batch for feature extraction (and the default for protocols).")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
-              help="DataLoader worker processes for decoding.")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="DataLoader worker processes for decoding (0: decode in the main process). Default: "
+                   "min(8, CPUs-1) on CUDA; on CPU 0 up to 4 CPUs, else min(8, CPUs/4).")
 @click.option("--task-param", "task_params", multiple=True, metavar="SCOPE.KEY=VALUE",
               help="Override a task parameter: SCOPE is a protocol, a task or *; e.g. ft.epochs=50, "
                    "ssv2-linear.C=[0.1,1], ft.sampling.clips=5. Changes the task hash. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, world_preset: str | None,
-        results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int,
+        results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int | None,
         task_params: tuple[str, ...], quiet: bool) -> None:
     """Evaluate a model on tasks and write one result file per (model, task, seed).
 
@@ -74,6 +75,10 @@ def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, w
 
         if not torch.cuda.is_available():
             raise ConfigError(f"--device {device}: CUDA is not available here", hint="use --device cpu")
+    if workers is None:
+        from ..runtime import default_decode_workers
+
+        workers = default_decode_workers(device)
     opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, task_params=task_params,
                       data_root=data_root, results_dir=Path(results_dir) if results_dir else None,
                       seeds=_parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,

@@ -96,10 +96,10 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
         raise ConfigError("give either --steps or --epochs, not both")
     if steps is None and epochs is None:
         steps, epochs = p.steps, p.epochs
-    import os
+    from ..runtime import available_cpus
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = available_cpus()
     if workers is None:
         # CPU training: one decoding process beside the (single-threaded) training process.
         # GPU training: decoding is the bottleneck, use most cores.
