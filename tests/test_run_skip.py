@@ -107,6 +107,28 @@ def test_a_wrong_memo_is_corrected_by_the_load(bench_home: Path, monkeypatch: py
     assert json.loads(memo.read_text())["weights_hash"] != "0" * 16
 
 
+def test_tasks_skipped_on_a_wrong_memo_are_decided_again_after_the_load(
+        bench_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loader = Loader(monkeypatch)
+    opts = RunOptions(model="scratch", tasks="ssv2-linear", shard_size=16)
+    _run(opts)
+    # Other weights that the memo's key does not see (as if a file changed behind its metadata).
+    real = loader.real
+
+    def other_weights(*args, **kwargs):
+        adapter = real(*args, **kwargs)
+        adapter.weights_hash = lambda: "f" * 16
+        return adapter
+
+    loader.real = other_weights
+    outcomes = _run(opts, tasks="ssv2-linear,hmdb51-linear")
+    # ssv2-linear was first skipped on the memo; hmdb51-linear's load showed other weights; both ran.
+    assert [(o.task, o.status) for o in outcomes] == [("hmdb51-linear", "ok"), ("ssv2-linear", "ok")]
+    assert loader.calls == 2 and CALLS == ["ssv2-linear", "hmdb51-linear", "ssv2-linear"]
+    path = bench_home / "results" / "scratch" / "ssv2-linear" / "builtin-seed0.json"
+    assert read_result(path).model.weights_hash == "f" * 16
+
+
 def _save_tvts_run(home: Path, step: int, seed: int) -> None:
     import torch
 

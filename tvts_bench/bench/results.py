@@ -143,19 +143,21 @@ def existing_result(path: Path, mode: str, *, weights_hash: str | None = None,
 # every skip without loading; any change to those inputs changes the key, so the model is loaded (and
 # hashed) again. Specs whose inputs cannot be listed (``file.py:factory``, entry points) have no key.
 
-MODEL_IDENTITY_VERSION = 1
+MODEL_IDENTITY_VERSION = 2
 _MODEL_LIBRARIES = ("torch", "timm", "transformers", "safetensors")
 _MODEL_CODE = ("__init__.py", "hashing.py", "home.py", "zoo", "nn", "pretrain")   # below tvts_bench/
 
 
 def _tree_stat(path: Path) -> list:
-    """(path, [relative file, size, mtime_ns] ...) of a file or folder; a missing path counts too."""
+    """(path, [relative file, size, mtime_ns, inode, ctime_ns] ...) of a file or folder; a missing path
+    counts too. ctime and the inode catch what size + mtime miss: a same-size checkpoint copied over with
+    its mtime kept (``cp -p``, ``rsync -a``) or renamed into place; ctime cannot be set by a user."""
     try:
         st = path.stat()
     except OSError:
         return [str(path), "missing"]
     if not path.is_dir():
-        return [str(path), st.st_size, st.st_mtime_ns]
+        return [str(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
     rows: list = []
     seen: set[str] = set()
     for root, dirs, files in os.walk(path, followlinks=True):    # weights folders may be links
@@ -173,7 +175,7 @@ def _tree_stat(path: Path) -> list:
                 s = os.stat(full)
             except OSError:                                       # removed while we list: skip
                 continue
-            rows.append([os.path.relpath(full, path), s.st_size, s.st_mtime_ns])
+            rows.append([os.path.relpath(full, path), s.st_size, s.st_mtime_ns, s.st_ino, s.st_ctime_ns])
     return [str(path), rows]
 
 
@@ -246,6 +248,10 @@ def model_identity_key(spec: str, checkpoint: str | None = None, device: str = "
     inputs["runs"] = ([_tree_stat(r / "checkpoints") for r in sorted(runs.iterdir()) if r.is_dir()]
                       if runs.is_dir() else "missing")
     inputs["weights"] = _tree_stat(home_dir() / "weights")
+    # Environment variables the zoo reads (the authors' TVTS loader adds a text tower from this folder).
+    text_model = os.environ.get("TVTS_BENCH_TEXT_MODEL")
+    inputs["env"] = {"TVTS_BENCH_TEXT_MODEL": _tree_stat(Path(text_model).expanduser().resolve())
+                     if text_model else None}
     # The code that builds and hashes the model (random inits depend on it and on torch): the model
     # zoo, the architectures, checkpoint reading and presets, the hash. Not the protocols or data code,
     # whose edits change no weights.

@@ -11,6 +11,7 @@ One failing task is reported and the others still run.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -148,6 +149,7 @@ class _Runner:
         self._identity_key: str | None = None
         self._memo: ModelIdentity | None = None
         self._looked_up = False
+        self.memo_was_wrong = False
 
     @property
     def protocols(self) -> dict[str, ProtocolFn]:
@@ -156,6 +158,10 @@ class _Runner:
         return self._protocols
 
     def _key(self) -> str | None:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            # Under torchrun every rank must take the same skip decisions; ranks reading a memo at
+            # different moments (around a checkpoint write) could disagree and hang in a collective.
+            return None
         return model_identity_key(self.opts.model, self.opts.checkpoint, self.opts.device)
 
     def load_model(self) -> Any:
@@ -171,8 +177,11 @@ class _Runner:
                                                   adapter.weights_hash(), bool(getattr(adapter, "has_text", False)))
             # Memoise only when nothing the key lists changed while loading (a run writing a checkpoint).
             if key is not None and self._key() == key and loaded != self._memo:
-                write_model_identity(key, name=loaded.name, weights_hash=loaded.weights_hash,
-                                     has_text=loaded.has_text, spec=self.opts.model)
+                try:
+                    write_model_identity(key, name=loaded.name, weights_hash=loaded.weights_hash,
+                                         has_text=loaded.has_text, spec=self.opts.model)
+                except OSError as e:          # the memo only saves a later load: never a reason to stop
+                    self._log(f"note: cannot write the model-identity memo ({e}); later runs load the model")
         return self.adapter
 
     def identity(self) -> ModelIdentity:
@@ -219,8 +228,10 @@ class _Runner:
         adapter = self.load_model()
         if self.identity() != known:
             # The memo did not describe these weights (an input the key does not list changed):
-            # decide again with the loaded model's identity; the memo was rewritten on load.
+            # decide again with the loaded model's identity; the memo was rewritten on load. Tasks
+            # already decided from the memo in this run are decided again by run_tasks.
             self._log(f"note: model {self.opts.model!r} is not the one memoised; deciding again")
+            self.memo_was_wrong = True
             return self.run_one(task, seed)
         from .context import ProtocolContext, ProtocolOutput
         from .features import DEFAULT_SHARD_SIZE, FeatureCache
@@ -468,27 +479,41 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
     with progress:
         overall = progress.add_task(f"{summary.model}: {len(tasks)} task(s) x {len(opts.seeds)} seed(s)",
                                     total=len(tasks) * len(opts.seeds))
-        for task in tasks:
-            for seed in opts.seeds:
-                progress.update(overall, description=f"{summary.model}: {task.name} seed {seed}")
-                t0 = time.perf_counter()
-                try:
-                    outcome = runner.run_one(task, seed)
-                except KeyboardInterrupt:
-                    raise
-                except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
-                    if isinstance(e, TvtsBenchError):
-                        text = str(e)
-                    else:
-                        text = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:]).rstrip()
-                    outcome = TaskOutcome(task.name, seed, "failed", task.main_metric,
-                                          seconds=time.perf_counter() - t0, error=text)
-                    from rich.markup import escape
+        todo = [(task, seed) for task in tasks for seed in opts.seeds]
+        decided: list[tuple[TaskCard, int]] = []          # the (task, seed) of each outcome, in order
+        while todo or runner.memo_was_wrong:
+            if runner.memo_was_wrong:
+                # Outcomes decided from a wrong memo (skipped, or n/a for want of a text tower) are
+                # decided again, now from the loaded model.
+                runner.memo_was_wrong = False
+                again = {i for i, o in enumerate(summary.outcomes) if o.status in ("skipped", "n/a")}
+                todo = [decided[i] for i in sorted(again)] + todo
+                summary.outcomes = [o for i, o in enumerate(summary.outcomes) if i not in again]
+                decided = [d for i, d in enumerate(decided) if i not in again]
+                progress.update(overall, completed=len(decided))
+                if not todo:
+                    break
+            task, seed = todo.pop(0)
+            progress.update(overall, description=f"{summary.model}: {task.name} seed {seed}")
+            t0 = time.perf_counter()
+            try:
+                outcome = runner.run_one(task, seed)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
+                if isinstance(e, TvtsBenchError):
+                    text = str(e)
+                else:
+                    text = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:]).rstrip()
+                outcome = TaskOutcome(task.name, seed, "failed", task.main_metric,
+                                      seconds=time.perf_counter() - t0, error=text)
+                from rich.markup import escape
 
-                    console.print(Panel(escape(text), title=f"[bold red]{task.name} (seed {seed}) failed",
-                                        border_style="red", expand=False))
-                summary.outcomes.append(outcome)
-                progress.advance(overall)
+                console.print(Panel(escape(text), title=f"[bold red]{task.name} (seed {seed}) failed",
+                                    border_style="red", expand=False))
+            summary.outcomes.append(outcome)
+            decided.append((task, seed))
+            progress.advance(overall)
     return summary
 
 
