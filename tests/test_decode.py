@@ -274,3 +274,28 @@ def test_pyav_source_pickles_without_its_open_container(videos):
     assert source._held is not None
     clone = pickle.loads(pickle.dumps(source))
     np.testing.assert_array_equal(clone.get_frames([2, 9]), source.get_frames([2, 9]))
+
+
+@needs_decord
+def test_auto_retries_a_clip_pyav_cannot_finish_with_decord(videos, monkeypatch):
+    """PyAV stops at the first damaged packet; decord conceals it. A clip PyAV ends early is retried."""
+    real = decode.PyAVSource._decode_pyav
+
+    def stops_early(self, unique):          # as on a file damaged after frame 4
+        frames = real(self, np.minimum(unique, 4))
+        self.num_frames, self.truncated, self.damage = 5, True, "Invalid data found when processing input"
+        return frames
+
+    monkeypatch.setattr(decode.PyAVSource, "_decode_pyav", stops_early)
+    source = open_video(videos["webm"], "auto")
+    frames = source.get_frames([3, 20])
+    assert source.backend == "pyav->decord" and source.num_frames == N and not source.truncated
+    np.testing.assert_array_equal(frames, open_video(videos["webm"], "decord").get_frames([3, 20]))
+
+    def refuse(*args, **kwargs):
+        raise VideoDecodeError(args[0], "decord: nope")
+
+    monkeypatch.setattr(decode, "DecordSource", refuse)   # decord cannot help: PyAV's frames stand
+    source = open_video(videos["webm"], "auto")
+    assert source.get_frames([3, 20]).shape == (2, H, W, 3)
+    assert source.backend == "pyav" and source.num_frames == 5 and source.truncated
