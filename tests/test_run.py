@@ -180,6 +180,10 @@ def test_a_training_protocol_cannot_leak_weights_into_the_next_task(bench_home: 
 def test_default_decode_workers_follow_device_and_cores(monkeypatch):
     from tvts_bench import runtime
 
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     for cpus, cuda, cpu in ((1, 0, 0), (2, 1, 0), (4, 3, 0), (16, 8, 4), (64, 8, 8)):
         monkeypatch.setattr(runtime, "available_cpus", lambda n=cpus: n)
         assert (runtime.default_decode_workers("cuda:0"), runtime.default_decode_workers("cpu")) == (cuda, cpu)
+    monkeypatch.setattr(runtime, "available_cpus", lambda: 64)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")           # 8 processes per node share the 64 CPUs
+    assert (runtime.default_decode_workers("cuda"), runtime.default_decode_workers("cpu")) == (7, 2)

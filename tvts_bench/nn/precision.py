@@ -1,8 +1,8 @@
 """Numeric precision of a forward pass, chosen from the device: bf16 autocast on CUDA, fp32 elsewhere.
 
 bf16 autocast roughly doubles ViT-B throughput on recent GPUs and keeps fp32 master weights; on CPU it is
-slower than fp32 on most machines (no AMX here), so CPU runs stay fp32. The name goes into cache keys and
-provenance, because bf16 features differ from fp32 ones in the last bits.
+slower than fp32 on most machines (no AMX here), so CPU runs stay fp32. The name goes into the feature
+cache key, because bf16 features differ from fp32 ones in the last bits.
 """
 
 from __future__ import annotations

@@ -96,14 +96,14 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
         raise ConfigError("give either --steps or --epochs, not both")
     if steps is None and epochs is None:
         steps, epochs = p.steps, p.epochs
-    from ..runtime import available_cpus
+    from ..runtime import available_cpus, default_decode_workers
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     cpus = available_cpus()
     if workers is None:
         # CPU training: one decoding process beside the (single-threaded) training process.
         # GPU training: decoding is the bottleneck, use most cores.
-        workers = (min(8, max(1, cpus - 1)) if device.startswith("cuda") else 1) if cpus >= 2 else 0
+        workers = (default_decode_workers(device) if device.startswith("cuda") else 1) if cpus >= 2 else 0
     if threads is None:
         # Measured on 2 idle cores (`small`, 16 steps, 1 worker, OMP_WAIT_POLICY=PASSIVE): 2 threads 18.1-18.6 s,
         # 1 thread 23.3-24.2 s. (Under a load of 6-12 from other jobs one thread had been faster.)
