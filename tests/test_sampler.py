@@ -136,3 +136,16 @@ def test_make_loader_drop_last_gives_every_rank_the_same_steps_without_padding(m
         assert len(dl) == len(batches)
         assert batches == [[(rank, 0), (rank + 3, 0)]]           # the one full global batch: keys 0..5
     assert steps == [1, 1, 1]
+
+
+def test_a_mid_epoch_start_applies_to_its_own_epoch_only():
+    from tvts_bench.data.sampler import EpochSampler
+
+    resumed = EpochSampler(20, batch_size=2, seed=3, epoch=1, start=4, stream=7)
+    full = EpochSampler(20, batch_size=2, seed=3, epoch=1, stream=7)
+    assert list(resumed) == list(full)[8:]
+    resumed.set_epoch(1)                     # the same epoch again: still resumed
+    assert list(resumed) == list(full)[8:]
+    resumed.set_epoch(2)
+    full.set_epoch(2)
+    assert list(resumed) == list(full) and len(list(full)) == 20

@@ -78,6 +78,9 @@ class EpochSampler(Sampler):
         self.key_order = key_order
 
     def set_epoch(self, epoch: int) -> None:
+        # ``start`` resumes the epoch it was given for; the next epoch is walked from its beginning.
+        if int(epoch) != self.epoch:
+            self.start = 0
         self.epoch = int(epoch)
 
     @property
