@@ -64,7 +64,8 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
               help="Torch threads on CPU (default: CPUs minus workers; all CPUs on a machine with 2 or "
                    "fewer, where the worker sleeps while its queue is full).")
 @click.option("--backend", type=click.Choice(["auto", "decord", "pyav"]), default="auto", show_default=True,
-              help="Video decoding backend.")
+              help="Video decoding backend. auto: PyAV for videos up to 60 s (retried with decord "
+                   "when a file is damaged), decord for longer ones.")
 @click.option("--device", default=None, help="cpu or cuda[:N] (default: cuda when available).")
 @click.option("--val-every", type=click.IntRange(min=0), default=None)
 @click.option("--ckpt-every", type=click.IntRange(min=1), default=None)
