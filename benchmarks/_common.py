@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,15 +27,7 @@ from tvts_bench.runtime import prefer_passive_omp_wait  # noqa: E402
 
 prefer_passive_omp_wait()              # measure what the CLI runs with (set before torch is imported)
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from tvts_bench.bench.provenance import cpu_name, git_state  # noqa: E402
 
 
 def load_average() -> list[float] | None:
@@ -50,17 +41,14 @@ def machine() -> dict[str, Any]:
     import torch
 
     info: dict[str, Any] = {
-        "cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
+        "cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": load_average(),
     }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
-    try:
-        info["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                     text=True, timeout=5).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        info["git"] = None
+    sha = git_state()[0]
+    info["git"] = sha[:7] if sha else None
     return info
 
 

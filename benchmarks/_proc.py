@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,12 @@ def tree_rss(root: int) -> int:
         total += _rss_bytes(pid)
         stack.extend(kids.get(pid, ()))
     return total
+
+
+def tvts_bench_exe() -> list[str]:
+    """The CLI of this interpreter's environment (``python -m tvts_bench.cli`` when not installed)."""
+    exe = Path(sys.executable).with_name("tvts-bench")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tvts_bench.cli"]
 
 
 def run_measured(cmd: list[str], *, env: dict | None = None, cwd: str | None = None, timeout: float | None = None,

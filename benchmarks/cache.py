@@ -19,19 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import _common  # noqa: F401
 from _common import REPO, ratio_line, save
-from _proc import run_measured
-
-
-def tvts_bench_exe() -> list[str]:
-    exe = Path(sys.executable).with_name("tvts-bench")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tvts_bench.cli"]
+from _proc import run_measured, tvts_bench_exe
 
 
 def main() -> None:

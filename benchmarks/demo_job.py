@@ -15,21 +15,15 @@ import argparse
 import os
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import _common  # noqa: F401
 from _common import REPO, ratio_line, save
-from _proc import run_measured
+from _proc import run_measured, tvts_bench_exe
 
 TARGET_MIN = {"demo": 20.0, "tiny": 3.0}
 GIB = 1024 ** 3
-
-
-def tvts_bench_exe() -> list[str]:
-    exe = Path(sys.executable).with_name("tvts-bench")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tvts_bench.cli"]
 
 
 def main() -> None:

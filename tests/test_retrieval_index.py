@@ -109,7 +109,7 @@ def test_candidate_buffer_compaction(monkeypatch):
 
 
 def test_default_shapes_follow_the_budgets():
-    rows = ri._block_rows(1_000_000)
+    rows = ri._block_rows()
     cols = ri._tile_cols(1_000_000, rows)
     assert 1 <= rows <= ri.MAX_BLOCK_ROWS
     assert cols >= ri.MIN_TILE_COLS and 4 * rows * cols <= max(ri.TILE_SCORE_BYTES, 4 * rows * ri.MIN_TILE_COLS)

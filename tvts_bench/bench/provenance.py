@@ -34,7 +34,7 @@ def git_state() -> tuple[str | None, bool | None]:
         return None, None
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -57,7 +57,7 @@ def describe_device(device: str) -> str:
         except Exception:  # noqa: BLE001 - a description must never fail a run
             pass
         return device
-    return f"cpu ({os.cpu_count()} cores, {_cpu_name()})"
+    return f"cpu ({os.cpu_count()} cores, {cpu_name()})"
 
 
 def build_provenance(*, device: str, started_at: str, finished_at: str, seconds: float,

@@ -79,9 +79,9 @@ CANDIDATE_BYTES = 64 << 20      # candidate (score, id) buffers; compacted to th
 CUDA_TILE_SCORE_BYTES = 256 << 20
 
 
-def _block_rows(n_gallery: int) -> int:
-    """Query rows per block; a tile of MIN_TILE_COLS gallery columns must fit the score budget."""
-    del n_gallery   # the gallery is tiled: its size no longer bounds the rows
+def _block_rows() -> int:
+    """Query rows per block; a tile of MIN_TILE_COLS gallery columns must fit the score budget (the
+    gallery is tiled, so its size does not bound the rows)."""
     return max(1, min(MAX_BLOCK_ROWS, TILE_SCORE_BYTES // (4 * MIN_TILE_COLS)))
 
 
@@ -227,7 +227,7 @@ def exact_search_torch(queries: np.ndarray, gallery: np.ndarray, k: int, *, excl
 def _search_blocks(q: torch.Tensor, g: torch.Tensor, k: int, exclude_self: bool,
                    block_rows: int | None, tile_cols: int | None) -> tuple[np.ndarray, np.ndarray]:
     nq, ng = q.shape[0], g.shape[0]
-    rows = max(1, min(nq, block_rows or _block_rows(ng)))
+    rows = max(1, min(nq, block_rows or _block_rows()))
     cols = max(1, min(ng, tile_cols or _tile_cols(ng, rows)))
     kt = min(k, cols)                                          # candidates kept per tile
     scores = np.empty((nq, k), dtype=np.float32)

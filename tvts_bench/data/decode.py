@@ -93,6 +93,11 @@ def decord_available() -> bool:
     return True
 
 
+def _count_packets(container, stream) -> int:
+    """Frames of a stream whose header has no count (WebM/MKV, some AVI): its packets, not decoded."""
+    return sum(1 for packet in container.demux(stream) if packet.size)
+
+
 class VideoSource:
     """One opened video (or a time segment of one). Indices are 0-based frame numbers."""
 
@@ -195,8 +200,7 @@ class PyAVSource(VideoSource):
             n = int(stream.frames or 0)
             at_start = True
             if n <= 0 and count:
-                # WebM/MKV (and some AVI) headers carry no frame count: count packets, without decoding.
-                n = sum(1 for packet in container.demux(stream) if packet.size)
+                n = _count_packets(container, stream)
                 at_start = False
             elif n <= 0:
                 self.counted = False
@@ -223,7 +227,7 @@ class PyAVSource(VideoSource):
         container = self._take_container()
         try:
             stream = container.streams.video[0]
-            n = sum(1 for packet in container.demux(stream) if packet.size)
+            n = _count_packets(container, stream)
         except Exception as exc:  # noqa: BLE001
             container.close()
             raise VideoDecodeError(self.path, _av_error_text(exc)) from None

@@ -26,6 +26,7 @@ from ..data.records import VideoRecord
 from ..data.sampler import EpochBatches
 from ..errors import ConfigError, TvtsBenchError
 from ..nn.model import PretrainModel
+from ..nn.precision import autocast_for
 from . import distributed
 from .checkpoint import capture_rng, latest_checkpoint, restore_rng, save_checkpoint
 from .dataset import PretrainDataset, collate
@@ -338,7 +339,7 @@ class Trainer:
 
                 batch["keep"] = random_keep_indices(b, vcfg.grid, obj.mask_ratio, obj.mask_mode,
                                                     generator=gen).to(self.cfg.device)
-            with self._autocast():
+            with autocast_for(self.cfg.device):
                 out = compute_losses(self.model, batch, obj, gather=False)
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * b
@@ -347,11 +348,6 @@ class Trainer:
         res = {k: v / n for k, v in sums.items()}
         res["n"] = n
         return res
-
-    def _autocast(self):
-        from ..nn.precision import autocast_for
-
-        return autocast_for(self.cfg.device)
 
     # -- main loop ----------------------------------------------------------------------------
     def fit(self) -> TrainResult:
@@ -459,7 +455,7 @@ class Trainer:
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step * 4099 + self.env.rank)
             batch["keep"] = random_keep_indices(batch["size"], self.model.video_model.cfg.grid,
                                                 obj.mask_ratio, obj.mask_mode, generator=gen).to(cfg.device)
-        with self._autocast():
+        with autocast_for(self.cfg.device):
             out = self.module(batch)
         if self.step_hook is not None:
             self.step_hook(self.step, out)
