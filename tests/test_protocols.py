@@ -201,7 +201,11 @@ def test_linear_protocol_on_fake_context(tmp_path):
     assert out.metrics["top1"].value > 60          # the fake classes are separable
     assert set(out.diagnostics) == {"shuffled", "repeated"}
     assert len(out.extra["linear"]["per_seed"]) == 2
-    assert len(out.per_sample) == 24 and set(out.per_sample[0]) >= {"video_id", "label", "pred"}
+    assert len(out.per_sample) == 24 and set(out.per_sample[0]) >= {"video_id", "label", "pred_by_seed"}
+    # the side file's predictions reproduce the reported per-sample outcomes, seed by seed
+    for row in out.per_sample:
+        assert np.mean([p[0] == row["label"] for p in row["pred_by_seed"]]) == row["correct_top1"]
+        assert np.mean([row["label"] in p[:5] for p in row["pred_by_seed"]]) == row["correct_top5"]
 
 
 def test_v2v_protocol_on_fake_context(tmp_path):

@@ -53,3 +53,19 @@ def test_paired_clearly_better_model_is_separable():
     assert not S.paired_bootstrap(c, b, S.mean_stat(100.0)).separable
     with pytest.raises(ValueError):
         S.paired_bootstrap(a, b[:10])
+
+
+def test_cluster_bootstrap_resamples_whole_videos():
+    # 40 videos x 10 captions; all captions of a video share one outcome (perfectly dependent)
+    rng = np.random.default_rng(0)
+    per_video = rng.integers(0, 2, size=40).astype(float)
+    outcomes = np.repeat(per_video, 10)
+    clusters = np.repeat(np.arange(40), 10)
+    lo_c, hi_c = S.bootstrap_ci(outcomes, S.mean_stat(), n_resamples=500, seed=1, clusters=clusters)
+    lo_v, hi_v = S.bootstrap_ci(per_video, S.mean_stat(), n_resamples=500, seed=1)
+    lo_i, hi_i = S.bootstrap_ci(outcomes, S.mean_stat(), n_resamples=500, seed=1)
+    # resampling videos gives the interval of the 40 independent videos, not of 400 "independent" captions
+    assert abs((hi_c - lo_c) - (hi_v - lo_v)) < 0.05
+    assert (hi_i - lo_i) < 0.6 * (hi_c - lo_c)
+    with pytest.raises(ValueError):
+        S.bootstrap_ci(outcomes, clusters=clusters[:5])

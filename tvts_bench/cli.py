@@ -73,7 +73,11 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="tvts-bench", standalone_mode=False)
+        # standalone_mode=False makes click RETURN a command's exit code (click.exceptions.Exit) instead
+        # of exiting with it: pass it on, so that a failure is never exit status 0.
+        code = cli.main(args=argv, prog_name="tvts-bench", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except TvtsBenchError as e:
         from rich.console import Console
         from rich.markup import escape

@@ -58,3 +58,20 @@ class CheckpointError(TvtsBenchError):
 
 class ConfigError(TvtsBenchError):
     """An invalid model card, task card, preset or option."""
+
+
+class NonFiniteError(TvtsBenchError):
+    """NaN or inf in features, logits or similarities: a score computed from them would be arbitrary
+    (NaN compares false with everything), so the task fails instead of reporting a number."""
+
+    def __init__(self, what: str, count: int, total: int, rows: list[str], *, context: str = ""):
+        shown = ", ".join(rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        prefix = f"{context}: " if context else ""
+        super().__init__(f"{prefix}{count} of {total} rows of {what} hold NaN or inf ({shown})",
+                         hint="the model produced non-finite outputs; check its weights (check-model) and "
+                              "its preprocessing; no result was written for this task")
+        self.what, self.count, self.total, self.rows = what, count, total, rows
+
+    def within(self, context: str) -> "NonFiniteError":
+        """The same error with ``context`` (model and task) in front."""
+        return NonFiniteError(self.what, self.count, self.total, self.rows, context=context)

@@ -1,23 +1,27 @@
 """Metric functions: classification accuracy, video-to-video retrieval, text-video retrieval.
 
-Every function returns the *per-query outcomes* (a 0/1 hit, an average precision, a 0-based rank) as
-well as, or instead of, the aggregate, so that ``stats.bootstrap_ci`` can resample queries and the
-leaderboard can run paired tests. Aggregates follow REFERENCE section 3 exactly:
+Every function returns the *per-query outcomes* (a hit, an average precision, a 0-based rank) as well
+as, or instead of, the aggregate, so that ``stats.bootstrap_ci`` can resample queries and the
+leaderboard can run paired tests. Aggregates (definitions in ``docs/protocols.md``):
 
 - top-k accuracy: % of samples whose label is among the k highest scores.
 - v2v R@K: % of queries with at least one same-class video among the top K, the query itself excluded;
-  mAP: mean over queries of the average precision over the whole ranked gallery (self excluded).
+  mAP: mean over queries of the average precision over the whole ranked gallery (self excluded). A
+  query whose class has no other video cannot succeed: it counts as a miss (hit 0, AP 0).
 - text-video retrieval from a similarity matrix ``sim[q, v]`` (rows = text queries, columns = videos):
-  ``r`` = 0-based rank of the ground truth, ``R@K = 100 * mean(r < K)``, ``MedR = median(r) + 1``,
+  ``r`` = 0-based rank of the ground truth, ``R@K = 100 * mean(hit@K)``, ``MedR = median(r) + 1``,
   ``MeanR = mean(r) + 1``.
 
-Ties are ranked OPTIMISTICALLY everywhere: an item whose score equals the ground truth's does not push
-the ground truth down (rank = number of items with a strictly higher score), and in v2v rankings
-same-class videos are placed before other-class videos of equal score. "Equal" means within
-``TIE_EPS`` (1e-6): the same cosine computed in two matmul blocks can differ in its last bits, and a
-ranking must not depend on how queries were blocked. Degenerate encoders (constant
-features, e.g. a frame-repeated variant of a collapsed model) therefore get the best possible score
-rather than an arbitrary one; the temporal diagnostic and the scratch baseline make such cases visible.
+Ties (``TIE_RULE``): every outcome is its expectation under a uniformly random order of the items
+whose score EXACTLY equals the ground truth's. Ranks are the mean of the optimistic and pessimistic
+rank; a hit@K is the probability that the ground truth (or, with several positives, at least one of
+them) lands in the top K; AP is its expectation over the tied orders (McSherry & Najork, ECIR 2008).
+So an encoder that maps every clip to one feature scores exactly chance, never 100 % as an optimistic
+rule would give it, and never 0 % as a pessimistic one would. Only exact ties count: a band such as
+1e-6 would merge genuinely different scores.
+
+Scores must be finite: a NaN compares false with everything, so under any rank rule it would silently
+decide hits. ``require_finite`` raises ``NonFiniteError`` naming how many rows (and which) hold NaN/inf.
 """
 
 from __future__ import annotations
@@ -28,31 +32,90 @@ from typing import Sequence
 import numpy as np
 import torch
 
-TIE_EPS = 1e-6      # scores closer than this to the ground truth's count as ties (optimistic)
+from ..errors import NonFiniteError
+
+TIE_RULE = ("expected rank under uniformly random tie-breaking (exact ties only): rank = mean of the "
+            "optimistic and pessimistic ranks; hit@K and AP = their expectation over tied orders")
+
+
+def _tensor(x: np.ndarray | torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+
+
+def nonfinite_rows(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Indices of the rows (axis 0) holding any NaN or inf."""
+    t = _tensor(x)
+    if t.numel() == 0:
+        return np.zeros(0, dtype=np.int64)
+    bad = ~torch.isfinite(t.float())
+    if t.ndim > 1:
+        bad = bad.reshape(t.shape[0], -1).any(dim=1)
+    return torch.nonzero(bad).flatten().numpy()
+
+
+def require_finite(x: np.ndarray | torch.Tensor, what: str, ids: Sequence[str] | None = None) -> None:
+    """Raise ``NonFiniteError`` when any row of ``x`` holds NaN/inf; ``ids`` name the rows."""
+    rows = nonfinite_rows(x)
+    if len(rows):
+        names = [str(ids[i]) for i in rows] if ids is not None else [str(int(i)) for i in rows]
+        raise NonFiniteError(what, len(rows), int(_tensor(x).shape[0]), names)
+
+
+def first_positive_hit(gt: torch.Tensor, eq: torch.Tensor, pos: torch.Tensor, k: int) -> torch.Tensor:
+    """P(at least one of ``pos`` tied positives lands in the top ``k``) under random tie-breaking.
+
+    ``gt``: items scoring strictly above the best positive (all of them negatives); ``eq``: items tied
+    with it (``pos`` positives among them). The ``m = k - gt`` places left are filled by a uniform draw
+    from the ``eq`` tied items: the miss probability is C(eq - pos, m) / C(eq, m).
+    """
+    gt, eq, pos = gt.double(), eq.double(), pos.double()
+    m = (k - gt).clamp(min=0)
+    m_in = torch.minimum(m, eq)
+    neg = eq - pos
+    log_miss = (torch.lgamma(neg + 1) - torch.lgamma((neg - m_in).clamp(min=0) + 1)
+                - torch.lgamma(eq + 1) + torch.lgamma(eq - m_in + 1))
+    miss = torch.where(neg >= m_in, torch.exp(log_miss), torch.zeros_like(log_miss))
+    hit = 1.0 - miss
+    hit = torch.where(m <= 0, torch.zeros_like(hit), hit)
+    return torch.where(pos <= 0, torch.zeros_like(hit), hit).clamp(0.0, 1.0)
+
+
+def expected_first_rank(gt: torch.Tensor, eq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Expected 0-based position of the first of ``pos`` positives tied among ``eq`` items after ``gt``
+    strictly better ones: the ``eq - pos`` tied negatives split evenly into ``pos + 1`` gaps."""
+    gt, eq, pos = gt.double(), eq.double(), pos.double()
+    return gt + (eq - pos) / (pos + 1.0)
+
 
 # ---------------------------------------------------------------------------------------------------
 # classification
 
 
 def topk_hits(scores: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
-              ks: Sequence[int] = (1, 5)) -> dict[int, np.ndarray]:
-    """Per-sample 0/1 outcomes: is the label among the k highest scores? ``scores`` [N, C], labels [N].
+              ks: Sequence[int] = (1, 5), *, what: str = "class scores",
+              ids: Sequence[str] | None = None) -> dict[int, np.ndarray]:
+    """Per-sample expected hits: is the label among the k highest scores? ``scores`` [N, C], labels [N].
 
-    k larger than the number of classes is clamped (every sample is then a hit). Ties are optimistic:
-    the label counts as within the top k when fewer than k classes score strictly higher.
+    k larger than the number of classes is clamped (every sample is then a hit). A label tied with
+    other classes is a hit with the probability that random tie-breaking puts it within the top k, so
+    constant scores give k / C: chance.
     """
-    s = torch.as_tensor(np.asarray(scores) if not isinstance(scores, torch.Tensor) else scores).float()
-    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).long()
+    s = _tensor(scores).float()
+    y = _tensor(labels).long()
     if s.ndim != 2 or y.ndim != 1 or s.shape[0] != y.shape[0]:
         raise ValueError(f"scores must be [N, C] and labels [N]; got {tuple(s.shape)} and {tuple(y.shape)}")
+    require_finite(s, what, ids)
     true_score = s.gather(1, y[:, None])                      # [N, 1]
-    higher = (s > true_score + TIE_EPS).sum(dim=1)            # classes strictly above the label
-    return {k: (higher < k).numpy().astype(np.float64) for k in ks}
+    higher = (s > true_score).sum(dim=1)                      # classes strictly above the label
+    tied = (s == true_score).sum(dim=1)                       # the label and the classes tied with it
+    ones = torch.ones_like(tied)
+    return {k: first_positive_hit(higher, tied, ones, k).numpy() for k in ks}
 
 
 def topk_accuracy(scores, labels, ks: Sequence[int] = (1, 5)) -> dict[int, float]:
     """Top-k accuracy in percent for each k."""
     return {k: 100.0 * float(h.mean()) if h.size else float("nan") for k, h in topk_hits(scores, labels, ks).items()}
+
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -61,22 +124,46 @@ def topk_accuracy(scores, labels, ks: Sequence[int] = (1, 5)) -> dict[int, float
 
 @dataclass
 class V2VResult:
-    hits: dict[int, np.ndarray]         # K -> [N] 0/1: a same-class video in the top K
-    ap: np.ndarray                      # [N] average precision over the ranked gallery (nan: no positive)
-    first_rank: np.ndarray              # [N] 0-based rank of the first same-class video (-1: none)
+    hits: dict[int, np.ndarray]         # K -> [N] expected hit: a same-class video in the top K
+    ap: np.ndarray                      # [N] expected average precision over the ranked gallery (0: no positive)
+    first_rank: np.ndarray              # [N] expected 0-based rank of the first same-class video (nan: none)
     neighbors: np.ndarray               # [N, Kmax] gallery ids of the top Kmax (self excluded)
     valid: np.ndarray                   # [N] bool: the query has at least one same-class video
 
     def metrics(self) -> dict[str, float]:
-        """Percentages over queries that have at least one positive (a class of one cannot be found)."""
-        out = {f"R@{k}": 100.0 * float(h[self.valid].mean()) if self.valid.any() else float("nan")
-               for k, h in self.hits.items()}
-        out["mAP"] = 100.0 * float(self.ap[self.valid].mean()) if self.valid.any() else float("nan")
+        """Percentages over ALL queries; a query without a positive is a miss (hit 0, AP 0)."""
+        if not len(self.ap):
+            return {**{f"R@{k}": float("nan") for k in self.hits}, "mAP": float("nan")}
+        out = {f"R@{k}": 100.0 * float(h.mean()) for k, h in self.hits.items()}
+        out["mAP"] = 100.0 * float(self.ap.mean())
         return out
 
 
 def l2_normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True).clamp_min(eps)
+
+
+def _harmonic_span(before: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """sum_{i=1..n} 1 / (before + i) = H(before + n) - H(before), through the digamma function."""
+    return torch.digamma(before + n + 1.0) - torch.digamma(before + 1.0)
+
+
+def tied_ap_terms(gt_all: torch.Tensor, eq_all: torch.Tensor, gt_pos: torch.Tensor,
+                  eq_pos: torch.Tensor) -> torch.Tensor:
+    """Each positive's expected precision term under random tie-breaking (McSherry & Najork 2008).
+
+    A positive whose score is tied with ``eq_all`` items (``eq_pos`` positives among them, itself
+    included) after ``gt_all`` strictly better items (``gt_pos`` positives) sits at each tied position
+    i = 1..n with probability 1/n; given that, the positives up to it number on average
+    ``gt_pos + 1 + (i - 1)(eq_pos - 1)/(n - 1)``. Its expected precision is the mean over i of that
+    count divided by ``gt_all + i``, summed in closed form with harmonic numbers.
+    """
+    big_n, n = gt_all.double(), eq_all.double()
+    r_before, r = gt_pos.double(), eq_pos.double()
+    a = r_before + 1.0
+    b = torch.where(n > 1, (r - 1.0) / (n - 1.0).clamp(min=1.0), torch.zeros_like(n))
+    total = (a - b * (big_n + 1.0)) * _harmonic_span(big_n, n) + b * n
+    return total / n.clamp(min=1.0)
 
 
 def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
@@ -85,13 +172,15 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
     """Every video queries all the others (itself excluded) by cosine similarity.
 
     Exact: every query's full ranking is accounted for, in query blocks of a blocked matmul (memory
-    ~ block x N): one sort of each similarity row and a top-P of its positives give the rank of every
-    positive. Optimistic ties: within equal scores, same-class videos rank before other-class videos.
+    ~ block x N): one sort of each similarity row and a top-P of its positives give, for every
+    positive, the items strictly above it and the items tied with it, hence its expected precision
+    (``tied_ap_terms``) and the expected hit of the best one (``first_positive_hit``).
     ``neighbors`` are the plain top-Kmax by score (for display; ties in arbitrary order).
     """
-    x = torch.as_tensor(np.asarray(features) if not isinstance(features, torch.Tensor) else features)
+    x = _tensor(features)
+    require_finite(x, "features")
     x = x.float().to(device)
-    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels).long().to(device)
+    y = _tensor(labels).long().to(device)
     n = x.shape[0]
     if normalize:
         x = l2_normalize(x)
@@ -99,15 +188,19 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
     if block_size is None:  # keep a block's scores + sort buffers around 64 MB
         block_size = max(1, min(n, (64 << 20) // max(1, n * 24)))
     hits = {k: np.zeros(n) for k in ks}
-    ap = np.full(n, np.nan)
-    first = np.full(n, -1, dtype=np.int64)
+    ap = np.zeros(n)
+    first = np.full(n, np.nan)
     neigh = np.full((n, min(kmax, max(n - 1, 0))), -1, dtype=np.int64)
     positives = torch.bincount(y, minlength=int(y.max()) + 1 if n else 1)[y] - 1   # same-class others
     valid = (positives > 0).cpu().numpy()
+    # Identical features must get bitwise-identical scores, or a collapsed encoder's ties would be
+    # broken by rounding (matmul kernels differ in the last bits between block shapes): score each
+    # distinct feature vector once and give its copies that score.
+    distinct, copy_of = torch.unique(x, dim=0, return_inverse=True) if n else (x, torch.zeros(0, dtype=torch.long))
     for start in range(0, n, block_size):
         stop = min(n, start + block_size)
         rows = torch.arange(stop - start, device=device)
-        sim = x[start:stop] @ x.T                                            # [b, N]
+        sim = (x[start:stop] @ distinct.T)[:, copy_of]                       # [b, N]
         rel = (y[start:stop, None] == y[None, :])
         rel[rows, rows + start] = False
         sim[rows, rows + start] = float("-inf")                              # self: below everything
@@ -117,22 +210,28 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
             neigh[start:stop] = sim.topk(neigh.shape[1], dim=1).indices.cpu().numpy()
         if pmax == 0:
             continue
-        # Optimistic ranking without sorting twice: the i-th best positive (score v) sits at 0-based
-        # position i + #{negatives scoring strictly above v} (tied negatives go after it).
-        pos_scores = torch.where(rel, sim, torch.full_like(sim, float("-inf"))).topk(pmax, dim=1).values  # desc
+        # positives' scores, descending; rows with fewer positives are padded with -inf, which no
+        # finite score equals or falls below
+        pos_desc = torch.where(rel, sim, torch.full_like(sim, float("-inf"))).topk(pmax, dim=1).values
+        pos_asc = pos_desc.flip(1).contiguous()
         all_asc = sim.sort(dim=1).values
-        bar = (pos_scores + TIE_EPS).contiguous()                           # "strictly above" = beyond the tie band
-        greater_all = n - torch.searchsorted(all_asc, bar, right=True)
-        greater_pos = pmax - torch.searchsorted(pos_scores.flip(1).contiguous(), bar, right=True)
+        right_all = torch.searchsorted(all_asc, pos_desc.contiguous(), right=True)
+        left_all = torch.searchsorted(all_asc, pos_desc.contiguous(), right=False)
+        right_pos = torch.searchsorted(pos_asc, pos_desc.contiguous(), right=True)
+        left_pos = torch.searchsorted(pos_asc, pos_desc.contiguous(), right=False)
+        gt_all, eq_all = n - right_all, right_all - left_all
+        gt_pos, eq_pos = pmax - right_pos, right_pos - left_pos
         i = torch.arange(pmax, device=device)
-        position = (greater_all - greater_pos) + i                           # 0-based
-        valid_p = i[None, :] < npos[:, None]
-        precision = (i + 1).to(torch.float64)[None, :] / (position + 1).to(torch.float64)
-        ap_b = (precision * valid_p).sum(dim=1) / npos.clamp_min(1).to(torch.float64)
-        ap[start:stop] = torch.where(npos > 0, ap_b, torch.full_like(ap_b, float("nan"))).cpu().numpy()
-        first[start:stop] = torch.where(npos > 0, position[:, 0], torch.full_like(npos, -1)).cpu().numpy()
-    for k in ks:
-        hits[k] = ((first >= 0) & (first < k)).astype(np.float64)
+        is_pos = i[None, :] < npos[:, None]
+        terms = tied_ap_terms(gt_all, eq_all, gt_pos, eq_pos)
+        ap_b = (terms * is_pos).sum(dim=1) / npos.clamp_min(1).double()
+        ap[start:stop] = torch.where(npos > 0, ap_b, torch.zeros_like(ap_b)).cpu().numpy()
+        # the best positive and everything tied with it decide R@K and the first rank
+        gt0, eq0, p0 = gt_all[:, 0], eq_all[:, 0], torch.where(npos > 0, eq_pos[:, 0], torch.zeros_like(npos))
+        for k in ks:
+            hits[k][start:stop] = first_positive_hit(gt0, eq0, p0, k).cpu().numpy()
+        fr = expected_first_rank(gt0, eq0, p0.clamp(min=1))
+        first[start:stop] = torch.where(npos > 0, fr, torch.full_like(fr, float("nan"))).cpu().numpy()
     return V2VResult(hits=hits, ap=ap, first_rank=first, neighbors=neigh, valid=valid)
 
 
@@ -142,59 +241,70 @@ def v2v_retrieval(features: np.ndarray | torch.Tensor, labels: np.ndarray | torc
 
 @dataclass
 class RankResult:
-    """0-based ranks of the ground truth, one per query, and the metrics they give."""
+    """Expected 0-based ranks of the ground truth and expected hits, one per query."""
 
-    ranks: np.ndarray                   # [Q] int
+    ranks: np.ndarray                   # [Q] float: expected 0-based rank
+    hits: dict[int, np.ndarray]         # K -> [Q] expected hit@K
     ks: tuple[int, ...] = (1, 5, 10)
     extra: dict = field(default_factory=dict)
 
     def metrics(self, prefix: str = "") -> dict[str, float]:
-        return rank_metrics(self.ranks, self.ks, prefix=prefix)
+        return rank_metrics(self.ranks, self.hits, prefix=prefix)
 
 
-def rank_metrics(ranks: np.ndarray, ks: Sequence[int] = (1, 5, 10), prefix: str = "") -> dict[str, float]:
-    """R@K (percent), MedR and MeanR (1-based) from 0-based ranks."""
+def rank_metrics(ranks: np.ndarray, hits: dict[int, np.ndarray], prefix: str = "") -> dict[str, float]:
+    """R@K (percent, from expected hits), MedR and MeanR (1-based) from expected 0-based ranks."""
     r = np.asarray(ranks, dtype=np.float64)
-    out = {f"{prefix}R@{k}": 100.0 * float(np.mean(r < k)) for k in ks}
+    out = {f"{prefix}R@{k}": 100.0 * float(np.mean(h)) for k, h in hits.items()}
     out[f"{prefix}MedR"] = float(np.median(r)) + 1.0
     out[f"{prefix}MeanR"] = float(np.mean(r)) + 1.0
     return out
 
 
-def _as_sim(sim) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(sim) if not isinstance(sim, torch.Tensor) else sim).float()
+def _single_positive(sim: torch.Tensor, gt: torch.Tensor, ks: Sequence[int]) -> RankResult:
+    """Rows of ``sim`` rank its columns; ``gt[q]`` is row q's one correct column."""
+    true = sim.gather(1, gt[:, None])
+    higher = (sim > true).sum(dim=1)
+    tied = (sim == true).sum(dim=1)
+    ranks = (higher.double() + (tied.double() - 1.0) / 2.0).numpy()
+    ones = torch.ones_like(tied)
+    return RankResult(ranks, {k: first_positive_hit(higher, tied, ones, k).numpy() for k in ks}, tuple(ks))
 
 
-def t2v_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence[int]) -> np.ndarray:
-    """Text-to-video: for each text query (row), the 0-based rank of its video among all columns.
-
-    Optimistic ties: rank = number of videos with a strictly higher similarity than the ground truth.
-    Works unchanged for several captions per video (MSVD): every caption is its own query.
-    """
-    s = _as_sim(sim)
+def _check_sim(sim, query_video) -> tuple[torch.Tensor, torch.Tensor]:
+    s = _tensor(sim).float()
     gt = torch.as_tensor(np.asarray(query_video), dtype=torch.long)
     if s.ndim != 2 or gt.shape != (s.shape[0],):
         raise ValueError(f"sim must be [Q, V] and query_video [Q]; got {tuple(s.shape)}, {tuple(gt.shape)}")
-    true = s.gather(1, gt[:, None])
-    return (s > true + TIE_EPS).sum(dim=1).numpy().astype(np.int64)
+    require_finite(s, "text-video similarities")
+    return s, gt
 
 
-def v2t_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence[int]) -> np.ndarray:
-    """Video-to-text: each video (column) ranks all text queries; its rank is that of its BEST-ranked
-    correct caption (several captions per video: any correct one counts). Optimistic ties.
+def t2v_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence[int],
+              ks: Sequence[int] = (1, 5, 10)) -> RankResult:
+    """Text-to-video: for each text query (row), the expected 0-based rank of its video among all
+    columns. Several captions per video (MSVD): every caption is its own query."""
+    s, gt = _check_sim(sim, query_video)
+    return _single_positive(s, gt, ks)
 
-    Videos that no query describes are skipped (a row of the result exists only for described videos,
-    in ascending video order).
+
+def v2t_ranks(sim: np.ndarray | torch.Tensor, query_video: np.ndarray | Sequence[int],
+              ks: Sequence[int] = (1, 5, 10)) -> RankResult:
+    """Video-to-text (CLIP4Clip's convention for several captions per video): each video ranks the
+    caption GROUPS of all described videos, each group scored by its best-scoring caption for that
+    video; the correct group is the video's own. One caption per video: plain video-to-caption ranking.
+
+    Rows exist only for described videos, in ascending video order (``extra['videos']``).
     """
-    s = _as_sim(sim)
-    gt = torch.as_tensor(np.asarray(query_video), dtype=torch.long)
-    nv = s.shape[1]
-    own = torch.zeros_like(s, dtype=torch.bool)
-    own[torch.arange(s.shape[0]), gt] = True                               # [Q, V]: caption q describes v
-    best = torch.where(own, s, torch.full_like(s, float("-inf"))).max(dim=0).values   # [V]
-    described = own.any(dim=0)
-    ranks = (s > best[None, :] + TIE_EPS).sum(dim=0)                         # captions strictly above
-    return ranks[described].numpy().astype(np.int64) if nv else np.zeros(0, dtype=np.int64)
+    s, gt = _check_sim(sim, query_video)
+    described = torch.unique(gt)                                              # ascending
+    group_of = torch.searchsorted(described, gt)                              # caption -> group
+    grouped = torch.full((len(described), s.shape[1]), float("-inf"))
+    grouped = grouped.scatter_reduce(0, group_of[:, None].expand_as(s), s, reduce="amax", include_self=True)
+    video_by_group = grouped[:, described].T                                  # [video, group]
+    res = _single_positive(video_by_group, torch.arange(len(described)), ks)
+    res.extra["videos"] = described.numpy()
+    return res
 
 
 def text_video_retrieval(sim: np.ndarray | torch.Tensor, query_video: Sequence[int],
@@ -202,8 +312,7 @@ def text_video_retrieval(sim: np.ndarray | torch.Tensor, query_video: Sequence[i
     """Both directions. ``sim`` [Q, V]: rows text queries, columns videos; ``query_video[q]`` = the
     column that caption ``q`` describes. One caption per video (MSR-VTT 1k-A, LSMDC, DiDeMo paragraphs)
     gives a square problem; MSVD gives Q = all captions, and t2v metrics average over all of them."""
-    return {"t2v": RankResult(t2v_ranks(sim, query_video), tuple(ks)),
-            "v2t": RankResult(v2t_ranks(sim, query_video), tuple(ks))}
+    return {"t2v": t2v_ranks(sim, query_video, ks), "v2t": v2t_ranks(sim, query_video, ks)}
 
 
 def retrieval_metrics(results: dict[str, RankResult]) -> dict[str, float]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import TvtsBenchError
+from ..errors import NonFiniteError, TvtsBenchError
 from ..hashing import sha256_json
 from .provenance import build_provenance, utc_now
 from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
@@ -206,6 +206,8 @@ class _Runner:
         key = f"{task.dataset}:{sha256_json(task.reader_options)}"
         if key not in self.data:
             self.data[key] = prepare_data(task, self.opts)
+            for note in self.data[key].index.notes:
+                self._log(f"warning: {note}")
         return self.data[key]
 
     # -- one (task, seed) --------------------------------------------------------------------------
@@ -247,10 +249,12 @@ class _Runner:
         from ..data.loader import DecodeReport
 
         decode_report = DecodeReport()
+        feature_notes: list[str] = []
         work_dir = _work_dir(model, task, seed)
         ctx = ProtocolContext(
             task=task, adapter=adapter, index=data.index, seed=seed, device=self.opts.device,
-            features=cache, loader=self._loader_factory(task, data, cache, seed, decode_report),
+            features=_finite_features(cache, feature_notes),
+            loader=self._loader_factory(task, data, cache, seed, decode_report),
             progress=self.progress, work_dir=work_dir, preprocess=cache.preprocess,
             batch_size=self.opts.batch_size, workers=self.opts.workers, rank=_rank(),
             world_size=_world(), log=self._log, decode_report=decode_report)
@@ -258,6 +262,8 @@ class _Runner:
         snapshot = _snapshot(adapter) if task.protocol in TRAINING_PROTOCOLS else None
         try:
             output = self.protocols[task.protocol](ctx)
+        except NonFiniteError as e:      # say whose numbers were not finite; no result is written
+            raise e.within(f"model {model}, task {task.name} (seed {seed})") from None
         finally:
             if snapshot is not None:
                 _restore(adapter, snapshot)
@@ -271,6 +277,10 @@ class _Runner:
         if _rank() != 0:                     # under torchrun only rank 0 writes results
             return TaskOutcome(task.name, seed, "ok", task.main_metric,
                                output.metrics[task.main_metric], seconds, None, reason)
+        for note in dict.fromkeys(feature_notes):
+            self._log(f"warning: {model}, {task.name}: {note}")
+        if feature_notes:
+            output.extra = {**output.extra, "feature_warnings": list(dict.fromkeys(feature_notes))}
         record = self._record(task, seed, output, data, cache, decode_report, started, seconds)
         write_result(path, record, output.per_sample)
         return TaskOutcome(task.name, seed, "ok", task.main_metric, output.metrics[task.main_metric],
@@ -330,6 +340,7 @@ class _Runner:
                               "seconds": round(cache.stats.seconds, 3)},
             "protocol_clips": output.clips,
             "missing_videos": {s: data.missing[s][:100] for s in splits if data.missing[s]},
+            **({"data_notes": list(data.index.notes)} if data.index.notes else {}),
             "batch_size": self.opts.batch_size,
             "world_size": _world(),
             **({"protocol": output.extra} if output.extra else {}),
@@ -346,6 +357,37 @@ class _Runner:
         from rich.markup import escape
 
         self.console.print(escape(message))
+
+
+COLLAPSE_SPREAD = 1e-4   # relative spread of a split's features below which the encoder has collapsed
+
+
+def _finite_features(cache: Any, notes: list[str] | None = None) -> Callable[..., Any]:
+    """``cache`` as the protocols' feature function, refusing feature sets that hold NaN or inf (a
+    NaN row would otherwise decide ranks and hits arbitrarily), and noting collapsed ones in ``notes``.
+
+    Collapse: when every clip gets (nearly) the same feature, scores are decided by exact ties (chance)
+    or by the last bits of rounding, which differ between rows of one matmul; the note says so, so
+    that a number near chance is read as what it is."""
+    import numpy as np
+
+    from .metrics import require_finite
+
+    def features(split: str, variant: str = "normal", *, joint: bool = False) -> Any:
+        fs = cache(split, variant, joint=joint)
+        require_finite(fs.features, f"the {split} split's {variant}{' joint' if joint else ''} video features",
+                       [r.video_id for r in fs.records])
+        x = np.asarray(fs.features, dtype=np.float64)
+        if notes is not None and len(x) > 1:
+            scale = float(np.linalg.norm(x, axis=1).mean())
+            spread = float(np.sqrt(((x - x.mean(0)) ** 2).sum(1).mean())) / max(scale, 1e-30)
+            if spread < COLLAPSE_SPREAD:
+                notes.append(f"collapsed features: the {split} split's {variant} features of {len(x)} clips are "
+                             f"(nearly) identical (relative spread {spread:.2g}); scores are at chance or "
+                             "decided by rounding")
+        return fs
+
+    return features
 
 
 def _safe_num_params(adapter: Any) -> int | None:

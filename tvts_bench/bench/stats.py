@@ -49,23 +49,43 @@ def _chunks(n: int, total: int) -> list[int]:
     return sizes
 
 
+def _cluster_members(clusters: np.ndarray) -> list[np.ndarray]:
+    """Indices of each cluster's outcomes, clusters in order of first appearance."""
+    _, first, inverse = np.unique(np.asarray(clusters), return_index=True, return_inverse=True)
+    order = np.argsort(first)                          # cluster rank by first appearance
+    members = [np.flatnonzero(inverse == c) for c in order]
+    return members
+
+
 def bootstrap_distribution(outcomes: np.ndarray, statistic: Statistic, *, n_resamples: int = DEFAULT_RESAMPLES,
-                           seed: int = 0) -> np.ndarray:
-    """The statistic on ``n_resamples`` resamples (with replacement) of the outcomes (axis 0)."""
+                           seed: int = 0, clusters: np.ndarray | None = None) -> np.ndarray:
+    """The statistic on ``n_resamples`` resamples (with replacement) of the outcomes (axis 0).
+
+    With ``clusters`` (one id per outcome), whole clusters are resampled: outcomes that share an id
+    (all captions of one video) are not independent, and resampling them one by one would give an
+    interval that is too narrow."""
     x = np.asarray(outcomes, dtype=np.float64)
     n = x.shape[0]
     if n == 0:
         return np.full(n_resamples, np.nan)
     rng = np.random.default_rng(seed)
+    if clusters is not None:
+        if len(clusters) != n:
+            raise ValueError(f"clusters must give one id per outcome; got {len(clusters)} for {n}")
+        members = _cluster_members(clusters)
+        if len(members) < n:
+            picks = rng.integers(0, len(members), size=(n_resamples, len(members)))
+            return np.asarray([statistic(x[np.concatenate([members[c] for c in row])][None, :])[0]
+                               for row in picks])
     parts = [statistic(x[_resample_indices(rng, n, reps)]) for reps in _chunks(n, n_resamples)]
     return np.concatenate(parts)
 
 
 def bootstrap_ci(outcomes: np.ndarray, statistic: Statistic = mean_stat(), *,
                  n_resamples: int = DEFAULT_RESAMPLES, level: float = DEFAULT_LEVEL,
-                 seed: int = 0) -> tuple[float, float]:
+                 seed: int = 0, clusters: np.ndarray | None = None) -> tuple[float, float]:
     """Percentile bootstrap interval of ``statistic(outcomes)`` at ``level`` (e.g. 0.95)."""
-    dist = bootstrap_distribution(outcomes, statistic, n_resamples=n_resamples, seed=seed)
+    dist = bootstrap_distribution(outcomes, statistic, n_resamples=n_resamples, seed=seed, clusters=clusters)
     if np.all(np.isnan(dist)):
         return float("nan"), float("nan")
     alpha = (1.0 - level) / 2.0
@@ -74,11 +94,12 @@ def bootstrap_ci(outcomes: np.ndarray, statistic: Statistic = mean_stat(), *,
 
 
 def metric_value(outcomes: np.ndarray, statistic: Statistic = mean_stat(), *,
-                 n_resamples: int = DEFAULT_RESAMPLES, level: float = DEFAULT_LEVEL, seed: int = 0) -> MetricValue:
+                 n_resamples: int = DEFAULT_RESAMPLES, level: float = DEFAULT_LEVEL, seed: int = 0,
+                 clusters: np.ndarray | None = None) -> MetricValue:
     """The point estimate (statistic on all outcomes) with its bootstrap interval, as a MetricValue."""
     x = np.asarray(outcomes, dtype=np.float64)
     value = float(statistic(x[None, :])[0]) if x.size else float("nan")
-    lo, hi = bootstrap_ci(x, statistic, n_resamples=n_resamples, level=level, seed=seed)
+    lo, hi = bootstrap_ci(x, statistic, n_resamples=n_resamples, level=level, seed=seed, clusters=clusters)
     # the percentile interval of a skewed statistic (a median of few ranks) can miss the point
     # estimate by a hair; widen it so that the interval always contains the reported value.
     if not np.isnan(value) and not np.isnan(lo):

@@ -34,6 +34,9 @@ class DatasetIndex:
     classes: list[str] = field(default_factory=list)    # index -> class name ([] for retrieval)
     splits: dict[str, list[VideoRecord]] = field(default_factory=dict)
     annotation_files: list[Path] = field(default_factory=list)   # files read, for the content hash
+    # Warnings about how the files were read that change what a number means (e.g. MSR-VTT without the
+    # 1k-A lists): the runner prints them and copies them into every result of the dataset.
+    notes: list[str] = field(default_factory=list)
 
     def records(self, split: str) -> list[VideoRecord]:
         from ..errors import ConfigError

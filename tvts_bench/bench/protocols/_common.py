@@ -11,7 +11,8 @@ import torch
 
 from ...errors import ConfigError
 from ..result_schema import MetricValue
-from ..stats import Statistic, below_stat, mean_stat, median_stat, metric_value
+from ..metrics import RankResult
+from ..stats import Statistic, mean_stat, median_stat, metric_value
 
 
 def param(ctx, key: str, default: Any = None) -> Any:
@@ -34,21 +35,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def mv(outcomes: np.ndarray, statistic: Statistic, ctx, *, salt: int = 0) -> MetricValue:
-    """A metric value with its percentile bootstrap interval (params.bootstrap resamples, seeded)."""
+def mv(outcomes: np.ndarray, statistic: Statistic, ctx, *, salt: int = 0,
+       clusters: np.ndarray | None = None) -> MetricValue:
+    """A metric value with its percentile bootstrap interval (params.bootstrap resamples, seeded).
+
+    ``clusters`` (one id per outcome) resamples whole clusters: all captions of a video together."""
     n = int(param(ctx, "bootstrap", 1000) or 0)
     if n <= 0:
         x = np.asarray(outcomes, dtype=np.float64)
         return MetricValue(value=float(statistic(x[None, :])[0]) if x.size else float("nan"), n=int(x.size))
-    return metric_value(outcomes, statistic, n_resamples=n, seed=ctx.seed * 1000 + salt)
+    return metric_value(outcomes, statistic, n_resamples=n, seed=ctx.seed * 1000 + salt, clusters=clusters)
 
 
-def rank_metric_values(ranks: np.ndarray, ks, prefix: str, ctx, *, salt: int = 0) -> dict[str, MetricValue]:
-    """R@K, MedR, MeanR (with intervals) from 0-based ranks."""
-    r = np.asarray(ranks, dtype=np.float64)
-    out = {f"{prefix}R@{k}": mv(r, below_stat(k), ctx, salt=salt + i) for i, k in enumerate(ks)}
-    out[f"{prefix}MedR"] = mv(r, median_stat(offset=1.0), ctx, salt=salt + 50)
-    out[f"{prefix}MeanR"] = mv(r, mean_stat(offset=1.0), ctx, salt=salt + 51)
+def rank_metric_values(result: RankResult, prefix: str, ctx, *, salt: int = 0,
+                       clusters: np.ndarray | None = None) -> dict[str, MetricValue]:
+    """R@K (from expected hits), MedR, MeanR (from expected ranks), with intervals."""
+    r = np.asarray(result.ranks, dtype=np.float64)
+    out = {f"{prefix}R@{k}": mv(h, mean_stat(100.0), ctx, salt=salt + i, clusters=clusters)
+           for i, (k, h) in enumerate(result.hits.items())}
+    out[f"{prefix}MedR"] = mv(r, median_stat(offset=1.0), ctx, salt=salt + 50, clusters=clusters)
+    out[f"{prefix}MeanR"] = mv(r, mean_stat(offset=1.0), ctx, salt=salt + 51, clusters=clusters)
     return out
 
 

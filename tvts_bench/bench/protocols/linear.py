@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ...errors import DataFormatError, TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
-from ..metrics import topk_hits
+from ..metrics import TIE_RULE, topk_hits
 from ._common import diagnostics_of, param, percent_value, progress_task, seeds_of, select_metrics, torch_device
 
 
@@ -174,7 +174,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     seeds = seeds_of(ctx, default=3)
     hits = {k: np.zeros(len(y_test)) for k in ks}
     var_hits = {v: {k: np.zeros(len(variant_feats[v].labels)) for k in ks} for v in variants}
-    probs_sum = np.zeros((len(y_test), num_classes))
+    test_ids = [r.video_id for r in test.records]
+    pred_by_seed: list[np.ndarray] = []            # [N, 5] top-5 classes of each seed's probe
     per_seed: list[dict] = []
     with progress_task(ctx, f"{ctx.task.name}: linear probe", total=len(seeds)) as advance:
         for seed in seeds:
@@ -186,13 +187,14 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
             model = fit_logreg(train.features, y_train, num_classes, C, standardize=standardize,
                                max_iter=max_iter, device=device)
             logits = model.logits(test.features).cpu()
-            seed_hits = topk_hits(logits, y_test, ks)
+            seed_hits = topk_hits(logits, y_test, ks, what=f"test logits (seed {seed})", ids=test_ids)
             for k in ks:
                 hits[k] += seed_hits[k] / len(seeds)
-            probs_sum += torch.softmax(logits, 1).numpy()
+            pred_by_seed.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
             for v in variants:
                 vf = variant_feats[v]
-                vh = topk_hits(model.logits(vf.features).cpu(), _labels(vf, f"{v} test"), ks)
+                vh = topk_hits(model.logits(vf.features).cpu(), _labels(vf, f"{v} test"), ks,
+                               what=f"{v} test logits (seed {seed})", ids=[r.video_id for r in vf.records])
                 for k in ks:
                     var_hits[v][k] += vh[k] / len(seeds)
             per_seed.append({"seed": seed, "C": C, "heldout_top1": held_scores,
@@ -203,8 +205,10 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     metrics = select_metrics({f"top{k}": percent_value(hits[k], ctx, salt=k) for k in ks}, ctx)
     diagnostics = {v: select_metrics({f"top{k}": percent_value(var_hits[v][k], ctx, salt=k) for k in ks}, ctx)
                    for v in variants}
-    top5 = np.argsort(-probs_sum, axis=1)[:, :5]
-    per_sample = [{"video_id": r.video_id, "label": int(y_test[i]), "pred": top5[i].tolist(),
+    # correct_top1/5 are the per-sample outcomes the metric averages (over seeds, ties by expected
+    # hit); pred_by_seed lists each seed's own top-5, so a reader can recompute them seed by seed.
+    per_sample = [{"video_id": r.video_id, "label": int(y_test[i]),
+                   "pred_by_seed": [p[i].tolist() for p in pred_by_seed],
                    "correct_top1": float(hits[1][i]), "correct_top5": float(hits[5][i])}
                   for i, r in enumerate(test.records)]
     return ProtocolOutput(
@@ -212,5 +216,5 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         clips=0,
         extra={"linear": {"seeds": seeds, "per_seed": per_seed, "C_grid": grid, "val_fraction": val_fraction,
                           "standardize": standardize, "train_samples": int(len(y_train)),
-                          "test_samples": int(len(y_test)), "num_classes": num_classes,
+                          "test_samples": int(len(y_test)), "num_classes": num_classes, "ties": TIE_RULE,
                           "diagnostic_train": "normal features (variant features only at test time)"}})

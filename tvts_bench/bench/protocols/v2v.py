@@ -2,9 +2,9 @@
 
 Every test video queries all the others, itself excluded, by cosine similarity of the frozen encoder's
 features (no projection). R@K = % of queries with at least one same-class video in the top K; mAP =
-mean average precision over the whole ranked gallery. Queries whose class has no other test video
-cannot succeed and are left out of every metric (their count is in ``extra``). Ties: optimistic
-(see ``bench.metrics``).
+mean average precision over the whole ranked gallery. A query whose class has no other test video
+cannot succeed: it counts as a miss (R@K 0, AP 0), as it would in any search engine, and the number
+of such queries is in ``extra``. Ties: expected rank under random tie-breaking (``metrics.TIE_RULE``).
 
 Search: exact ranking by a blocked torch matmul (CPU, or the GPU when the run is on CUDA), the fastest
 exact path measured here and the one that also yields the full ranking mAP needs. ``params.index``:
@@ -21,7 +21,7 @@ import numpy as np
 
 from ...errors import ConfigError, DataFormatError
 from ..context import ProtocolContext, ProtocolOutput
-from ..metrics import V2VResult, v2v_retrieval
+from ..metrics import TIE_RULE, V2VResult, v2v_retrieval
 from ..result_schema import MetricValue
 from ..retrieval_index import IndexConfig, RetrievalIndex, recall_at_10_vs_exact
 from ._common import diagnostics_of, param, percent_value, select_metrics, torch_device
@@ -57,13 +57,14 @@ def score(features: np.ndarray, labels: np.ndarray | None, ctx, *, what: str
         hits, recall = _approx_hits(features, labels, ks, kind, ctx.seed, res)
         info["search"] = f"faiss {kind} (approximate) for R@K; exact ranking for mAP"
         info["recall_at_10_vs_exact"] = recall
-    valid = res.valid
-    if not valid.any():
+    info["ties"] = TIE_RULE
+    info["queries_without_positive_count_as"] = "miss (R@K 0, AP 0)"
+    if not res.valid.any():
         raise DataFormatError(ctx.index.root, f"no video of the {what} split has another video of its class, "
                               "so video-to-video retrieval has nothing to find",
                               hint="v2v needs at least two videos of some class in the test split")
-    values = {f"R@{k}": percent_value(hits[k][valid], ctx, salt=k) for k in ks}
-    values["mAP"] = percent_value(res.ap[valid], ctx, salt=99)
+    values = {f"R@{k}": percent_value(hits[k], ctx, salt=k) for k in ks}
+    values["mAP"] = percent_value(res.ap, ctx, salt=99)
     return select_metrics(values, ctx), res, info
 
 
@@ -75,9 +76,11 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         vf = ctx.features(ctx.task.splits.test, v)
         diagnostics[v], _, _ = score(vf.features, vf.labels, ctx, what=f"{v} test")
     ids = [r.video_id for r in test.records]
-    per_sample = [{"video_id": ids[i], "label": int(test.labels[i]), "first_rank": int(res.first_rank[i]),
-                   "ap": None if np.isnan(res.ap[i]) else float(res.ap[i]),
-                   "neighbors": [ids[j] for j in res.neighbors[i][:10]]}
+    hits = {k: h for k, h in res.hits.items()}
+    per_sample = [{"video_id": ids[i], "label": int(test.labels[i]),
+                   "first_rank": None if np.isnan(res.first_rank[i]) else float(res.first_rank[i]),
+                   **{f"correct_R@{k}": float(h[i]) for k, h in hits.items()},
+                   "ap": float(res.ap[i]), "neighbors": [ids[j] for j in res.neighbors[i][:10]]}
                   for i in range(len(ids))]
     return ProtocolOutput(metrics=metrics, diagnostics=diagnostics, per_sample=per_sample, clips=0,
                           extra={"v2v": info})

@@ -107,4 +107,16 @@ def read(root: Path | str, train: str = "9k") -> DatasetIndex:
         path = droot.resolve(f"{vid}.mp4", source, line=line_no, key=key, base=base, any_extension=True)
         splits.setdefault(split, []).append(
             VideoRecord(video_id=vid, path=path, split=split, captions=caps))
-    return DatasetIndex(NAME, droot.path, [], splits, files)
+    notes: list[str] = []
+    if test_csv is None:
+        tested = splits.get("test", [])
+        notes.append(
+            f"MSR-VTT: MSRVTT_JSFUSION_test.csv (the 1k-A test list) was not found under {droot.path}, so the "
+            f"test split is the caption JSON's own 'test' split ({len(tested)} videos, "
+            f"{sum(len(r.captions) for r in tested)} captions, "
+            f"{sum(len(r.captions) for r in tested) / max(1, len(tested)):.1f} per video), not the 1k-A "
+            "protocol of the paper: its numbers are not comparable to 1k-A numbers")
+    if train_csv is None:
+        notes.append(f"MSR-VTT: MSRVTT_train.{train}.csv was not found; the train split is the caption "
+                     "JSON's own 'train' split")
+    return DatasetIndex(NAME, droot.path, [], splits, files, notes)
