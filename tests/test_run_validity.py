@@ -57,3 +57,72 @@ def test_main_passes_a_commands_failure_exit_code_on(monkeypatch: pytest.MonkeyP
     with pytest.raises(SystemExit) as exit_info:
         cli_mod.main(["failing"])
     assert exit_info.value.code == 3
+
+
+def _constant_protocol(ctx):
+    from tvts_bench.bench.context import ProtocolOutput
+    from tvts_bench.bench.result_schema import MetricValue
+
+    return ProtocolOutput(metrics={m: MetricValue(value=1.0, n=1) for m in ctx.task.metrics},
+                          per_sample=[{"video_id": "x", "correct": 1.0}])
+
+
+def _tiny_videomae(folder: Path, seed: int) -> Path:
+    import torch
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    torch.manual_seed(seed)
+    VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2, hidden_size=32,
+                                 num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=64)).save_pretrained(folder)
+    return folder
+
+
+def test_two_checkpoints_of_one_card_both_keep_their_results(bench_home: Path, tmp_path: Path) -> None:
+    from tvts_bench.bench.runner import RunOptions, run_tasks
+
+    fake = {"v2v": _constant_protocol}
+    paths = []
+    for seed in (1, 2):
+        ckpt = _tiny_videomae(tmp_path / f"run{seed}" / "weights", seed)
+        out = run_tasks(RunOptions(model="videomae", checkpoint=str(ckpt), tasks="ssv2-v2v"), protocols=fake,
+                        show_progress=False)
+        assert [o.status for o in out.outcomes] == ["ok"], out.outcomes[0].error
+        paths.append(out.outcomes[0].path)
+    assert paths[0] != paths[1] and all(p.is_file() for p in paths)
+    names = sorted(p.parent.parent.name for p in paths)
+    assert all(n.startswith("videomae-weights-") for n in names) and names[0] != names[1]
+    # --name files them under the user's name instead; a name that is a path is refused
+    named = run_tasks(RunOptions(model="videomae", checkpoint=str(tmp_path / "run1" / "weights"), tasks="ssv2-v2v",
+                                 name="mine"), protocols=fake, show_progress=False)
+    assert named.outcomes[0].path.parent.parent.name == "mine"
+
+
+def test_run_refuses_a_name_that_is_a_path(bench_home: Path, capsys: pytest.CaptureFixture) -> None:
+    from tvts_bench.cli import main
+
+    for bad in ("../x", "/tmp/x", "a/b", ".."):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["run", "--model", "scratch", "--tasks", "ssv2-v2v", "--name", bad])
+        assert exit_info.value.code == 2
+        assert "is not a valid name" in capsys.readouterr().err
+
+
+def test_a_stale_result_is_moved_aside_not_deleted(bench_home: Path) -> None:
+    from tvts_bench.bench.results import read_result
+    from tvts_bench.bench.runner import RunOptions, run_tasks
+
+    fake = {"v2v": _constant_protocol}
+    opts = RunOptions(model="scratch", tasks="ssv2-v2v")
+    first = run_tasks(opts, protocols=fake, show_progress=False).outcomes[0]
+    old_hash = read_result(first.path).task.hash
+    changed = run_tasks(RunOptions(model="scratch", tasks="ssv2-v2v", task_params=("v2v.ks=[1,5]",)),
+                        protocols=fake, show_progress=False).outcomes[0]
+    assert changed.reason == "stale: task card changed" and changed.path == first.path
+    kept = list((bench_home / "results" / ".superseded").rglob("*.json"))
+    assert len(kept) == 1 and read_result(kept[0]).task.hash == old_hash
+    assert len(list((bench_home / "results" / ".superseded").rglob("*.samples.jsonl"))) == 1
+    from tvts_bench.report.aggregate import load_results
+
+    loaded, _ = load_results(bench_home / "results")                 # the leaderboard reads the current one
+    assert [r.record.task.hash for r in loaded] == [read_result(first.path).task.hash]

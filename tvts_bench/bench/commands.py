@@ -35,7 +35,12 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
               help="A model card name (tvts, videomae, clip, scratch, ...), a checkpoint folder, or file.py:factory.")
 @click.option("--tasks", "-t", required=True, metavar="LIST",
               help="Comma list of tasks and groups, e.g. ssv2-linear,msrvtt-ret or demo, paper, quick, all.")
-@click.option("--checkpoint", default=None, metavar="PATH", help="Weights to load into the model card.")
+@click.option("--checkpoint", default=None, metavar="PATH",
+              help="Weights to load into the model card. Results are then filed as <card>-<file>-<weights "
+                   "hash>, so two checkpoints of one card never share a row.")
+@click.option("--name", default=None, metavar="NAME",
+              help="The name results are filed and shown under (default: the card's name, plus a short "
+                   "weights hash for weights given by path).")
 @data_root_option
 @world_preset_option
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
@@ -43,8 +48,9 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
 @click.option("--seeds", default="0", show_default=True, help="Seeds, e.g. 0,1,2 or 0-2; one result file each.")
 @click.option("--overwrite", type=click.Choice(["never", "always", "only-missing"]), default="only-missing",
               show_default=True,
-              help="never: stop if a result exists; only-missing: keep existing valid results; "
-                   "always: recompute (features still come from the cache).")
+              help="never: stop if a result exists; only-missing: keep existing valid results and move "
+                   "stale ones (other weights, task card or data) to <results>/.superseded/; always: "
+                   "recompute and replace (features still come from the cache).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Clips per batch for feature extraction (and the default for protocols).")
@@ -55,7 +61,7 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
               help="Override a task parameter: SCOPE is a protocol, a task or *; e.g. ft.epochs=50, "
                    "ssv2-linear.C=[0.1,1], ft.sampling.clips=5. Changes the task hash. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, world_preset: str | None,
+def run(model: str, tasks: str, checkpoint: str | None, name: str | None, data_root: str | None, world_preset: str | None,
         results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int | None,
         task_params: tuple[str, ...], quiet: bool) -> None:
     """Evaluate a model on tasks and write one result file per (model, task, seed).
@@ -79,7 +85,11 @@ def run(model: str, tasks: str, checkpoint: str | None, data_root: str | None, w
         from ..runtime import default_decode_workers
 
         workers = default_decode_workers(device)
-    opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, task_params=task_params,
+    if name is not None:
+        from .results import check_result_name
+
+        check_result_name(name)
+    opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, name=name, task_params=task_params,
                       data_root=data_root, results_dir=Path(results_dir) if results_dir else None,
                       seeds=_parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,
                       workers=workers, world_preset=world_preset)

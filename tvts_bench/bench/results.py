@@ -37,6 +37,41 @@ def result_path(results_dir: Path | str, model: str, task: str, seed: int,
     return Path(results_dir) / safe_name(model) / safe_name(task) / f"{source}-seed{seed}.json"
 
 
+NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=@-]{0,99}$")
+
+
+def check_result_name(name: str, option: str = "--name") -> str:
+    """A user-given name that becomes a folder: letters, digits and ``._+=@-``, no path separators."""
+    if not NAME_RULE.match(name) or ".." in name:
+        raise ConfigError(f"{option} {name!r} is not a valid name",
+                          hint="use 1-100 letters, digits and . _ + = @ -, starting with a letter or digit "
+                               "(no / and no ..)")
+    return name
+
+
+SUPERSEDED = ".superseded"
+
+
+def supersede(path: Path, results_dir: Path) -> Path | None:
+    """Move an existing result (and its side file) out of the way before a new one takes its place:
+    into ``<results>/.superseded/<same relative path>.<finished time>.json``. Nothing a user computed
+    is deleted; the leaderboard does not read dot-folders."""
+    if not path.exists():
+        return None
+    try:
+        rel = path.resolve().relative_to(Path(results_dir).resolve())
+    except ValueError:
+        rel = Path(path.name)
+    stamp = str(int(path.stat().st_mtime_ns))
+    target = Path(results_dir) / SUPERSEDED / rel.parent / f"{rel.stem}.{stamp}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    side = samples_path(path)
+    if side.exists():
+        os.replace(side, samples_path(target))
+    os.replace(path, target)
+    return target
+
+
 def samples_path(result_json: Path) -> Path:
     return result_json.with_name(result_json.name.removesuffix(".json") + ".samples.jsonl")
 
@@ -108,7 +143,8 @@ def existing_result(path: Path, mode: str, *, weights_hash: str | None = None,
     - ``always``: always compute (features still come from the cache).
     - ``only-missing``: skip a valid result made with the same weights, task hash and data (the
       manifest hash: annotation contents + the videos found); recompute a missing, unreadable or
-      stale one.
+      stale one. The runner moves a stale one to ``.superseded/`` (``supersede``) rather than
+      overwriting it.
     """
     if mode not in OVERWRITE_MODES:
         raise ConfigError(f"--overwrite {mode!r}: expected one of {', '.join(OVERWRITE_MODES)}")

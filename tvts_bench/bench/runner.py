@@ -24,7 +24,7 @@ from ..hashing import sha256_json
 from .provenance import build_provenance, utc_now
 from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
 from .results import (existing_result, model_identity_key, read_model_identity, read_result, result_path,
-                      safe_name, write_model_identity, write_result)
+                      safe_name, supersede, write_model_identity, write_result)
 from .task_card import TaskCard
 
 if TYPE_CHECKING:  # the protocol and feature modules import torch: only the compute path loads them
@@ -51,6 +51,7 @@ class RunOptions:
     world_preset: str | None = None
     shard_size: int | None = None            # feature cache shard size (None: features.DEFAULT_SHARD_SIZE)
     backend: str = "auto"
+    name: str | None = None                  # --name: the result name (default: see _Runner.result_name)
 
 
 @dataclass
@@ -200,7 +201,19 @@ class _Runner:
         return self.identity()
 
     def model_name(self) -> str:
-        return self.identity().name
+        return self.result_name(self.identity())
+
+    def result_name(self, known: ModelIdentity) -> str:
+        """The name results are filed and shown under. Weights given by path (``--checkpoint``, or a
+        path as the model) that the card's loader renamed carry a short weights hash, so two
+        checkpoints loaded with one card never share a result path; ``--name`` overrides."""
+        if self.opts.name:
+            return self.opts.name
+        by_path = self.opts.checkpoint is not None or (
+            self.opts.model not in _card_names() and Path(self.opts.model).expanduser().exists())
+        if by_path and known.name != self.opts.model and known.weights_hash:
+            return f"{known.name}-{known.weights_hash[:8]}"
+        return known.name
 
     def data_for(self, task: TaskCard) -> PreparedData:
         key = f"{task.dataset}:{sha256_json(task.reader_options)}"
@@ -213,7 +226,7 @@ class _Runner:
     # -- one (task, seed) --------------------------------------------------------------------------
     def run_one(self, task: TaskCard, seed: int) -> TaskOutcome:
         known = self.identity()                  # from the memo when an identical load was seen before
-        model = known.name
+        model = self.result_name(known)
         data = self.data_for(task)
         path = result_path(self.results_dir, model, task.name, seed,
                            "builtin" if data.location.builtin else "real")
@@ -282,6 +295,10 @@ class _Runner:
         if feature_notes:
             output.extra = {**output.extra, "feature_warnings": list(dict.fromkeys(feature_notes))}
         record = self._record(task, seed, output, data, cache, decode_report, started, seconds)
+        if self.opts.overwrite != "always":
+            moved = supersede(path, self.results_dir)     # a stale result is kept, never overwritten
+            if moved is not None:
+                self._log(f"note: the earlier result ({reason}) was moved to {moved}")
         write_result(path, record, output.per_sample)
         return TaskOutcome(task.name, seed, "ok", task.main_metric, output.metrics[task.main_metric],
                            seconds, path, reason)
@@ -310,7 +327,7 @@ class _Runner:
                 cache: FeatureCache, decode_report: Any, started: str, seconds: float) -> ResultRecord:
         adapter = self.adapter
         if hasattr(adapter, "model_info"):
-            model_info = ModelInfo(**adapter.model_info())
+            model_info = ModelInfo(**{**adapter.model_info(), "name": self.model_name()})
         else:
             model_info = ModelInfo(name=self.model_name(), family=getattr(adapter, "family", "user"),
                                    weights_hash=adapter.weights_hash(), checkpoint=self.opts.checkpoint,
@@ -360,6 +377,12 @@ class _Runner:
 
 
 COLLAPSE_SPREAD = 1e-4   # relative spread of a split's features below which the encoder has collapsed
+
+
+def _card_names() -> set[str]:
+    from .results import _raw_cards           # torch-free: a no-op run decides skips without torch
+
+    return set(_raw_cards()[1])
 
 
 def _finite_features(cache: Any, notes: list[str] | None = None) -> Callable[..., Any]:

@@ -193,7 +193,8 @@ def load_results(results_dir: Path) -> tuple[list[LoadedResult], list[str]]:
     loaded: list[LoadedResult] = []
     warnings: list[str] = []
     for path in sorted(results_dir.rglob("*.json")):
-        if not path.is_file() or path.name.startswith("."):
+        # dot-folders hold what is not current (``.superseded/``: results replaced by newer ones)
+        if not path.is_file() or any(part.startswith(".") for part in path.relative_to(results_dir).parts):
             continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
