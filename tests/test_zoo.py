@@ -246,3 +246,35 @@ def test_check_model_on_builtin_world_clips(bench_home):
     result = _check(["videomae", "--clips", "2"])
     assert result.exit_code == 0, result.output
     assert "SSv2 clips from the built-in world" in result.output and "RANDOM" not in result.output
+
+
+def test_project_checkpoint_with_an_unknown_tensor_is_refused(empty_home):
+    """No tensor is left unused in silence: the extra key is named (the pretraining package loads
+    project checkpoints strictly, before the zoo's own account of the keys)."""
+    from safetensors.torch import load_file, save_file
+
+    _save_run(empty_home, "tvts", "tvts")
+    ckpt = empty_home / "runs" / "tvts" / "checkpoints" / "step-00000010"
+    state = load_file(str(ckpt / "model.safetensors"))
+    state["video_model.mystery"] = torch.zeros(3)
+    save_file(state, str(ckpt / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="video_model.mystery"):
+        load_model("tvts")
+
+
+def test_check_model_exits_nonzero_when_a_tensor_is_unused(tmp_path, empty_home):
+    from safetensors.torch import load_file, save_file
+    from transformers import VideoMAEConfig, VideoMAEModel
+
+    VideoMAEModel(VideoMAEConfig(image_size=32, patch_size=16, num_frames=4, tubelet_size=2,
+                                 hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=64)).save_pretrained(tmp_path / "vmae")
+    state = load_file(str(tmp_path / "vmae" / "model.safetensors"))
+    state["encoder.layer.0.extra.weight"] = torch.zeros(2)
+    save_file(state, str(tmp_path / "vmae" / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"encoder\.layer\.0\.extra\.weight"):
+        load_model(str(tmp_path / "vmae"))                  # what `tvts-bench run` does by default
+    result = _check([str(tmp_path / "vmae"), "--clips", "2"])
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output and "encoder.layer.0.extra.weight" in result.output
+    assert "--accept-unused-tensors" in result.output

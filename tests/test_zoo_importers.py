@@ -221,18 +221,19 @@ def _tiny_vit():
     from tvts_bench.nn.video_vit import VideoViT, VideoViTConfig
 
     torch.manual_seed(0)
-    vit = VideoViT(VideoViTConfig(img_size=32, num_frames=4, patch_size=(2, 16, 16), embed_dim=128,
-                                  depth=2, num_heads=2)).eval()
+    # width 384 (ViT-S): the importer takes the head count (6) from the standard table by width
+    vit = VideoViT(VideoViTConfig(img_size=32, num_frames=4, patch_size=(2, 16, 16), embed_dim=384,
+                                  depth=2, num_heads=6)).eval()
     _randomize(vit, 6)
     return vit
 
 
 def _authors_file(path: Path, vit, config) -> None:
     state = {f"module.video_model.{k}": v for k, v in vit.state_dict().items()}
-    state["module.pred_model.type_embed"] = torch.randn(2, 128)
-    state["module.text_model.embeddings.word_embeddings.weight"] = torch.randn(10, 128)
-    state["module.txt_proj.1.weight"] = torch.randn(16, 128)
-    state["module.vid_proj.0.weight"] = torch.randn(16, 128)
+    state["module.pred_model.type_embed"] = torch.randn(2, 384)
+    state["module.text_model.embeddings.word_embeddings.weight"] = torch.randn(10, 384)
+    state["module.txt_proj.1.weight"] = torch.randn(16, 384)
+    state["module.vid_proj.0.weight"] = torch.randn(16, 384)
     torch.save({"arch": "TVTS", "epoch": 20, "state_dict": state, "optimizer": {},
                 "monitor_best": 0.0, "config": config}, path)
 
@@ -253,7 +254,7 @@ def test_authors_tvts_plain_config_roundtrip(tmp_path):
     _authors_file(tmp_path / "tvts.pth", vit, {"arch": {"type": "TVTS", "args": {}}})
     adapter = load_model("tvts-authors-vitb", checkpoint=tmp_path / "tvts.pth")
     _check_authors(adapter, vit)
-    assert adapter.feature_dim == 128 and adapter.preprocess.num_frames == 4
+    assert adapter.feature_dim == 384 and adapter.preprocess.num_frames == 4
 
 
 _CONFIG_MODULE = '''
@@ -347,12 +348,12 @@ def test_authors_tvts_text_tower_with_local_distilbert(tmp_path, monkeypatch):
                                             hidden_dim=64, max_position_embeddings=64)).eval()
     bert.config.save_pretrained(folder)
     vit = _tiny_vit()
-    vid_proj, txt_proj = torch.nn.Linear(128, 16), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(32, 16))
+    vid_proj, txt_proj = torch.nn.Linear(384, 16), torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(32, 16))
     state = {f"module.video_model.{k}": v for k, v in vit.state_dict().items()}
     state.update({f"module.text_model.{k}": v for k, v in bert.state_dict().items()})
     state.update({f"module.vid_proj.0.{k}": v for k, v in vid_proj.state_dict().items()})
     state.update({f"module.txt_proj.{k}": v for k, v in txt_proj.state_dict().items()})
-    state["module.pred_model.head.weight"] = torch.randn(4, 128)
+    state["module.pred_model.head.weight"] = torch.randn(4, 384)
     torch.save({"state_dict": state, "config": {"arch": {"type": "TVTS"}}}, tmp_path / "tvts.pth")
 
     monkeypatch.setenv("TVTS_BENCH_TEXT_MODEL", str(folder))

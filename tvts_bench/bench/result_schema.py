@@ -34,6 +34,9 @@ class ModelInfo(_Strict):
     paper_row: str | None = None    # the paper's row this model corresponds to, if any
     num_params: int | None = None
     card: dict = Field(default_factory=dict)
+    # checkpoint tensors the model did not use, loaded only because the run accepted them
+    # (--accept-unused-tensors); empty for a fully used checkpoint
+    unused_tensors: list[str] = Field(default_factory=list)
 
 
 class TaskInfo(_Strict):

@@ -135,11 +135,18 @@ class ModuleAdapter(VideoAdapter):
         return self
 
     def model_info(self) -> dict:
-        """Fields for ResultRecord.model (bench.result_schema.ModelInfo)."""
-        return {"name": self.name, "family": self.family, "weights_hash": self.weights_hash(),
+        """Fields for ResultRecord.model (bench.result_schema.ModelInfo).
+
+        ``unused_tensors`` is present only when the load accepted unused checkpoint tensors, so a
+        result computed from a partly understood checkpoint says so.
+        """
+        info = {"name": self.name, "family": self.family, "weights_hash": self.weights_hash(),
                 "checkpoint": self.checkpoint, "trained_on": list(self.card.trained_on),
                 "paper_row": self.card.paper_row, "num_params": self.num_params(),
                 "card": self.card.for_report()}
+        if self.unused_tensors:
+            info["unused_tensors"] = self.unused_tensors
+        return info
 
 
 def infer_feature_dim(module: nn.Module, preprocess: Preprocess) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,6 +41,16 @@ class VideoAdapter(ABC):
     preprocess: Preprocess
     feature_dim: int
     feature_desc: str = ""          # which token or pooling gives the feature, as the card states
+    # The importer's account of the checkpoint's tensors (zoo.importing.ImportReport), or None (random
+    # init, user model). Loading refuses unused tensors unless accepted; accepted ones are listed in
+    # ``import_report.unused`` and ``unused_tensors``.
+    import_report: Any = None
+
+    @property
+    def unused_tensors(self) -> list[str]:
+        """Checkpoint tensors the model does not use (non-empty only if explicitly accepted)."""
+        report = getattr(self, "import_report", None)
+        return list(getattr(report, "unused", None) or [])
 
     @abstractmethod
     def encode_video(self, video: torch.Tensor) -> torch.Tensor:

@@ -49,13 +49,21 @@ class WeightsSpec(_Strict):
 
 
 class PreprocessSpec(_Strict):
-    """The clip a model expects. For built-in runs the checkpoint's own values win (these are defaults)."""
+    """The clip a model expects. For built-in runs the checkpoint's own values win (these are defaults).
+
+    ``short_side`` is the evaluation resize: the short side of every frame is resized to it, then a
+    ``size`` crop is taken. It must be the resize of the model's own evaluation code, and
+    ``resize_source`` says where that is (repository and file, e.g. ``github.com/MCG-NJU/VideoMAE
+    run_class_finetuning.py --short_side_size (default 224)``); cards of external weights must give
+    it. Importers scale ``short_side`` with the checkpoint's crop size (``short_side / size``).
+    """
 
     frames: int = Field(gt=0)
     size: int = Field(gt=0)
     short_side: int = Field(gt=0)
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    resize_source: str | None = None   # where the evaluation resize comes from (repository + file)
 
     @model_validator(mode="after")
     def _sizes(self) -> "PreprocessSpec":
@@ -63,6 +71,9 @@ class PreprocessSpec(_Strict):
             raise ValueError(f"short_side ({self.short_side}) must be >= size ({self.size})")
         if any(s <= 0 for s in self.std):
             raise ValueError("std values must be positive")
+        if self.resize_source is not None and not self.resize_source.strip():
+            raise ValueError("resize_source must name the repository and file of the model's own "
+                             "evaluation resize (or be left out)")
         return self
 
     def to_preprocess(self) -> Preprocess:
@@ -104,6 +115,16 @@ class ModelCard(_Strict):
         if bad:
             raise ValueError(f"dataset short names must be lower-case (got {bad})")
         return v
+
+    @model_validator(mode="after")
+    def _resize_source(self) -> "ModelCard":
+        # Weights trained elsewhere are evaluated at their own code's resize; the card must say where
+        # that number comes from, so it can be checked.
+        if self.weights.source == "local" and self.family in ("tvts", "videomae", "clip") \
+                and not self.preprocess.resize_source:
+            raise ValueError("preprocess.resize_source is required for external weights: name the "
+                             "repository and file whose evaluation resize short_side copies")
+        return self
 
     def weights_summary(self) -> str:
         """One line for listings: where the weights come from."""

@@ -22,7 +22,7 @@ from ..errors import CheckpointError
 from .adapters import ModuleAdapter, TextTower
 from .base import CLIP_MEAN, CLIP_STD, Preprocess
 from .card import ModelCard
-from .importing import KeyMapper, load_into
+from .importing import KeyMapper, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights
 
 
@@ -96,7 +96,7 @@ def _preprocess_config(folder: Path) -> dict:
         raise CheckpointError(f"{f}: not valid JSON ({e})") from None
 
 
-def import_hf_clip(folder: Path, options: CLIPOptions) -> tuple[Any, Any]:
+def import_hf_clip(folder: Path, options: CLIPOptions, *, accept_unused: bool = False) -> tuple[Any, Any]:
     """Build a CLIPModel from ``folder``'s config and load its weights with a full key account."""
     from transformers import CLIPConfig, CLIPModel
 
@@ -115,6 +115,7 @@ def import_hf_clip(folder: Path, options: CLIPOptions) -> tuple[Any, Any]:
         target[key] = mapper.take(key)
     mapper.ignore(r"position_ids$", "index buffer")
     report = mapper.finish()
+    refuse_unused(report, accept_unused)
     load_into(model, target, report, allow_missing=(r"position_ids$",))
     return model.eval(), report
 
@@ -147,17 +148,17 @@ class _TextSide(nn.Module):
         self.text_projection = text_projection
 
 
-def load_clip(card: ModelCard, path: Path) -> ModuleAdapter:
+def load_clip(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
     from .project import is_project_checkpoint, load_project
 
     if is_project_checkpoint(path):
-        return load_project(card, path)
+        return load_project(card, path, accept_unused=accept_unused)
     if not is_hf_clip_folder(path):
         raise CheckpointError(f"{path}: not a CLIP checkpoint",
                               hint="expected a HuggingFace CLIPModel folder (config.json with model_type "
                                    "'clip', model.safetensors, tokenizer files) or a project checkpoint")
     options = CLIPOptions.from_card(card.config)
-    model, report = import_hf_clip(path, options)
+    model, report = import_hf_clip(path, options, accept_unused=accept_unused)
     dim = int(model.config.projection_dim)
     video = CLIPFrameEncoder(model.vision_model, model.visual_projection, dim, options.normalize_frames)
     has_tok = any((path / n).is_file() for n in ("tokenizer.json", "vocab.json", "tokenizer_config.json"))

@@ -10,6 +10,7 @@ import click
 import torch
 
 from ..cli_options import data_root_option, home_option, world_preset_option
+from .importing import ACCEPT_UNUSED_FLAG
 
 SAMPLE_TEXTS = ["a person opens a door", "someone pours water into a cup", "a dog runs on grass"]
 
@@ -110,7 +111,9 @@ def run_checks(adapter, clips: torch.Tensor, clips_source: str) -> CheckResult:
     else:
         detail = report.summary()
         if report.unused:
-            detail += "; unused: " + ", ".join(report.unused[:6]) + (" ..." if len(report.unused) > 6 else "")
+            more = " ..." if len(report.unused) > 6 else ""
+            detail += (f"; unused: {', '.join(report.unused[:6])}{more} (`tvts-bench run` refuses this "
+                       f"checkpoint unless {ACCEPT_UNUSED_FLAG})")
         if report.missing:
             detail += "; missing: " + ", ".join(report.missing[:6])
         add(Check("checkpoint tensors used", report.all_used, detail))
@@ -196,7 +199,7 @@ def check_model(model: str, checkpoint: str | None, num_clips: int, device: str,
                 data_root: str | None, world_preset: str | None) -> None:
     """Load MODEL (a card name, a checkpoint path, or path/to/file.py:factory), run it on a few
     built-in clips, and check output shape, finiteness, determinism and that every checkpoint tensor
-    was used. Exits with status 1 when a check fails."""
+    was used. Exits with status 1 when a check fails (unused checkpoint tensors are a failed check)."""
     from rich.console import Console
 
     from .registry import load_model
@@ -204,7 +207,9 @@ def check_model(model: str, checkpoint: str | None, num_clips: int, device: str,
     console = Console(highlight=False)
     t0 = time.perf_counter()
     with console.status(f"loading {model} ..."):
-        adapter = load_model(model, checkpoint=checkpoint, device=device)
+        # Accept unused tensors here so they can be listed; the "checkpoint tensors used" check then
+        # fails and the command exits 1 (`run` refuses such a file without the flag).
+        adapter = load_model(model, checkpoint=checkpoint, device=device, accept_unused=True)
     load_seconds = time.perf_counter() - t0
     with console.status("decoding clips ..."):
         clips, source = sample_clips(adapter, num_clips, data_root, world_preset)

@@ -5,6 +5,13 @@ An importer builds the target model's state dict from a checkpoint through a ``K
 pretraining decoder, a classifier head, the sort module) and says why. ``load_into`` then refuses to
 load unless the target receives every tensor it has (no silently zero ``q_bias``), and the resulting
 ``ImportReport`` lists used, ignored and unused source keys for ``check-model``.
+
+A source tensor that is neither used nor ignored by design is *unused*: the file holds something the
+importer does not understand (another size, another layout, an extra module). ``refuse_unused``
+turns that into an error naming the keys, unless the caller explicitly accepts it
+(``load_model(..., accept_unused=True)``, ``tvts-bench run --accept-unused-tensors``); accepted keys
+stay listed on the report and in the results (``ModelInfo.unused_tensors``). Missing tensors are
+always an error.
 """
 
 from __future__ import annotations
@@ -17,6 +24,46 @@ from torch import nn
 
 from ..errors import CheckpointError
 
+ACCEPT_UNUSED_FLAG = "--accept-unused-tensors"
+
+# Standard ViT sizes by embedding width -> number of attention heads (ViT-S/B/L/H/g as used by VideoMAE,
+# modeling_finetune.py / modeling_pretrain.py, and VideoMAE V2's ViT-g). Shapes cannot tell the head
+# count; a width outside this table needs ``num_heads`` in the card's config.
+STANDARD_HEADS = {384: 6, 768: 12, 1024: 16, 1280: 16, 1408: 16}
+
+
+def heads_for_width(width: int, card_config: dict, source: str) -> tuple[int, str]:
+    """(number of heads, where it came from) for a checkpoint of embedding width ``width``.
+
+    The standard table wins for a standard width: a card written for ViT-B (``num_heads: 12``) must
+    never give 12 heads to a ViT-S file. A card may set a non-standard head count for a standard
+    width only by pinning the width too (``hidden_size: <width>`` next to ``num_heads``).
+    """
+    given = card_config.get("num_heads")
+    pinned = card_config.get("hidden_size", card_config.get("embed_dim"))
+    if given is not None and (width not in STANDARD_HEADS or (pinned is not None and int(pinned) == width)):
+        heads = int(given)
+        if heads <= 0 or width % heads:
+            raise CheckpointError(f"{source}: card config num_heads {heads} does not divide the "
+                                  f"checkpoint's width {width}",
+                                  hint="set config.num_heads to the model's head count")
+        return heads, "card config num_heads"
+    if width in STANDARD_HEADS:
+        heads = STANDARD_HEADS[width]
+        if given is not None and int(given) != heads:
+            raise CheckpointError(
+                f"{source}: the card's config says num_heads {given}, but this checkpoint has width "
+                f"{width}, whose standard model has {heads} heads (a card written for another size?)",
+                hint=f"remove num_heads from the card, or set config.hidden_size: {width} next to it "
+                     "if this model really is a non-standard one")
+        return heads, f"standard head count for width {width}"
+    raise CheckpointError(
+        f"{source}: embedding width {width} is not a standard ViT size "
+        f"({', '.join(f'{w}: {h} heads' for w, h in STANDARD_HEADS.items())}), so the number of "
+        "attention heads cannot be known from the file",
+        hint="write a card for this model with config.num_heads set (and pass it with --model CARD "
+             "--checkpoint PATH)")
+
 
 @dataclass
 class ImportReport:
@@ -27,6 +74,8 @@ class ImportReport:
     unused: list[str] = field(default_factory=list)         # neither used nor ignored: suspicious
     missing: list[str] = field(default_factory=list)        # target tensors the source did not give
     notes: list[str] = field(default_factory=list)
+
+    accepted_unused: bool = False                # unused tensors were accepted by an explicit flag
 
     @property
     def all_used(self) -> bool:
@@ -79,6 +128,25 @@ class KeyMapper:
         self.report.unused = sorted(k for k in self.source
                                     if k not in self._used and k not in self.report.ignored)
         return self.report
+
+
+def refuse_unused(report: ImportReport, accept_unused: bool) -> None:
+    """Refuse a checkpoint whose report lists unused tensors, unless the caller accepted them."""
+    if not report.unused:
+        return
+    shown = ", ".join(report.unused[:12]) + (f" ... ({len(report.unused)} in all)"
+                                              if len(report.unused) > 12 else "")
+    if not accept_unused:
+        raise CheckpointError(
+            f"{report.source}: {len(report.unused)} tensor(s) of the checkpoint would be left unused "
+            f"(format {report.format}): {shown}",
+            hint="is this the right file for the model (size, layout)? `tvts-bench check-model MODEL "
+                 "--show-keys` lists every key; to evaluate it anyway pass "
+                 f"{ACCEPT_UNUSED_FLAG} (load_model(..., accept_unused=True)); the unused keys are then "
+                 "recorded with the results")
+    report.accepted_unused = True
+    report.notes.append(f"loaded despite {len(report.unused)} unused tensor(s) (accept_unused, "
+                        f"{ACCEPT_UNUSED_FLAG}): {shown}")
 
 
 def load_into(module: nn.Module, target: dict[str, torch.Tensor], report: ImportReport, *,

@@ -3,7 +3,8 @@
 The pretraining package rebuilds its model from the checkpoint folder (safetensors + config.json) via
 ``tvts_bench.pretrain.checkpoint.load_for_eval``; this module wraps the result as a ``ModuleAdapter``
 and accounts for every tensor of the checkpoint (video encoder and projections used; sort module and
-MAE decoder dropped by design).
+MAE decoder dropped by design). A tensor under any other prefix is unused and refused unless the caller
+accepts it (``accept_unused``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 from ..errors import CheckpointError, MissingPathError
 from .adapters import ModuleAdapter
 from .card import ModelCard
-from .importing import ImportReport
+from .importing import ImportReport, refuse_unused
 
 PROJECT_FORMAT = "tvts-bench-checkpoint"
 
@@ -81,7 +82,7 @@ def _report(state: dict[str, torch.Tensor], source: str, has_text: bool) -> Impo
     return report
 
 
-def load_project(card: ModelCard, path: Path) -> ModuleAdapter:
+def load_project(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
     """Load a checkpoint folder (or the newest checkpoint of a run folder)."""
     try:
         from ..pretrain.checkpoint import load_for_eval
@@ -106,6 +107,7 @@ def load_project(card: ModelCard, path: Path) -> ModuleAdapter:
         if isinstance(bundle.text_encoder, nn.Module):
             text = _JointText(bundle.text_encoder, bundle.text_proj)
     report = _report(bundle.state_dict, str(ckpt), has_text)
+    refuse_unused(report, accept_unused)
     report.notes.append(f"objective {bundle.objective}; loaded strictly by tvts_bench.pretrain")
     text_call = None
     if has_text and text is None:   # a plain callable encoder: no trainable text tower

@@ -14,6 +14,12 @@ TVTS_vitb.pth``). Weights of a card are looked for in order: ``checkpoint``; for
 newest complete checkpoint of ``$TVTS_BENCH_HOME/runs/<run>``; for local weights the card's
 ``weights.path`` and ``$TVTS_BENCH_HOME/weights/<name>/``. When none is there, the error says where it
 looked and how to get them.
+
+Every importer accounts for each tensor of the checkpoint (``importing.ImportReport``). A checkpoint
+with tensors the model would not use is refused (``CheckpointError`` naming them) unless the caller
+passes ``accept_unused=True`` (``--accept-unused-tensors``); the accepted keys stay readable as
+``adapter.import_report.unused`` / ``adapter.unused_tensors`` and go into the results
+(``model_info()["unused_tensors"]``). Missing tensors are always an error.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from ..errors import CheckpointError, ConfigError, MissingPathError
 from ..home import home_dir, models_dirs, runs_dir
 from .base import VideoAdapter
 from .card import ModelCard, load_card_file
+from .importing import refuse_unused
 
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt", ".tar")
 
@@ -143,21 +150,21 @@ def list_models() -> list[ModelListing]:
 
 # -- loading ------------------------------------------------------------------------------------------
 
-def _load_card(card: ModelCard, path: Path | None) -> VideoAdapter:
+def _load_card(card: ModelCard, path: Path | None, accept_unused: bool = False) -> VideoAdapter:
     from . import clip, scratch, tvts, videomae
 
     if card.family == "scratch":
-        return scratch.load_scratch(card)
+        return scratch.load_scratch(card, accept_unused=accept_unused)
     if path is None:
         raise CheckpointError(f"model {card.name!r}: no weights given")
     if card.family == "tvts":
         if card.weights.format == "tvts-authors" and path.is_file():
-            return tvts.load_authors(card, path)
-        return tvts.load_tvts(card, path)
+            return tvts.load_authors(card, path, accept_unused=accept_unused)
+        return tvts.load_tvts(card, path, accept_unused=accept_unused)
     if card.family == "videomae":
-        return videomae.load_videomae(card, path)
+        return videomae.load_videomae(card, path, accept_unused=accept_unused)
     if card.family == "clip":
-        return clip.load_clip(card, path)
+        return clip.load_clip(card, path, accept_unused=accept_unused)
     raise ConfigError(f"{card.source_file}: field 'family': {card.family!r} cards cannot be loaded "
                       "by name", hint="user models load with --model path/to/file.py:factory")
 
@@ -189,11 +196,10 @@ def detect_format(path: Path) -> str:
     from .tvts import authors_state
     from .videomae import original_layout
 
-    try:
-        content = load_weight_file(path).content
-    except CheckpointError:
-        # weights_only refused: only the authors' TVTS format is read with the restricted unpickler
-        return "tvts-authors"
+    # Both external .pth formats pickle more than tensors (the authors' config object, VideoMAE's
+    # argparse args): read with the restricted unpickler, which refuses any pickle that asks to call
+    # something (UnsafePickleError propagates: nothing was run).
+    content = load_weight_file(path, allow_restricted=True).content
     if authors_state(content) is not None:
         return "tvts-authors"
     if original_layout(content) is not None:
@@ -281,8 +287,22 @@ def _path_name(text: str, cards: dict[str, ModelCard]) -> str:
     return name if name not in cards else f"{name}-local"
 
 
-def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "cpu") -> VideoAdapter:
-    """Load a model for evaluation (eval mode, on ``device``). See the module docstring for ``spec``."""
+def _checked(adapter: VideoAdapter, accept_unused: bool) -> VideoAdapter:
+    """The same rule for adapters that did not come from a zoo importer (user factories)."""
+    report = getattr(adapter, "import_report", None)
+    if report is not None and getattr(report, "unused", None) \
+            and not getattr(report, "accepted_unused", False):
+        refuse_unused(report, accept_unused)
+    return adapter
+
+
+def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "cpu", *,
+               accept_unused: bool = False) -> VideoAdapter:
+    """Load a model for evaluation (eval mode, on ``device``). See the module docstring for ``spec``.
+
+    ``accept_unused``: load even when the checkpoint holds tensors the model does not use (else a
+    ``CheckpointError`` names them); they are listed on ``adapter.import_report.unused``.
+    """
     from . import user
 
     spec = str(spec)
@@ -291,8 +311,9 @@ def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "c
         path, name = factory_spec
         factory = user.load_factory_from_file(path, name)
         adapter = user.call_factory(factory, spec, f"{path.stem}-{name}",
-                                    checkpoint=str(checkpoint) if checkpoint else None, device=device)
-        return adapter.to(device)
+                                    checkpoint=str(checkpoint) if checkpoint else None, device=device,
+                                    accept_unused=accept_unused)
+        return _checked(adapter, accept_unused).to(device)
     cards = load_cards()
     if spec in cards:
         card = cards[spec]
@@ -304,19 +325,20 @@ def load_model(spec: str, checkpoint: str | Path | None = None, device: str = "c
             raise missing_weights_error(card, where)
         if checkpoint is not None and card.weights.source == "builtin-run" and where.path is not None:
             card = card_for_override(card, where.path, cards)
-        return _load_card(card, where.path).to(device)
+        return _load_card(card, where.path, accept_unused).to(device)
     path = Path(spec).expanduser()
     if path.exists():
         if checkpoint is not None:
             raise ConfigError(f"--checkpoint is for card names; {spec} is already a path",
                               hint="pass either --model CARD --checkpoint PATH or --model PATH")
         card = card_for_path(path.resolve(), cards)
-        return _load_card(card, path.resolve()).to(device)
+        return _load_card(card, path.resolve(), accept_unused).to(device)
     factory = user.load_entry_point(spec)
     if factory is not None:
         adapter = user.call_factory(factory, spec, spec,
-                                    checkpoint=str(checkpoint) if checkpoint else None, device=device)
-        return adapter.to(device)
+                                    checkpoint=str(checkpoint) if checkpoint else None, device=device,
+                                    accept_unused=accept_unused)
+        return _checked(adapter, accept_unused).to(device)
     eps = user.entry_point_names()
     raise ConfigError(
         f"unknown model {spec!r}: not a card name, not an existing path, not path/to/file.py:factory"

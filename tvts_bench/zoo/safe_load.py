@@ -5,8 +5,9 @@ Every weight load in the zoo goes through this module:
 - ``.safetensors``: read with safetensors (no code at all);
 - torch pickles (``.pt``, ``.pth``, ``.bin``, ``.ckpt``): ``torch.load(weights_only=True)``, which only
   rebuilds tensors and plain containers;
-- only where a caller asks for it (the authors' TVTS file, whose ``config`` is a pickled custom object),
-  a restricted unpickler: it allows the same globals as ``weights_only`` plus a few inert value types,
+- only where a caller asks for it (the authors' TVTS file, whose ``config`` is a pickled custom object;
+  original VideoMAE files, which carry the training ``args`` as an ``argparse.Namespace``), a
+  restricted unpickler: it allows the same globals as ``weights_only`` plus a few inert value types,
   turns any other class into an inert placeholder that records its pickled state, and REFUSES the file
   as soon as the pickle asks to *call* anything else (``os.system``, ``builtins.eval``, a custom
   ``__reduce__``, ...). The refusal happens before the call, so nothing from the file ever runs.
@@ -14,6 +15,7 @@ Every weight load in the zoo goes through this module:
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import pickle
@@ -120,6 +122,11 @@ def _extra_allowed() -> dict[str, Any]:
         "copyreg._reconstructor": _reconstructor,
         "builtins.object": object, "builtins.frozenset": frozenset, "builtins.set": set,
         "builtins.slice": slice, "builtins.range": range,
+        # VideoMAE's utils.save_model stores the training arguments. A Namespace is an attribute bag:
+        # pickle rebuilds it with object.__new__ and a __dict__ update (it has no __setstate__), and
+        # the only call it could be given, Namespace(*args), takes no positional arguments. Nothing
+        # from the file runs.
+        "argparse.Namespace": argparse.Namespace,
     }
     try:  # numpy values in configs (arrays, scalars, dtypes): pure constructors
         import numpy as np
@@ -263,7 +270,7 @@ def load_weight_file(path: Path | str, *, allow_restricted: bool = False) -> Loa
     _SAFE_FILE[0] = str(path)
     _PLACEHOLDERS_SEEN.clear()
     try:
-        content = torch.load(path, map_location="cpu", weights_only=False,
+        content = torch.load(path, map_location="cpu", weights_only=False,  # safe: restricted unpickler
                              pickle_module=restricted_pickle)
     except UnsafePickleError:
         raise
@@ -316,6 +323,8 @@ def to_plain(obj: Any, depth: int = 0) -> Any:
         if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
             state = {**(state[0] or {}), **state[1]}   # (dict state, slot state)
         return to_plain(state, depth + 1)
+    if isinstance(obj, argparse.Namespace):
+        return {str(k): to_plain(v, depth + 1) for k, v in vars(obj).items()}
     if isinstance(obj, dict):
         return {str(k): to_plain(v, depth + 1) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -43,7 +43,8 @@ def _from_run(run: str):
     return video, pre, ckpt
 
 
-def load_scratch(card: ModelCard, seed: int | None = None) -> ModuleAdapter:
+def load_scratch(card: ModelCard, seed: int | None = None, *, accept_unused: bool = False) -> ModuleAdapter:
+    """``accept_unused`` is accepted for a uniform loader signature: no checkpoint is read here."""
     from ..nn.video_vit import VideoViT
     from ..pretrain.presets import get_preset
 

@@ -6,10 +6,17 @@ Project checkpoints (``runs/<name>/checkpoints/step-*``) are rebuilt by the pret
 restricted unpickler (``safe_load``), which keeps that object as inert data and refuses the file if the
 pickle asks to call anything; nothing in it runs.
 
-Authors' keys -> ``tvts_bench.nn.video_vit.VideoViT`` (``AUTHORS_VIDEO_KEYS`` and
+Authors' keys -> ``AuthorsVideoViT`` (a ``tvts_bench.nn.video_vit.VideoViT``; ``AUTHORS_VIDEO_KEYS`` and
 ``AUTHORS_BLOCK_KEYS``, explicit even where the names coincide). Sizes come from tensor shapes
 (embed dim, depth, tubelet, frames, image size, MLP ratio); the head count, which shapes cannot
-tell, from the card's ``config.num_heads`` (default: dim / 64). The text tower (DistilBERT,
+tell, from the standard table by width (``importing.STANDARD_HEADS``; a non-standard width needs the
+card's ``config.num_heads``).
+
+Fewer frames than trained (e.g. 4-frame retrieval with a 16-frame checkpoint): the authors' downstream
+encoder (TencentARC/TVTS v1/downstream/video_encoder.py, ``forward_features``) adds
+``temporal_embed[:, :n_tubes]``, the first time slices, so ``AuthorsVideoViT`` slices too instead of
+interpolating as this project's own models do. More frames than trained is refused (the authors' code
+cannot run it either). The text tower (DistilBERT,
 ``module.text_model.*``, with ``txt_proj`` / ``vid_proj``) is built only when ``config.text_model``
 (or the environment variable ``TVTS_BENCH_TEXT_MODEL``) names a local folder with the DistilBERT
 config and tokenizer; otherwise those tensors are reported as ignored. The sort module (``pred_model``) is pretraining-only.
@@ -26,11 +33,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import CheckpointError, MissingPathError
+from ..errors import CheckpointError, ConfigError, MissingPathError
+from ..nn.video_vit import VideoViT
 from .adapters import ModuleAdapter
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .card import ModelCard
-from .importing import KeyMapper, load_into
+from .importing import KeyMapper, heads_for_width, load_into, refuse_unused
 from .safe_load import load_weight_file, to_plain
 
 
@@ -38,7 +46,8 @@ from .safe_load import load_weight_file, to_plain
 class AuthorsOptions:
     """Card ``config`` keys for the authors' checkpoint."""
 
-    num_heads: int | None = None     # default: embed_dim // 64 (ViT-B: 12)
+    num_heads: int | None = None     # only for a non-standard width (standard: importing.STANDARD_HEADS)
+    hidden_size: int | None = None   # pins num_heads to this width (a non-standard head count)
     text_model: str | None = None    # local distilbert-base-uncased folder (config + tokenizer)
     text_max_len: int = 50           # tokens per text (authors: 50)
     qkv_bias: bool = True
@@ -93,7 +102,29 @@ def authors_config(content: Any) -> dict:
     return plain if isinstance(plain, dict) else {}
 
 
-def vit_config_from_authors(state: dict[str, torch.Tensor], p: str, options: AuthorsOptions):
+class AuthorsVideoViT(VideoViT):
+    """The project's VideoViT with the authors' temporal positions for shorter clips: a slice.
+
+    ``temporal_embed`` holds one vector per time slice the model was trained with. For ``t`` slices
+    the authors' downstream encoder adds ``temporal_embed[:, :t]`` (v1/downstream/video_encoder.py),
+    where this project's own models interpolate (``VideoViT._temporal_pos``).
+    """
+
+    def _temporal_pos(self, t: int) -> torch.Tensor:
+        stored = self.temporal_embed.shape[1]
+        if t > stored:
+            raise ConfigError(
+                f"the authors' TVTS model was trained with {stored} time slices "
+                f"({stored * self.cfg.patch_size[0]} frames) and cannot take {t} "
+                f"({t * self.cfg.patch_size[0]} frames): its code slices temporal_embed, it never "
+                "extends it",
+                hint=f"evaluate it with at most {stored * self.cfg.patch_size[0]} frames (the task "
+                     "card's sampling.frames)")
+        return self.temporal_embed[:, :t]
+
+
+def vit_config_from_authors(state: dict[str, torch.Tensor], p: str, options: AuthorsOptions,
+                            source: str = "checkpoint"):
     from ..nn.video_vit import VideoViTConfig
 
     w = state[f"{p}video_model.patch_embed.proj.weight"]          # [D, C, t, ph, pw]
@@ -106,20 +137,22 @@ def vit_config_from_authors(state: dict[str, torch.Tensor], p: str, options: Aut
         raise CheckpointError(f"pos_embed has {n_spatial} spatial positions: not a square grid")
     t_slices = int(state[f"{p}video_model.temporal_embed"].shape[1])
     fc1 = state[f"{p}video_model.blocks.0.mlp.fc1.weight"]
+    card = {k: v for k, v in (("num_heads", options.num_heads), ("hidden_size", options.hidden_size))
+            if v is not None}
+    heads, _ = heads_for_width(d, card, source)
     return VideoViTConfig(
         img_size=side * int(w.shape[-1]), num_frames=t_slices * int(w.shape[2]),
         patch_size=(int(w.shape[2]), int(w.shape[3]), int(w.shape[4])), in_chans=int(w.shape[1]),
-        embed_dim=d, depth=depth, num_heads=int(options.num_heads or max(1, d // 64)),
+        embed_dim=d, depth=depth, num_heads=heads,
         mlp_ratio=float(fc1.shape[0]) / d, qkv_bias=options.qkv_bias, ln_eps=1e-6, pool="cls")
 
 
 def import_authors(state: dict[str, torch.Tensor], prefix: str, source: str,
-                   options: AuthorsOptions):
-    """Authors' TVTS state dict -> (VideoViT, text tower or None, video projection or None, report)."""
-    from ..nn.video_vit import VideoViT
-
-    cfg = vit_config_from_authors(state, prefix, options)
-    vit = VideoViT(cfg)
+                   options: AuthorsOptions, *, accept_unused: bool = False):
+    """Authors' TVTS state dict -> (AuthorsVideoViT, text tower or None, video projection or None,
+    report). Unused tensors are refused unless ``accept_unused``."""
+    cfg = vit_config_from_authors(state, prefix, options, source)
+    vit = AuthorsVideoViT(cfg)
     mapper = KeyMapper(state, source, "tvts-authors")
     src = f"{prefix}video_model."
     target = {dst: mapper.take(src + key) for key, dst in AUTHORS_VIDEO_KEYS.items()}
@@ -141,6 +174,7 @@ def import_authors(state: dict[str, torch.Tensor], prefix: str, source: str,
     mapper.ignore(rf"^{re.escape(prefix)}pred_model\.", "sort module (pretraining only)")
     mapper.ignore(rf"^{re.escape(src)}(head|pre_logits)\.", "classifier head")
     report = mapper.finish()
+    refuse_unused(report, accept_unused)
     load_into(vit, target, report)
     return vit, text, video_proj, report
 
@@ -195,7 +229,7 @@ def _import_text(mapper: KeyMapper, prefix: str, options: AuthorsOptions):
     return _AuthorsText(encoder, txt_proj), vid_proj
 
 
-def load_authors(card: ModelCard, path: Path) -> ModuleAdapter:
+def load_authors(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
     loaded = load_weight_file(path, allow_restricted=True)
     found = authors_state(loaded.content)
     if found is None:
@@ -204,7 +238,8 @@ def load_authors(card: ModelCard, path: Path) -> ModuleAdapter:
                                    "or a tvts-bench checkpoint folder")
     state, prefix = found
     options = AuthorsOptions.from_card(card.config)
-    vit, text, video_proj, report = import_authors(state, prefix, str(path), options)
+    vit, text, video_proj, report = import_authors(state, prefix, str(path), options,
+                                                   accept_unused=accept_unused)
     if loaded.placeholders:
         report.notes.append("pickled objects kept as inert data (never run): "
                             + ", ".join(loaded.placeholders))
@@ -217,19 +252,21 @@ def load_authors(card: ModelCard, path: Path) -> ModuleAdapter:
     short = round(size * pre_card.short_side / pre_card.size)
     pre = Preprocess(num_frames=frames, size=size, short_side=max(short, size),
                      mean=tuple(pre_card.mean or IMAGENET_MEAN), std=tuple(pre_card.std or IMAGENET_STD))
+    report.notes.append(f"{vit.cfg.num_heads} heads (width {vit.cfg.embed_dim}); fewer frames than "
+                        f"{frames} use the first temporal_embed slices, as the authors' code does")
     return ModuleAdapter(card=card, video=vit, preprocess=pre, feature_dim=vit.cfg.embed_dim,
                          checkpoint=str(path), report=report, text=text, video_proj=video_proj)
 
 
-def load_tvts(card: ModelCard, path: Path) -> ModuleAdapter:
+def load_tvts(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
     """``path``: a project checkpoint/run folder or the authors' checkpoint file."""
     from .project import is_project_checkpoint, load_project
 
     if is_project_checkpoint(path):
-        return load_project(card, path)
+        return load_project(card, path, accept_unused=accept_unused)
     if path.is_dir():
         raise CheckpointError(f"{path}: not a tvts-bench checkpoint folder (no config.json with "
                               "format tvts-bench-checkpoint, no checkpoints/)",
                               hint="pass a checkpoints/step-NNNNNNNN folder, a run folder, or the "
                                    "authors' .pth file")
-    return load_authors(card, path)
+    return load_authors(card, path, accept_unused=accept_unused)

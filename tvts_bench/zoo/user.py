@@ -1,7 +1,8 @@
 """User models: ``--model path/to/file.py:factory`` and the ``tvts_bench.models`` entry-point group.
 
 A factory is called with the keyword arguments it accepts among ``checkpoint`` (the ``--checkpoint``
-path or None) and ``device``. It returns one of:
+path or None) and ``device``, and with ``accept_unused`` (``--accept-unused-tensors``) only when it
+names that parameter explicitly. It returns one of:
 
 - a ``VideoAdapter`` (used as is);
 - ``(module, preprocess)``: an ``nn.Module`` mapping ``[B, C, T, H, W]`` -> ``[B, D]`` and a
@@ -11,7 +12,9 @@ path or None) and ``device``. It returns one of:
 - an ``nn.Module`` with a ``preprocess`` attribute.
 
 Running a user's factory runs the user's own code, by their explicit request; their weights should
-still be read through ``tvts_bench.zoo.safe_load`` (see docs/examples/user_model.py).
+still be read through ``tvts_bench.zoo.safe_load`` (see docs/examples/user_model.py). A returned
+adapter whose ``import_report`` lists unused tensors is refused like any importer's
+(``registry.load_model``), unless ``accept_unused``.
 """
 
 from __future__ import annotations
@@ -89,7 +92,7 @@ def user_card(name: str, spec: str, preprocess: Preprocess, *, feature: str = "a
 
 
 def call_factory(factory: Callable[..., Any], spec: str, name: str, *, checkpoint: str | None,
-                 device: str) -> VideoAdapter:
+                 device: str, accept_unused: bool = False) -> VideoAdapter:
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -97,6 +100,10 @@ def call_factory(factory: Callable[..., Any], spec: str, name: str, *, checkpoin
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     kwargs = {k: v for k, v in (("checkpoint", checkpoint), ("device", device))
               if accepts_any or k in params}
+    # Only to a factory that names it: a **kwargs factory may forward its keywords to code that
+    # does not know this one.
+    if "accept_unused" in params:
+        kwargs["accept_unused"] = accept_unused
     result = factory(**kwargs)
     return wrap_result(result, spec, name)
 

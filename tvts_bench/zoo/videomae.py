@@ -2,19 +2,34 @@
 
 All external formats load into ``transformers.VideoMAEModel`` (input ``[B, T, C, H, W]``; fixed 1-D
 sin-cos positions over all tokens, not stored; no CLS token) wrapped by ``VideoMAEEncoder``, which
-takes ``[B, C, T, H, W]`` and pools:
+takes ``[B, C, T, H, W]`` and pools the way the checkpoint's own code does (MCG-NJU/VideoMAE,
+modeling_finetune.py ``VisionTransformer.forward_features``; modeling_pretrain.py):
 
-- fine-tuned checkpoints (``fc_norm`` present): mean over tokens, then ``fc_norm`` (as VideoMAE's
-  classifier does);
-- pretrain checkpoints (final ``norm`` present, no ``fc_norm``): mean over the final-normed tokens;
-- ``pooling: first`` in the card config takes the first token instead (VideoMAE has no CLS; rarely
-  what you want).
+- fine-tuned with mean pooling (the default; ``fc_norm`` present, no final ``norm``): mean over
+  tokens, then ``fc_norm``;
+- fine-tuned with ``--use_cls`` (``use_mean_pooling=False``: final ``norm`` present, no ``fc_norm``):
+  token 0 after the final norm, ``x[:, 0]`` as the original does (VideoMAE has no CLS token, so this
+  is the first patch token);
+- pretrain checkpoints (``encoder.norm`` present, no head): the original encoder outputs the
+  final-normed tokens (``PretrainVisionTransformerEncoder.forward_features``) and has no pooled
+  feature; the clip feature here is their mean;
+- HF classification folders follow HF's classifier (``fc_norm`` of the mean, else token 0).
+
+``pooling: mean|first`` in the card config overrides the detection.
+
+Sizes come from the checkpoint, never from a card written for another size: width, tubelet, patch and
+channels from ``patch_embed.proj.weight``, depth from the highest block present with all its tensors,
+MLP size from ``mlp.fc1``, heads from the standard table by width (``importing.STANDARD_HEADS``),
+frames and image size from the file's training ``args`` when it carries them (else the card's config,
+else 16 x 224).
 
 Original -> HuggingFace key mapping (``ORIGINAL_TO_HF`` below) is explicit. The original blocks keep
 ``attn.qkv.weight`` without bias plus separate ``attn.q_bias`` / ``attn.v_bias``: the qkv bias is
 ``cat(q_bias, zeros, v_bias)``, i.e. HF ``query.bias = q_bias``, ``key`` has no bias, ``value.bias =
 v_bias``. A checkpoint without q_bias/v_bias fails loudly unless the card says ``qkv_bias: false``.
-Original LayerNorms use eps 1e-6 (HF's default is 1e-12): the config here sets it.
+Layer scale (``gamma_1`` / ``gamma_2``, original ``init_values > 0``), which HF's VideoMAE lacks, is
+applied by ``LayerScaleLinear``. Original LayerNorms use eps 1e-6 (HF's default is 1e-12): the config
+here sets it.
 """
 
 from __future__ import annotations
@@ -28,12 +43,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .card import ModelCard
-from .importing import KeyMapper, load_into
-from .safe_load import load_hf_folder_weights, load_weight_file
+from .importing import KeyMapper, heads_for_width, load_into, refuse_unused
+from .safe_load import load_hf_folder_weights, load_weight_file, to_plain
 
 
 @dataclass
@@ -55,6 +70,16 @@ class VideoMAEArch:
     fc_norm: bool = True           # LayerNorm after mean pooling (fine-tuned checkpoints)
     fc_norm_eps: float = 1e-6
     pooling: str = "mean"          # mean | first
+    layer_scale: bool = False      # per-block gamma_1 / gamma_2 (original init_values > 0)
+
+    def describe(self) -> str:
+        """Which token or pooling gives the feature (shown as the adapter's feature description)."""
+        if self.pooling == "first":
+            return "token 0 (first patch token) after the final norm" if self.final_norm else \
+                "token 0 (first patch token), no final norm"
+        if self.fc_norm:
+            return "mean over tokens, then fc_norm"
+        return "mean over final-normed tokens" if self.final_norm else "mean over tokens"
 
     def hf_config(self) -> Any:
         from transformers import VideoMAEConfig
@@ -87,8 +112,26 @@ ORIGINAL_BLOCK_TO_HF = {
 }
 
 
+class LayerScaleLinear(nn.Linear):
+    """A Linear whose output is scaled per channel by ``gamma``: VideoMAE's layer scale.
+
+    The original block computes ``x + gamma_1 * attn(norm1(x))`` and ``x + gamma_2 * mlp(norm2(x))``;
+    ``attn`` ends in ``attn.proj`` and ``mlp`` in ``mlp.fc2`` (each followed by dropout, which commutes
+    with a per-channel scale), so scaling those two Linears' outputs is the same function. HF's
+    VideoMAELayer has no layer scale; ``VideoMAEEncoder`` swaps these Linears in, and gamma stays a
+    separate trainable parameter as in the original (fine-tuning sees the same parametrisation).
+    """
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__(in_features, out_features)
+        self.gamma = nn.Parameter(torch.ones(out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.gamma * super().forward(x)
+
+
 class VideoMAEEncoder(nn.Module):
-    """``[B, C, T, H, W]`` -> ``[B, D]``: HF VideoMAEModel + pooling (+ fc_norm)."""
+    """``[B, C, T, H, W]`` -> ``[B, D]``: HF VideoMAEModel (+ layer scale) + pooling (+ fc_norm)."""
 
     def __init__(self, arch: VideoMAEArch):
         super().__init__()
@@ -96,10 +139,23 @@ class VideoMAEEncoder(nn.Module):
 
         self.arch = arch
         self.videomae = VideoMAEModel(arch.hf_config())
+        if arch.layer_scale:
+            for layer in self.videomae.encoder.layer:
+                layer.attention.output.dense = LayerScaleLinear(arch.hidden_size, arch.hidden_size)
+                layer.output.dense = LayerScaleLinear(arch.intermediate_size, arch.hidden_size)
         self.fc_norm = nn.LayerNorm(arch.hidden_size, eps=arch.fc_norm_eps) if arch.fc_norm else None
         self.feature_dim = arch.hidden_size
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
+        a = self.arch
+        if tuple(video.shape[2:]) != (a.num_frames, a.image_size, a.image_size):
+            # the fixed sin-cos table covers exactly the configured tokens; say so instead of a
+            # shape error from deep inside transformers
+            raise ConfigError(
+                f"this VideoMAE encoder takes {a.num_frames} frames of {a.image_size}x{a.image_size} "
+                f"(its fixed positions are built for that), got {tuple(video.shape[2:])}",
+                hint="evaluate with the model's own frames/size, or set num_frames / image_size in the "
+                     "card's config if the checkpoint was trained with others")
         tokens = self.videomae(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state
         pooled = tokens[:, 0] if self.arch.pooling == "first" else tokens.mean(dim=1)
         return self.fc_norm(pooled) if self.fc_norm is not None else pooled
@@ -137,35 +193,112 @@ def original_layout(content: Any) -> tuple[dict[str, torch.Tensor], str] | None:
 
 # -- importers ----------------------------------------------------------------------------------------
 
-_HEADS = {384: 6, 768: 12, 1024: 16, 1280: 16}
+# Tensors every original block has (besides the attention biases and the optional layer scale).
+_BLOCK_TENSORS = ("attn.qkv.weight", "attn.proj.weight", "attn.proj.bias", "norm1.weight", "norm1.bias",
+                  "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight",
+                  "mlp.fc2.bias")
 
 
-def arch_from_original(state: dict[str, torch.Tensor], prefix: str, card_config: dict) -> VideoMAEArch:
-    """Infer sizes from tensor shapes; what shapes cannot tell (heads, frames) comes from the card."""
-    w = state[f"{prefix}patch_embed.proj.weight"]          # [D, C, tubelet, p, p]
+def original_args(content: Any) -> dict:
+    """The training arguments an original VideoMAE file carries (``args``: an argparse.Namespace)."""
+    args = content.get("args") if isinstance(content, dict) else None
+    plain = to_plain(args) if args is not None else None
+    return plain if isinstance(plain, dict) else {}
+
+
+def _depth(state: dict[str, torch.Tensor], prefix: str, source: str) -> int:
+    """1 + the highest block index present with all its tensors (a stray partial block is not one)."""
+    indices = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"blocks\.(\d+)\.", k))}
+    complete = [i for i in indices if all(f"{prefix}blocks.{i}.{t}" in state for t in _BLOCK_TENSORS)]
+    if not complete:
+        raise CheckpointError(f"{source}: no complete transformer block under {prefix}blocks.* "
+                              f"(each needs {', '.join(_BLOCK_TENSORS)})",
+                              hint="is this an original VideoMAE checkpoint?")
+    return 1 + max(complete)
+
+
+def _int_arg(args: dict, key: str) -> int | None:
+    value = args.get(key)
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def arch_from_original(state: dict[str, torch.Tensor], prefix: str, card_config: dict, *,
+                       kind: str = "pretrain", args: dict | None = None,
+                       source: str = "checkpoint") -> tuple[VideoMAEArch, list[str]]:
+    """Sizes from the tensors (and the file's ``args``); the card only fills what neither tells.
+
+    Returns the architecture and notes saying where each non-shape value came from.
+    """
+    args = args or {}
+    notes: list[str] = []
+    key = f"{prefix}patch_embed.proj.weight"
+    if key not in state:
+        raise CheckpointError(f"{source}: expected tensor {key!r} is absent",
+                              hint="is this an original VideoMAE checkpoint?")
+    w = state[key]                                          # [D, C, tubelet, p, p]
+    if w.ndim != 5 or w.shape[3] != w.shape[4]:
+        raise CheckpointError(f"{source}: {key} has shape {tuple(w.shape)}; expected a Conv3d weight "
+                              "[D, C, tubelet, p, p] with square patches")
     hidden = int(w.shape[0])
-    depth = 1 + max(int(m.group(1)) for k in state
-                    if (m := re.match(re.escape(prefix) + r"blocks\.(\d+)\.", k)))
-    fc1 = state[f"{prefix}blocks.0.mlp.fc1.weight"]
+    depth = _depth(state, prefix, source)
+    heads, heads_from = heads_for_width(hidden, card_config, source)
+    notes.append(f"width {hidden}, depth {depth}, {heads} heads ({heads_from})")
+    fc1 = state[f"{prefix}blocks.{depth - 1}.mlp.fc1.weight"]      # a complete block
+    tubelet = int(w.shape[2])
+    if _int_arg(args, "tubelet_size") not in (None, tubelet):
+        raise CheckpointError(f"{source}: args.tubelet_size {args['tubelet_size']} contradicts "
+                              f"{key} (tubelet {tubelet})")
+
+    def sized(name: str, arg_value: int | None, default: int) -> int:
+        if arg_value is not None:
+            if name in card_config and int(card_config[name]) != arg_value:
+                notes.append(f"{name} {arg_value} from the file's args (the card says {card_config[name]})")
+            return arg_value
+        return int(card_config.get(name, default))
+
+    frames_arg = _int_arg(args, "num_frames")
+    if frames_arg is not None:
+        frames_arg *= _int_arg(args, "num_segments") or 1     # all_frames in run_class_finetuning.py
+    num_frames = sized("num_frames", frames_arg, 16)
+    image_size = sized("image_size", _int_arg(args, "input_size"), 224)
+
     has_fc_norm = f"{prefix}fc_norm.weight" in state
     has_norm = f"{prefix}norm.weight" in state
-    return VideoMAEArch(
-        hidden_size=hidden, num_layers=depth,
-        num_heads=int(card_config.get("num_heads", _HEADS.get(hidden, max(1, hidden // 64)))),
-        intermediate_size=int(fc1.shape[0]), patch_size=int(w.shape[-1]), tubelet_size=int(w.shape[2]),
-        num_channels=int(w.shape[1]), num_frames=int(card_config.get("num_frames", 16)),
-        image_size=int(card_config.get("image_size", 224)), layer_norm_eps=1e-6,
-        qkv_bias=bool(card_config.get("qkv_bias", True)), final_norm=has_norm and not has_fc_norm,
-        fc_norm=has_fc_norm, fc_norm_eps=1e-6, pooling=str(card_config.get("pooling", "mean")))
+    if kind == "finetune" and "use_mean_pooling" in args and bool(args["use_mean_pooling"]) != has_fc_norm:
+        raise CheckpointError(
+            f"{source}: args.use_mean_pooling is {args['use_mean_pooling']} but the file "
+            f"{'has' if has_fc_norm else 'has no'} fc_norm tensors",
+            hint="the checkpoint does not match its own training arguments; re-export it")
+    # --use_cls fine-tunes keep the final norm and classify x[:, 0] (modeling_finetune.py)
+    pooling = "first" if kind == "finetune" and has_norm and not has_fc_norm else "mean"
+    if "pooling" in card_config:
+        pooling = str(card_config["pooling"])
+        notes.append(f"pooling {pooling!r} from the card's config")
+    if pooling not in ("mean", "first"):
+        raise CheckpointError(f"{source}: card config pooling {pooling!r} is not 'mean' or 'first'")
+    layer_scale = any(re.fullmatch(re.escape(prefix) + r"blocks\.\d+\.gamma_[12]", k) for k in state)
+    arch = VideoMAEArch(
+        hidden_size=hidden, num_layers=depth, num_heads=heads,
+        intermediate_size=int(fc1.shape[0]), patch_size=int(w.shape[-1]), tubelet_size=tubelet,
+        num_channels=int(w.shape[1]), num_frames=num_frames, image_size=image_size,
+        layer_norm_eps=1e-6, qkv_bias=bool(card_config.get("qkv_bias", True)),
+        final_norm=has_norm and not has_fc_norm, fc_norm=has_fc_norm, fc_norm_eps=1e-6,
+        pooling=pooling, layer_scale=layer_scale)
+    if args.get("model"):
+        notes.append(f"trained as {args['model']} ({num_frames} frames, {image_size}px)")
+    if layer_scale:
+        notes.append("layer scale (gamma_1/gamma_2) applied")
+    return arch, notes
 
 
-def import_original(state: dict[str, torch.Tensor], kind: str, source: str,
-                    card_config: dict) -> tuple[VideoMAEEncoder, Any]:
+def import_original(state: dict[str, torch.Tensor], kind: str, source: str, card_config: dict, *,
+                    args: dict | None = None, accept_unused: bool = False) -> tuple[VideoMAEEncoder, Any]:
     """An original VideoMAE state dict -> VideoMAEEncoder, with an ImportReport."""
     prefix = "encoder." if kind == "pretrain" else ""
-    arch = arch_from_original(state, prefix, card_config)
+    arch, notes = arch_from_original(state, prefix, card_config, kind=kind, args=args, source=source)
     model = VideoMAEEncoder(arch)
     mapper = KeyMapper(state, source, f"videomae-pth ({kind})")
+    mapper.report.notes.extend(notes)
     target: dict[str, torch.Tensor] = {}
     for src, dst in ORIGINAL_TO_HF.items():
         if dst.startswith("videomae.layernorm") and not arch.final_norm:
@@ -197,11 +330,16 @@ def import_original(state: dict[str, torch.Tensor], kind: str, source: str,
         for s, t in ORIGINAL_BLOCK_TO_HF.items():
             for p in ("weight", "bias"):
                 target[f"{dst}{t}.{p}"] = mapper.take(f"{src}{s}.{p}")
+        if arch.layer_scale:
+            why = "layer scale: the file has gamma_1/gamma_2, so every block needs both"
+            target[dst + "attention.output.dense.gamma"] = mapper.take(src + "gamma_1", why=why)
+            target[dst + "output.dense.gamma"] = mapper.take(src + "gamma_2", why=why)
     _check_fixed_positions(mapper, prefix + "pos_embed", model, source)
     mapper.ignore(r"^decoder\.|^encoder_to_decoder\.|^mask_token$|^decoder_pos_embed$",
                   "pretraining decoder")
-    mapper.ignore(r"^head\.", "classifier head")
+    mapper.ignore(rf"^{re.escape(prefix)}head\.", "classifier head")
     report = mapper.finish()
+    refuse_unused(report, accept_unused)
     load_into(model, target, report)
     return model, report
 
@@ -219,7 +357,8 @@ def _check_fixed_positions(mapper: KeyMapper, key: str, model: VideoMAEEncoder, 
             hint="set num_frames / image_size in the card's config to the checkpoint's values")
 
 
-def import_hf_folder(folder: Path, card_config: dict) -> tuple[VideoMAEEncoder, Any, dict]:
+def import_hf_folder(folder: Path, card_config: dict, *,
+                     accept_unused: bool = False) -> tuple[VideoMAEEncoder, Any, dict]:
     """A HuggingFace VideoMAE folder (VideoMAEModel / ForPreTraining / ForVideoClassification)."""
     from transformers import VideoMAEConfig
 
@@ -230,6 +369,10 @@ def import_hf_folder(folder: Path, card_config: dict) -> tuple[VideoMAEEncoder, 
     state, files = load_hf_folder_weights(folder)
     # Classification checkpoints carry fc_norm next to the backbone; the backbone may be prefixed.
     has_fc_norm = "fc_norm.weight" in state
+    # HF's VideoMAEForVideoClassification classifies fc_norm(mean) or, without mean pooling, token 0
+    # after the final layernorm (as the original --use_cls); backbone-only folders keep the mean.
+    pooling = "first" if ("classifier.weight" in state and not has_fc_norm
+                          and not cfg.use_mean_pooling) else "mean"
     arch = VideoMAEArch(
         hidden_size=cfg.hidden_size, num_layers=cfg.num_hidden_layers, num_heads=cfg.num_attention_heads,
         intermediate_size=cfg.intermediate_size, patch_size=cfg.patch_size, tubelet_size=cfg.tubelet_size,
@@ -238,7 +381,7 @@ def import_hf_folder(folder: Path, card_config: dict) -> tuple[VideoMAEEncoder, 
         qkv_bias=bool(getattr(cfg, "qv_bias", getattr(cfg, "qkv_bias", True))),
         final_norm=not cfg.use_mean_pooling, fc_norm=has_fc_norm,
         fc_norm_eps=1e-5,   # HF's classifier builds fc_norm with nn.LayerNorm's default eps
-        pooling=str(card_config.get("pooling", "mean")))
+        pooling=str(card_config.get("pooling", pooling)))
     model = VideoMAEEncoder(arch)
     source = str(files[0] if len(files) == 1 else folder)
     mapper = KeyMapper(state, source, "hf")
@@ -265,6 +408,7 @@ def import_hf_folder(folder: Path, card_config: dict) -> tuple[VideoMAEEncoder, 
                   "pretraining decoder / fixed positions")
     mapper.ignore(r"^classifier\.", "classifier head")
     report = mapper.finish()
+    refuse_unused(report, accept_unused)
     load_into(model, target, report)
     return model, report, _hf_preprocess_config(folder)
 
@@ -292,26 +436,37 @@ def _preprocess(card: ModelCard, arch: VideoMAEArch, hf_pre: dict | None = None)
                       short_side=max(int(short), arch.image_size), mean=mean, std=std)
 
 
-def load_videomae(card: ModelCard, path: Path) -> ModuleAdapter:
-    """Load ``path`` (HF folder, original .pth, or this project's checkpoint) for ``card``."""
+def load_videomae(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
+    """Load ``path`` (HF folder, original .pth, or this project's checkpoint) for ``card``.
+
+    ``accept_unused``: load even if some checkpoint tensors are unused (they stay on the report).
+    """
     from .project import is_project_checkpoint, load_project
 
     if is_project_checkpoint(path):
-        return load_project(card, path)
+        return load_project(card, path, accept_unused=accept_unused)
     if path.is_dir():
         if not is_hf_videomae_folder(path):
             raise CheckpointError(f"{path}: not a VideoMAE checkpoint folder",
                                   hint="expected a HuggingFace folder (config.json with model_type "
                                        "'videomae') or a project checkpoint folder")
-        model, report, hf_pre = import_hf_folder(path, card.config)
+        model, report, hf_pre = import_hf_folder(path, card.config, accept_unused=accept_unused)
         pre = _preprocess(card, model.arch, hf_pre)
     else:
-        loaded = load_weight_file(path)
+        # Original files carry the training args (an argparse.Namespace): the restricted unpickler
+        # reads them as data and refuses the file if its pickle asks to call anything.
+        loaded = load_weight_file(path, allow_restricted=True)
         layout = original_layout(loaded.content)
         if layout is None:
             raise CheckpointError(f"{path}: not an original VideoMAE checkpoint (expected 'model' with "
                                   "'encoder.blocks.*' keys or 'module' with 'blocks.*' keys)")
-        model, report = import_original(layout[0], layout[1], str(path), card.config)
+        model, report = import_original(layout[0], layout[1], str(path), card.config,
+                                        args=original_args(loaded.content), accept_unused=accept_unused)
+        if loaded.placeholders:
+            report.notes.append("pickled objects kept as inert data (never run): "
+                                + ", ".join(loaded.placeholders))
         pre = _preprocess(card, model.arch)
-    return ModuleAdapter(card=card, video=model, preprocess=pre, feature_dim=model.feature_dim,
-                         checkpoint=str(path), report=report)
+    adapter = ModuleAdapter(card=card, video=model, preprocess=pre, feature_dim=model.feature_dim,
+                            checkpoint=str(path), report=report)
+    adapter.feature_desc = model.arch.describe()
+    return adapter
