@@ -126,3 +126,31 @@ def test_a_stale_result_is_moved_aside_not_deleted(bench_home: Path) -> None:
 
     loaded, _ = load_results(bench_home / "results")                 # the leaderboard reads the current one
     assert [r.record.task.hash for r in loaded] == [read_result(first.path).task.hash]
+
+
+def test_run_refuses_an_unknown_tensor_unless_accepted(bench_home: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture, monkeypatch) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from tvts_bench.bench import runner as runner_mod
+    from tvts_bench.bench.results import read_result
+    from tvts_bench.cli import main
+
+    folder = _tiny_videomae(tmp_path / "weights", 1)
+    weights = folder / "model.safetensors"
+    state = load_file(weights)
+    state["encoder.layer.0.stray.weight"] = state["embeddings.patch_embeddings.projection.bias"].clone()
+    save_file(state, weights, metadata={"format": "pt"})
+    monkeypatch.setattr(runner_mod, "load_protocols", lambda: {"v2v": _constant_protocol})
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--model", "videomae", "--checkpoint", str(folder), "--tasks", "ssv2-v2v", "-q"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "encoder.layer.0.stray.weight" in err and "--accept-unused-tensors" in err
+    assert not list((bench_home / "results").rglob("*.json")) if (bench_home / "results").exists() else True
+
+    main(["run", "--model", "videomae", "--checkpoint", str(folder), "--tasks", "ssv2-v2v", "-q",
+          "--accept-unused-tensors"])                               # returns: exit status 0
+    [path] = list((bench_home / "results").rglob("builtin-seed0.json"))
+    assert read_result(path).model.unused_tensors == ["encoder.layer.0.stray.weight"]

@@ -41,6 +41,9 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
 @click.option("--name", default=None, metavar="NAME",
               help="The name results are filed and shown under (default: the card's name, plus a short "
                    "weights hash for weights given by path).")
+@click.option("--accept-unused-tensors", "accept_unused", is_flag=True,
+              help="Load a checkpoint even if some of its tensors are not used by the model (refused by "
+                   "default, naming them); every result then records the list.")
 @data_root_option
 @world_preset_option
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
@@ -61,7 +64,7 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
               help="Override a task parameter: SCOPE is a protocol, a task or *; e.g. ft.epochs=50, "
                    "ssv2-linear.C=[0.1,1], ft.sampling.clips=5. Changes the task hash. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run(model: str, tasks: str, checkpoint: str | None, name: str | None, data_root: str | None, world_preset: str | None,
+def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept_unused: bool, data_root: str | None, world_preset: str | None,
         results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int | None,
         task_params: tuple[str, ...], quiet: bool) -> None:
     """Evaluate a model on tasks and write one result file per (model, task, seed).
@@ -89,7 +92,8 @@ def run(model: str, tasks: str, checkpoint: str | None, name: str | None, data_r
         from .results import check_result_name
 
         check_result_name(name)
-    opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, name=name, task_params=task_params,
+    opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, name=name, accept_unused=accept_unused,
+                      task_params=task_params,
                       data_root=data_root, results_dir=Path(results_dir) if results_dir else None,
                       seeds=_parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,
                       workers=workers, world_preset=world_preset)

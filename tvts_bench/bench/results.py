@@ -254,7 +254,8 @@ def _path_leaves(obj: object) -> list[Path]:
     return []
 
 
-def model_identity_key(spec: str, checkpoint: str | None = None, device: str = "cpu") -> str | None:
+def model_identity_key(spec: str, checkpoint: str | None = None, device: str = "cpu", *,
+                       accept_unused: bool = False) -> str | None:
     """A key for what ``zoo.registry.load_model(spec, checkpoint, device)`` would load, or None when it
     cannot be listed cheaply (user factories, entry points, unknown names). Reads file metadata only."""
     import importlib.metadata
@@ -269,6 +270,7 @@ def model_identity_key(spec: str, checkpoint: str | None = None, device: str = "
         return None
     card_files, cards = _raw_cards()
     inputs: dict = {"version": MODEL_IDENTITY_VERSION, "spec": spec, "device": device, "cards": card_files,
+                    "accept_unused": bool(accept_unused),
                     "checkpoint": _tree_stat(Path(checkpoint).expanduser().resolve()) if checkpoint else None}
     if spec in cards:
         if len(cards[spec]) != 1:

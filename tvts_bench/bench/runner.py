@@ -52,6 +52,7 @@ class RunOptions:
     shard_size: int | None = None            # feature cache shard size (None: features.DEFAULT_SHARD_SIZE)
     backend: str = "auto"
     name: str | None = None                  # --name: the result name (default: see _Runner.result_name)
+    accept_unused: bool = False              # --accept-unused-tensors: load a checkpoint with unused tensors
 
 
 @dataclass
@@ -163,14 +164,20 @@ class _Runner:
             # Under torchrun every rank must take the same skip decisions; ranks reading a memo at
             # different moments (around a checkpoint write) could disagree and hang in a collective.
             return None
-        return model_identity_key(self.opts.model, self.opts.checkpoint, self.opts.device)
+        return model_identity_key(self.opts.model, self.opts.checkpoint, self.opts.device,
+                                  accept_unused=self.opts.accept_unused)
 
     def load_model(self) -> Any:
         if self.adapter is None:
             from ..zoo.registry import load_model
 
             key = self._identity_key if self._looked_up else self._key()
-            adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device)
+            adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device,
+                                 accept_unused=self.opts.accept_unused)
+            if getattr(adapter, "unused_tensors", None):
+                self._log(f"warning: {len(adapter.unused_tensors)} tensor(s) of the checkpoint were not used "
+                          f"(--accept-unused-tensors): {', '.join(adapter.unused_tensors[:8])}"
+                          + (" ..." if len(adapter.unused_tensors) > 8 else "") + "; every result records them")
             if self.opts.device != "cpu":
                 adapter.to(self.opts.device)
             self.adapter = adapter
@@ -331,7 +338,8 @@ class _Runner:
         else:
             model_info = ModelInfo(name=self.model_name(), family=getattr(adapter, "family", "user"),
                                    weights_hash=adapter.weights_hash(), checkpoint=self.opts.checkpoint,
-                                   num_params=_safe_num_params(adapter))
+                                   num_params=_safe_num_params(adapter),
+                                   unused_tensors=list(getattr(adapter, "unused_tensors", None) or []))
         splits = sorted({task.splits.train, task.splits.test} & set(data.listed))
         unreadable = dict(cache.stats.unreadable)           # video_id -> error
         failures = getattr(decode_report, "failures", {})    # path -> error (training loaders)
