@@ -17,7 +17,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ...atomic import atomic_path
+from ...state_io import load_state, save_state
 from ...errors import CheckpointError, TvtsBenchError
 
 
@@ -131,8 +131,7 @@ def cosine_scheduler(optimizer, *, epochs: int, warmup_epochs: float, steps_per_
 def save_checkpoint(path: Path, state: dict) -> None:
     if world()[0] != 0:
         return
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_state(path, state)
 
 
 def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
@@ -140,10 +139,15 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - a corrupt resume file must not look like a bug
-        raise CheckpointError(f"cannot read the resume checkpoint {path}: {e}",
-                              hint="delete it to start the fine-tuning from scratch") from None
+        state = load_state(path)
+    except Exception as e:  # noqa: BLE001 - a corrupt or unsafe resume file must not look like a bug
+        raise CheckpointError(f"cannot read the resume checkpoint {path}: {str(e)[:300]}",
+                              hint="delete it to start the fine-tuning from scratch; resume files hold "
+                                   "only tensors and plain values, so a file that needs more was not "
+                                   "written by tvts-bench") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"the resume checkpoint {path} is not a dict of training state",
+                              hint="delete it to start the fine-tuning from scratch")
     return state if state.get("fingerprint") == fingerprint else None
 
 
