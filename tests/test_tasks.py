@@ -92,10 +92,10 @@ def test_bad_task_param_syntax_and_scope() -> None:
 
 def test_user_card_from_env_folder_inherits_shipped_card(extra_tasks: Path) -> None:
     (extra_tasks / "ssv2-16shot.yaml").write_text(
-        "name: ssv2-16shot\ninclude: ssv2-linear\nparams: {shots: 16}\n")
+        "name: ssv2-16shot\ninclude: ssv2-linear\nparams: {val_fraction: 0.5}\n")
     cards = load_tasks()
     card = cards["ssv2-16shot"]
-    assert card.params["shots"] == 16 and card.params["C"] == cards["ssv2-linear"].params["C"]
+    assert card.params["val_fraction"] == 0.5 and card.params["C"] == cards["ssv2-linear"].params["C"]
     assert card.hash != cards["ssv2-linear"].hash
     assert card.source and card.source.endswith("ssv2-16shot.yaml")
 

@@ -42,3 +42,24 @@ def default_decode_workers(device: str) -> int:
     if str(device).startswith("cuda"):
         return min(8, max(0, cpus - 1))
     return 0 if cpus <= 4 else min(8, cpus // 4)
+
+
+def check_device(device: str) -> str:
+    """``cpu``, ``cuda`` or ``cuda:N`` that exists here, else a ConfigError saying what is available."""
+    import re
+
+    from .errors import ConfigError
+
+    text = str(device)
+    if not re.fullmatch(r"cpu|cuda(:\d{1,3})?", text):
+        raise ConfigError(f"--device {text[:40]!r} is not a device", hint="use cpu, cuda or cuda:N")
+    if text.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {text}: CUDA is not available here", hint="use --device cpu")
+        index = int(text.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)",
+                              hint="use cuda:0 .. cuda:N-1")
+    return text

@@ -11,6 +11,8 @@ from ..errors import ConfigError
 
 
 def _parse_seeds(text: str) -> tuple[int, ...]:
+    from .protocol_params import MAX_SEEDS
+
     seeds: list[int] = []
     for part in text.split(","):
         part = part.strip()
@@ -18,12 +20,15 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
             continue
         lo, dash, hi = part.partition("-")
         try:
-            if dash:
-                seeds.extend(range(int(lo), int(hi) + 1))
-            else:
-                seeds.append(int(part))
+            first, last = (int(lo), int(hi)) if dash else (int(part), int(part))
         except ValueError:
-            raise ConfigError(f"--seeds {text!r}: expected integers like 0,1,2 or 0-2") from None
+            raise ConfigError(f"--seeds {text[:100]!r}: expected integers like 0,1,2 or 0-2") from None
+        if not 0 <= first <= last or last >= 2 ** 32:
+            raise ConfigError(f"--seeds {text[:100]!r}: {part[:40]!r} is not a range of seeds in 0..2^32-1")
+        if len(seeds) + last - first + 1 > MAX_SEEDS:
+            raise ConfigError(f"--seeds {text[:100]!r}: more than {MAX_SEEDS} seeds",
+                              hint="each seed is a full evaluation; a few (0,1,2) give the interval over seeds")
+        seeds.extend(range(first, last + 1))
     if not seeds:
         raise ConfigError("--seeds: give at least one seed")
     return tuple(dict.fromkeys(seeds))
@@ -79,11 +84,9 @@ def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept
 
     from .runner import RunOptions, run_tasks, summary_table
 
-    if device.startswith("cuda"):
-        import torch
+    from ..runtime import check_device
 
-        if not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: CUDA is not available here", hint="use --device cpu")
+    check_device(device)
     if workers is None:
         from ..runtime import default_decode_workers
 

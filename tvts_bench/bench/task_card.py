@@ -89,6 +89,13 @@ class TaskCard(_Strict):
             raise ValueError(f"main_metric {self.main_metric!r} is not one of metrics {self.metrics}")
         return self
 
+    @model_validator(mode="after")
+    def _params_fit_the_protocol(self) -> "TaskCard":
+        from .protocol_params import check_params
+
+        check_params(self.protocol, self.params)
+        return self
+
     def identity(self) -> dict:
         """Every field that changes a number (the name, description, paper and source do not)."""
         return {
@@ -126,13 +133,15 @@ def validate_card(data: dict, source: Path | str | None, *, origins: dict[str, P
         first = e.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(card)"
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(card)'}: {err['msg']}" for err in e.errors())
+            (f"{'.'.join(str(p) for p in err['loc'])}: " if err["loc"] else "")
+            + str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
         where = ""
         if origins:
             parts = [str(p) for p in first["loc"]]
             origin = origins.get(".".join(parts[:2])) or origins.get(parts[0] if parts else "")
             if origin is not None and str(origin) != str(source):
                 where = f" (set in {origin})"
-        raise ConfigError(f"{source or 'task card'}: invalid task card {data.get('name', '?')!r}, "
-                          f"field {field!r}{where}: {problems}",
-                          hint="fix the field in the card (or in the card it includes)") from None
+        raise ConfigError(f"{source or 'task card'}: invalid task card {data.get('name', '?')!r}"
+                          + (f", field {field!r}{where}" if first["loc"] else "") + f": {problems}",
+                          hint="fix the --task-param value" if str(source).startswith("--task-param")
+                          else "fix the field in the card (or in the card it includes)") from None

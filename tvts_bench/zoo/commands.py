@@ -202,8 +202,10 @@ def check_model(model: str, checkpoint: str | None, num_clips: int, device: str,
     was used. Exits with status 1 when a check fails (unused checkpoint tensors are a failed check)."""
     from rich.console import Console
 
+    from ..runtime import check_device
     from .registry import load_model
 
+    check_device(device)
     console = Console(highlight=False)
     t0 = time.perf_counter()
     with console.status(f"loading {model} ..."):

@@ -1,0 +1,65 @@
+"""Every command exits non-zero when any part of it failed, with a clear message and no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tvts_bench.cli import main
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+@pytest.mark.parametrize("param, message", [
+    ("ft.epochs=-1", "params.epochs: input should be greater than or equal to 1"),
+    ("linear.C=-1", "params.C: input should be greater than 0"),
+    ("linear.max_iter=-1", "params.max_iter: input should be greater than or equal to 1"),
+    ("ssv2-linear.C=[0.1,-2]", "params.C: input should be greater than 0"),
+    ("linear.bogus=1", "unknown parameter 'bogus' for protocol linear (valid: C, bootstrap"),
+    ("*.seeds=100000000", "params.seeds: input should be less than or equal to 1000"),
+    ("v2v.index=nope", "params.index"),
+])
+def test_task_params_are_validated_before_anything_runs(bench_home: Path, capsys, param: str, message: str) -> None:
+    assert _exit_code(["run", "--model", "scratch", "--tasks", "ssv2-linear,ssv2-ft,ssv2-v2v",
+                       "--task-param", param, "-q"]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err
+    assert not (bench_home / "results").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--model", "scratch", "--tasks", "ssv2-v2v", "--seeds", "0-100000000"], "more than 1000 seeds"),
+    (["run", "--model", "scratch", "--tasks", "ssv2-v2v", "--seeds", "5-2"], "is not a range of seeds"),
+    (["run", "--model", "scratch", "--tasks", "ssv2-v2v", "--device", "bogus"], "is not a device"),
+    (["check-model", "scratch", "--device", "gpu0"], "is not a device"),
+    (["run", "--model", "no-such-model", "--tasks", "ssv2-v2v"], "unknown model"),
+    (["run", "--model", "scratch", "--tasks", "no-such-task"], "unknown task or group"),
+    (["data", "check", "ssv2", "--root", "/nonexistent/tvts"], "not found"),
+])
+def test_bad_command_lines_exit_2_with_a_message(bench_home: Path, capsys, argv, message) -> None:
+    assert _exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err
+
+
+def test_a_card_with_an_unknown_parameter_names_the_file(bench_home: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    from tvts_bench.bench import registry
+
+    (tmp_path / "mine.yaml").write_text("name: ssv2-mine\ninclude: ssv2-linear\nparams: {Cs: [1.0]}\n")
+    monkeypatch.setenv("TVTS_BENCH_TASKS", str(tmp_path))
+    registry.clear_cache()
+    try:
+        assert _exit_code(["list", "tasks"]) == 2
+    finally:
+        registry.clear_cache()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "mine.yaml" in err and "unknown parameter 'Cs'" in err
