@@ -63,3 +63,48 @@ def test_a_card_with_an_unknown_parameter_names_the_file(bench_home: Path, tmp_p
         registry.clear_cache()
     err = " ".join(capsys.readouterr().err.split())
     assert "mine.yaml" in err and "unknown parameter 'Cs'" in err
+
+
+@pytest.mark.parametrize("text, message", [
+    (b"name: ssv2-x\ninclude: ssv2-linear\ndescription: caf\xe9\n", "not UTF-8 text"),
+    (b"name: ssv2-x\ninclude: 5\n", "include must be a card name"),
+    (b"name: ssv2-x\n" + b"a: [" * 5000 + b"]" * 5000 + b"\n", "mine.yaml"),
+])
+def test_broken_task_cards_are_clear_errors(bench_home: Path, tmp_path: Path, monkeypatch, capsys,
+                                            text: bytes, message: str) -> None:
+    from tvts_bench.bench import registry
+
+    (tmp_path / "mine.yaml").write_bytes(text)
+    monkeypatch.setenv("TVTS_BENCH_TASKS", str(tmp_path))
+    registry.clear_cache()
+    try:
+        assert _exit_code(["list", "tasks"]) == 2
+    finally:
+        registry.clear_cache()
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err and "Traceback" not in err
+
+
+def test_include_chains_of_any_depth(bench_home: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    from tvts_bench.bench import registry
+
+    (tmp_path / "c0.yaml").write_text("name: chain-0\ninclude: ssv2-linear\n")
+    for i in range(1, 3000):
+        (tmp_path / f"c{i}.yaml").write_text(f"name: chain-{i}\ninclude: chain-{i - 1}\n")
+    monkeypatch.setenv("TVTS_BENCH_TASKS", str(tmp_path))
+    registry.clear_cache()
+    try:
+        assert _exit_code(["list", "tasks"]) == 2
+    finally:
+        registry.clear_cache()
+    err = " ".join(capsys.readouterr().err.split())
+    assert "include chain deeper than 32" in err and "Traceback" not in err
+
+
+def test_a_model_card_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    from tvts_bench.errors import ConfigError
+    from tvts_bench.zoo.card import load_card_file
+
+    (tmp_path / "x.yaml").write_bytes(b"name: x\ndescription: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_card_file(tmp_path / "x.yaml")

@@ -28,6 +28,7 @@ from ..errors import ConfigError, DataFormatError
 from .task_card import TaskCard, validate_card
 
 GROUPS_FILE = "groups.yaml"
+MAX_INCLUDE_DEPTH = 32              # deeper chains are a mistake (and would exhaust the stack)
 
 
 def task_dirs() -> list[Path]:
@@ -51,6 +52,11 @@ def task_dirs() -> list[Path]:
 def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise DataFormatError(path, f"not UTF-8 text (byte {e.start}: {e.reason})",
+                              hint="save the card as UTF-8") from None
+    except RecursionError:
+        raise DataFormatError(path, "nested too deeply to be a task card") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise DataFormatError(path, f"not valid YAML ({getattr(e, 'problem', e)})",
@@ -95,6 +101,7 @@ class _Loader:
                     self.by_name[name] = path          # later folders shadow earlier ones
         self.resolved: dict[Path, dict] = {}
         self.origins: dict[Path, dict[str, Path]] = {}   # card -> "key" / "key.sub" -> file that set it
+        self.depth: dict[Path, int] = {}                   # card -> length of its longest include chain
 
     def _add_groups(self, path: Path, data: dict) -> None:
         groups = data.get("groups", {})
@@ -128,15 +135,26 @@ class _Loader:
         if path in stack:
             chain = " -> ".join(p.name for p in (*stack, path))
             raise DataFormatError(path, f"include cycle: {chain}", key="include")
+        if len(stack) >= MAX_INCLUDE_DEPTH:    # checked before recursing, so the stack stays small
+            raise DataFormatError(path, f"include chain deeper than {MAX_INCLUDE_DEPTH} cards "
+                                        f"(from {stack[0].name})", key="include")
         data = dict(self.raw[path])
         includes = data.pop("include", None) or []
         if isinstance(includes, str):
             includes = [includes]
+        if not isinstance(includes, list):
+            raise DataFormatError(path, f"include must be a card name, a file or a list of them, "
+                                        f"got {str(includes)[:60]!r}", key="include")
         merged: dict = {}
         origins: dict[str, Path] = {}
+        depth = 0
         for ref in includes:
             target = self._include_path(path, ref)
             parent = dict(self.resolve(target, (*stack, path)))
+            depth = max(depth, self.depth[target] + 1)
+            if depth > MAX_INCLUDE_DEPTH:      # the same verdict whatever order cards are resolved in
+                raise DataFormatError(path, f"include chain deeper than {MAX_INCLUDE_DEPTH} cards",
+                                      key="include")
             parent.pop("name", None)                 # a name is never inherited
             merged = deep_merge(merged, parent)
             origins.update({k: v for k, v in self.origins[target].items() if k != "name"})
@@ -144,6 +162,7 @@ class _Loader:
         origins.update(_field_paths(data, path))
         self.resolved[path] = merged
         self.origins[path] = origins
+        self.depth[path] = depth
         return merged
 
 

@@ -235,7 +235,7 @@ def _raw_cards() -> tuple[list, dict[str, list[dict]]]:
             files.append([str(path), sha256_bytes(data)])
             try:
                 raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C: ~10x faster
-            except yaml.YAMLError:
+            except (yaml.YAMLError, RecursionError):
                 continue
             if isinstance(raw, dict) and isinstance(raw.get("name"), str):
                 by_name.setdefault(raw["name"], []).append(raw)
