@@ -516,3 +516,14 @@ def test_card_for_external_weights_without_resize_source_is_refused(tmp_path):
     (tmp_path / "clip-vitb16.yaml").write_text(text[:start] + text[end:])
     with pytest.raises(ConfigError, match="resize_source"):
         load_card_file(tmp_path / "clip-vitb16.yaml")
+
+
+def test_a_stray_high_block_index_does_not_build_a_huge_model():
+    from tvts_bench.zoo.importing import block_depth
+
+    state = {f"video_model.blocks.{i}.{k}": torch.zeros(1) for i in range(2) for k in ("a", "b")}
+    state["video_model.blocks.99999.a"] = torch.zeros(1)
+    assert block_depth(state, "video_model.", ("a", "b"), "x.pth", hint="") == 2
+    del state["video_model.blocks.0.b"]
+    with pytest.raises(CheckpointError, match=r"block\(s\) \[0\] of 2 are missing"):
+        block_depth(state, "video_model.", ("a", "b"), "x.pth", hint="")

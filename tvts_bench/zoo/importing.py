@@ -177,3 +177,23 @@ def load_into(module: nn.Module, target: dict[str, torch.Tensor], report: Import
 
 def strip_prefix(state: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def block_depth(state: dict[str, torch.Tensor], prefix: str, required: tuple[str, ...] | list[str],
+                source: str, *, hint: str) -> int:
+    """1 + the highest ``<prefix>blocks.<i>`` index present with all of ``required``.
+
+    Depth is read from the tensors present, never from a key's number alone: one stray
+    ``blocks.99999.x`` would otherwise build a 100,000-block model. The stray key then stays unused and
+    is refused like any other."""
+    indices = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"blocks\.(\d{1,9})\.", k))}
+    complete = [i for i in indices if all(f"{prefix}blocks.{i}.{t}" in state for t in required)]
+    if not complete:
+        raise CheckpointError(f"{source}: no complete transformer block under {prefix}blocks.* "
+                              f"(each needs {', '.join(required)})", hint=hint)
+    depth = 1 + max(complete)
+    gaps = [i for i in range(depth) if i not in complete]
+    if gaps:
+        raise CheckpointError(f"{source}: transformer block(s) {gaps[:8]} of {depth} are missing or incomplete "
+                              f"under {prefix}blocks.*", hint=hint)
+    return depth

@@ -38,7 +38,7 @@ from ..nn.video_vit import VideoViT
 from .adapters import ModuleAdapter
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .card import ModelCard
-from .importing import KeyMapper, heads_for_width, load_into, refuse_unused
+from .importing import block_depth, KeyMapper, heads_for_width, load_into, refuse_unused
 from .safe_load import load_weight_file, to_plain
 
 
@@ -129,8 +129,8 @@ def vit_config_from_authors(state: dict[str, torch.Tensor], p: str, options: Aut
 
     w = state[f"{p}video_model.patch_embed.proj.weight"]          # [D, C, t, ph, pw]
     d = int(w.shape[0])
-    depth = 1 + max(int(m.group(1)) for k in state
-                    if (m := re.match(re.escape(p) + r"video_model\.blocks\.(\d+)\.", k)))
+    depth = block_depth(state, f"{p}video_model.", tuple(AUTHORS_BLOCK_KEYS), source,
+                        hint="is this the authors' TVTS checkpoint?")
     n_spatial = int(state[f"{p}video_model.pos_embed"].shape[1]) - 1
     side = int(round(n_spatial ** 0.5))
     if side * side != n_spatial:

@@ -47,7 +47,7 @@ from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .card import ModelCard
-from .importing import KeyMapper, heads_for_width, load_into, refuse_unused
+from .importing import block_depth, KeyMapper, heads_for_width, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights, load_weight_file, to_plain
 
 
@@ -207,14 +207,7 @@ def original_args(content: Any) -> dict:
 
 
 def _depth(state: dict[str, torch.Tensor], prefix: str, source: str) -> int:
-    """1 + the highest block index present with all its tensors (a stray partial block is not one)."""
-    indices = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"blocks\.(\d+)\.", k))}
-    complete = [i for i in indices if all(f"{prefix}blocks.{i}.{t}" in state for t in _BLOCK_TENSORS)]
-    if not complete:
-        raise CheckpointError(f"{source}: no complete transformer block under {prefix}blocks.* "
-                              f"(each needs {', '.join(_BLOCK_TENSORS)})",
-                              hint="is this an original VideoMAE checkpoint?")
-    return 1 + max(complete)
+    return block_depth(state, prefix, _BLOCK_TENSORS, source, hint="is this an original VideoMAE checkpoint?")
 
 
 def _int_arg(args: dict, key: str) -> int | None:
