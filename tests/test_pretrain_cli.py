@@ -15,7 +15,7 @@ from tvts_bench.pretrain.checkpoint import latest_checkpoint, load_for_eval
 @pytest.mark.slow
 @pytest.mark.parametrize("objective,extra,run_name", [
     ("tvts", ["--sort-head", "factorial", "--mask", "tube"], "tvts-factorial-tubemask-tiny"),
-    ("base", [], "tvts-base-tiny"),
+    ("base", ["--base-loss", "mean", "--transcripts", "subtitles"], "tvts-base-meanbase-subtitles-tiny"),
     ("sort", ["--no-stop-grad", "--sort-head", "pairwise"], "tvts-sort-nostopgrad-pairwise-tiny"),
     ("videomae", [], "videomae-tiny"),
     ("clip", [], "clip-tiny"),
@@ -30,6 +30,13 @@ def test_every_objective_runs_from_the_cli(bench_home, objective, extra, run_nam
     assert ckpt is not None and ckpt.name == "step-00000002"
     assert f"checkpoint: {ckpt}" in res.output.replace("\n", "")
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    cfg = json.loads((run / "run_config.json").read_text())
+    if objective == "base":                                   # the ablation flags, recorded and shown
+        assert cfg["objective_config"]["base_loss_scale"] == "mean" and "L_base: mean" in res.output
+        assert cfg["transcript_source"] == "subtitles" and "transcripts (subtitles): subtitles" in res.output
+    elif objective != "videomae":                             # defaults: paper eq. 3, denoised words
+        assert cfg["objective_config"]["base_loss_scale"] == "sum"
+        assert cfg["transcript_source"] == "denoised" and "transcripts (auto): denoised" in res.output
     assert {"step", "loss", "sort_acc"} <= set(rows[0])
     assert any(r.get("split") == "val" for r in rows)
     if objective == "sort":

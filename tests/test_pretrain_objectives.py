@@ -1,4 +1,6 @@
-"""Windows sampler, InfoNCE, stop-gradient, every objective's forward, and DDP == one process."""
+"""Windows sampler, InfoNCE, stop-gradient, every objective's forward, and DDP == one process.
+
+(The contrastive gradient under DDP, with even and uneven per-rank batches: test_pretrain_ddp_grad.py.)"""
 
 from __future__ import annotations
 
@@ -73,8 +75,24 @@ def test_infonce_matches_a_hand_computed_2x2_case():
     c = 1 / math.sqrt(2) / 0.05                           # 14.142
     v2t = -math.log(math.exp(20) / (math.exp(20) + math.exp(c))) - math.log(math.exp(c) / (1 + math.exp(c)))
     t2v = -math.log(math.exp(20) / (math.exp(20) + 1)) + math.log(2)
-    assert loss.item() == pytest.approx(0.5 * (v2t + t2v) / 2, rel=1e-5)
+    # L_base = CE(v->t) + CE(t->v), each the mean over the 2 rows (paper eq. 3: the SUM of the two)
+    assert loss.item() == pytest.approx((v2t + t2v) / 2, rel=1e-5)
     assert acc.item() == 1.0
+    mean_loss, _ = infonce(v, t, tau=0.05, scale="mean")          # the ablation: their average
+    assert mean_loss.item() == pytest.approx(0.5 * (v2t + t2v) / 2, rel=1e-5)
+
+
+def test_base_loss_scale_is_a_recorded_objective_field():
+    assert objective_config("tvts").base_loss_scale == "sum" and objective_config("tvts").lam == 2.0
+    cfg = objective_config("base", base_loss_scale="mean")
+    assert cfg.as_dict()["base_loss_scale"] == "mean"
+    assert objective_config("clip", base_loss_scale="mean").base_loss_scale == "mean"
+    from tvts_bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="base loss scale"):
+        objective_config("tvts", base_loss_scale="half")
+    with pytest.raises(ConfigError):
+        infonce(torch.eye(2), torch.eye(2), scale="avg")
 
 
 # -- model + objectives ---------------------------------------------------------------------------

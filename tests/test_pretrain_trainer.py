@@ -111,6 +111,34 @@ def test_sort_only_is_reported_as_not_converging(tiny_world, tmp_path):
     assert summary["status"] == "did not converge" and summary["checkpoint"].endswith("step-00000003")
 
 
+def test_run_config_records_base_loss_and_transcript_source(tiny_world, tmp_path):
+    from tvts_bench.errors import ConfigError
+
+    train, val = _records(tiny_world)
+    run = tmp_path / "run"
+    obj = objective_config("tvts", base_loss_scale="mean")
+    cfg = _config(run, steps=1, transcripts="subtitles")
+    cfg.objective = obj
+    result = Trainer(cfg, train, val).fit()
+    assert result.status == "finished"
+    cfg = json.loads((run / "run_config.json").read_text())
+    assert cfg["objective_config"]["base_loss_scale"] == "mean" and cfg["objective_config"]["lam"] == 2.0
+    assert cfg["train"]["transcripts"] == "subtitles" and cfg["transcript_source"] == "subtitles"
+    assert cfg["transcripts"]["counts"] == {"denoised": 0, "subtitles": len(train), "none": 0}
+    assert cfg["transcripts"]["val"]["source"] == "subtitles"
+    # the defaults: the paper's sum, and the denoised words (the built-in world writes them)
+    default = Trainer(_config(tmp_path / "d", steps=1), train, val).run_config()
+    assert default["objective_config"]["base_loss_scale"] == "sum"
+    assert default["transcript_source"] == "denoised" and default["transcripts"]["mode"] == "auto"
+    # resuming a run folder with other transcripts (or another L_base scaling) is refused
+    cfg = _config(run, steps=2, resume=True)
+    cfg.objective = obj
+    with pytest.raises(ConfigError, match="--transcripts subtitles"):
+        Trainer(cfg, train, val).try_resume()
+    with pytest.raises(ConfigError, match="objective_config"):
+        Trainer(_config(run, steps=2, resume=True, transcripts="subtitles"), train, val).try_resume()
+
+
 def _args(name: str, steps: int) -> list[str]:
     return ["pretrain", "--preset", "tiny", "--world-preset", "tiny", "--steps", str(steps), "--name", name,
             "--ckpt-every", "2", "--val-every", "0", "--log-every", "1", "--workers", "0", "--threads", "1",

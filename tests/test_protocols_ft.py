@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from test_protocols import TinyVideoNet, assert_well_formed, make_ctx
@@ -72,5 +74,102 @@ def test_cutmix_box_is_the_same_in_every_frame(tmp_path):
 
 
 def test_randaug_spec_parsing():
-    assert parse_randaug("rand-m7-n4-mstd0.5-inc1") == (4, 7)
-    assert parse_randaug(None) is None
+    import pytest
+
+    from tvts_bench.errors import ConfigError
+
+    assert parse_randaug("rand-m7-n4-mstd0.5-inc1") == "rand-m7-n4-mstd0.5-inc1"
+    assert parse_randaug(None) is None and parse_randaug("") is None
+    for bad in ("autoaug-m7", "rand-m7-q3", "m7-n4"):
+        with pytest.raises(ConfigError, match="params.randaug"):
+            parse_randaug(bad)
+
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def test_randaug_is_timms_transform_at_the_card_strength():
+    """The card's string goes to timm's rand_augment_transform as is: 4 ops of magnitude 7 (mstd 0.5),
+    the 'increasing' op set, VideoMAE's hparams (translate 45 % of the side, mean fill, bicubic)."""
+    from PIL import Image
+    from timm.data.auto_augment import RandAugment
+
+    from tvts_bench.bench.protocols.finetune import ClipRandAugment
+
+    aug = ClipRandAugment("rand-m7-n4-mstd0.5-inc1", IMAGENET_MEAN).transform((64, 64))
+    assert isinstance(aug, RandAugment) and aug.num_layers == 4
+    assert {op.magnitude for op in aug.ops} == {7} and {op.magnitude_std for op in aug.ops} == {0.5}
+    assert "SolarizeIncreasing" in {op.name for op in aug.ops}
+    op = aug.ops[0]
+    assert op.hparams["translate_const"] == 28 and op.kwargs["fillcolor"] == (124, 116, 104)
+    assert op.kwargs["resample"] == Image.BICUBIC
+    card = (Path(__file__).parents[1] / "tasks" / "_base" / "ft.yaml").read_text()
+    assert "randaug: rand-m7-n4-mstd0.5-inc1" in card
+
+
+def _frames(t: int, seed: int, size: int = 32) -> list:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)) for _ in range(t)]
+
+
+def test_randaug_applies_the_same_ops_to_every_frame_of_a_clip():
+    import random
+
+    from tvts_bench.bench.protocols.finetune import ClipRandAugment
+
+    clip_aug = ClipRandAugment("rand-m7-n4-mstd0.5-inc1", IMAGENET_MEAN)
+    timm_aug = clip_aug.transform((32, 32))
+    calls: list[tuple] = []
+    for op in timm_aug.ops:                        # record every op actually applied, with its arguments
+        def spy(img, *args, _fn=op.aug_fn, _name=op.name, **kw):
+            calls.append((_name, args, tuple(sorted(kw.items()))))
+            return _fn(img, *args, **kw)
+        op.aug_fn = spy
+    changed = 0
+    for seed in range(40):
+        # equal frames stay equal
+        same = _frames(1, seed) * 4
+        out = clip_aug(same, seed)
+        assert all(np.array_equal(np.asarray(o), np.asarray(out[0])) for o in out)
+        # different frames: the same ops with the same magnitudes, frame by frame
+        frames = _frames(4, 100 + seed)
+        calls.clear()
+        py_before, np_before = random.getstate(), np.random.get_state()
+        out = clip_aug(frames, seed)
+        assert random.getstate() == py_before                      # the global generators are untouched
+        np_after = np.random.get_state()
+        assert np.array_equal(np_after[1], np_before[1]) and np_after[2:] == np_before[2:]
+        per_frame = len(calls) // 4
+        assert len(calls) == 4 * per_frame
+        assert all(calls[i * per_frame:(i + 1) * per_frame] == calls[:per_frame] for i in range(4))
+        # seed replay: each frame is exactly what timm's transform gives that frame alone
+        for frame, got in zip(frames, out):
+            random.seed(seed)
+            np.random.seed(seed)
+            want = timm_aug(frame)
+            assert np.array_equal(np.asarray(got), np.asarray(want))
+        changed += any(not np.array_equal(np.asarray(f), np.asarray(o)) for f, o in zip(frames, out))
+    assert changed >= 30                          # it does augment (each op applies with p = 0.5)
+
+
+def test_clip_randaugment_on_normalised_batches(tmp_path):
+    from tvts_bench.bench.protocols.finetune import clip_randaugment
+
+    g = torch.Generator().manual_seed(0)
+    frame = torch.randn(3, 1, 16, 16, generator=g)
+    video = torch.stack([frame.expand(3, 4, 16, 16), torch.randn(3, 4, 16, 16, generator=g)])   # [B, C, T, H, W]
+    np.random.seed(3)
+    out = clip_randaugment(video, IMAGENET_MEAN, IMAGENET_STD, "rand-m7-n4-mstd0.5-inc1")
+    assert out.shape == video.shape and out.dtype == video.dtype
+    assert all(torch.equal(out[0, :, t], out[0, :, 0]) for t in range(4))     # equal frames stay equal
+    np.random.seed(3)
+    again = clip_randaugment(video, IMAGENET_MEAN, IMAGENET_STD, "rand-m7-n4-mstd0.5-inc1")
+    assert torch.equal(out, again)                                            # seeded by np.random
+    # the Augmenter records the card's string and uses it
+    ctx = make_ctx(tmp_path, "ft", {"mixup": 0.0, "cutmix": 0.0, "reprob": 0, "flip": False,
+                                    "randaug": "rand-m7-n4-mstd0.5-inc1"})
+    aug = Augmenter(ctx, num_classes=4, device=torch.device("cpu"))
+    assert aug.randaug == "rand-m7-n4-mstd0.5-inc1"

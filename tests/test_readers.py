@@ -328,6 +328,89 @@ def test_yttemporal_words_duration_and_denoised():
     assert fast.splits["train"][0].words == () and len(fast.annotation_files) == 2
 
 
+def _yt_root(tmp_path: Path, annotations: dict[str, dict]) -> Path:
+    root = tmp_path / "yt"
+    (root / "subset_0" / "annotations").mkdir(parents=True)
+    (root / "train.csv").write_text("Name\n" + "".join(f"subset_0/data/{v}.mp4\n" for v in annotations))
+    for vid, data in annotations.items():
+        (root / "subset_0" / "annotations" / f"{vid}.json").write_text(json.dumps(data))
+    return root
+
+
+def test_yttemporal_transcripts_use_denoised_words_at_dtw_aligned_subtitle_times(tmp_path):
+    from tvts_bench.data.readers.yttemporal import transcript_source, transcript_words
+
+    subtitles = [("so", 0.0), ("um", 0.4), ("the", 0.8), ("read", 1.2), ("cube", 1.6), ("&gt;&gt;", 1.8),
+                 ("falls", 2.0)]
+    root = _yt_root(tmp_path, {
+        "both": {"info": {"duration": 10}, "subtitles": [{"word": w, "time": t} for w, t in subtitles],
+                 # the segment times are NOT used: words take the times of the subtitle words they align to
+                 "denoised": [{"cleanasr": "So the red cube.", "start": 5.0, "end": 9.0},
+                              {"cleanasr": "Falls down.", "start": 9.0, "end": 9.5}]},
+        "subs_only": {"info": {"duration": 10}, "subtitles": [{"word": "falls", "time": 3},
+                                                              {"word": "&amp;", "time": 3.2},
+                                                              {"word": "down", "time": 3.4}]},
+        "empty_denoised": {"subtitles": [{"word": "hi", "time": 1}], "denoised": [{"cleanasr": "  "}]},
+    })
+    both, subs_only, empty = read_dataset("yttemporal", root).records("train")
+    assert both.words == tuple(subtitles)                          # the record keeps the raw subtitles
+    assert both.captions == ("So the red cube.", "Falls down.")
+    words, source = transcript_words(both)
+    assert source == "denoised" == transcript_source(both)
+    # "um" gets no word, the mis-heard "read" gives its time to "red", the entity fragment is dropped,
+    # and "down." (no subtitle counterpart) shares the time of the last subtitle word
+    assert words == (("So", 0.0), ("the", 0.8), ("red", 1.2), ("cube.", 1.6), ("Falls", 2.0), ("down.", 2.0))
+    assert transcript_words(both, "denoised") == (words, "denoised")
+    assert transcript_words(both, "subtitles") == ((("so", 0.0), ("um", 0.4), ("the", 0.8), ("read", 1.2),
+                                                    ("cube", 1.6), ("falls", 2.0)), "subtitles")
+    assert transcript_source(both, "subtitles") == "subtitles"
+    # only subtitles: the raw words (entity fragments dropped); forcing denoised gives none
+    assert transcript_words(subs_only) == ((("falls", 3.0), ("down", 3.4)), "subtitles")
+    assert transcript_source(subs_only) == "subtitles"
+    assert transcript_words(subs_only, "denoised") == ((), "none")
+    assert transcript_source(subs_only, "denoised") == "none"
+    # a denoised list with only blank sentences counts as absent
+    assert transcript_words(empty) == ((("hi", 1.0),), "subtitles") and transcript_source(empty) == "subtitles"
+    with pytest.raises(ConfigError):
+        transcript_words(both, "clean")
+
+
+def test_yttemporal_dtw_alignment_follows_the_authors_rules():
+    import numpy as np
+
+    from tvts_bench.data.readers.yttemporal import align_denoised, dtw_path, edit_distance
+
+    assert edit_distance("kitten", "sitting") == 3 and edit_distance("", "abc") == 3
+    assert dtw_path(np.zeros((2, 2))) == [(0, 0), (1, 1)]           # ties: the diagonal first
+    assert dtw_path(np.zeros((1, 3))) == [(0, 0), (0, 1), (0, 2)]
+    assert dtw_path(np.array([[0, 0, 9], [9, 9, 0]], dtype=float)) == [(0, 0), (0, 1), (1, 2)]
+    assert dtw_path(np.array([[0, 9], [0, 9], [9, 0]], dtype=float)) == [(0, 0), (1, 0), (2, 1)]
+    # a denoised word is given to the FIRST subtitle word it is paired with: after the merged
+    # "pancakewaffle", "person" is paired with both "waffle" and "person" and takes waffle's time
+    subs = [("much", 0.0), ("of", 0.5), ("a", 1.0), ("pancake", 1.5), ("waffle", 2.0), ("person", 2.5)]
+    assert align_denoised(subs, ["much of a pancakewaffle person"]) == (
+        ("much", 0.0), ("of", 0.5), ("a", 1.0), ("pancakewaffle", 1.5), ("person", 2.0))
+    # a denoised text running far past the subtitles is cut at n + max(0.1 n, 32) words
+    long = align_denoised([("go", 0.0)], ["go " * 100])
+    assert len(long) == 1 + 32 and {t for _, t in long} == {0.0}
+    assert align_denoised([], ["a b"]) == () and align_denoised([("a", 0.0)], []) == ()
+
+
+def test_yttemporal_vectorised_edit_distances_match_the_plain_one():
+    import random
+
+    import numpy as np
+
+    from tvts_bench.data.readers.yttemporal import edit_distance, pair_edit_distances
+
+    rng = random.Random(0)
+    a = ["".join(rng.choice("abcé") for _ in range(rng.randint(0, 9))) for _ in range(40)] + ["x" * 30, ""]
+    b = ["".join(rng.choice("abcd") for _ in range(rng.randint(0, 9))) for _ in range(30)] + ["ab" * 20]
+    ia, ib = np.repeat(np.arange(len(a)), len(b)), np.tile(np.arange(len(b)), len(a))
+    got = pair_edit_distances(a, b, ia, ib)
+    assert got.tolist() == [edit_distance(a[i], b[j]) for i, j in zip(ia, ib)]
+
+
 # ------------------------------------------------------------------------------------ WebVid / CC3M
 
 def test_webvid_captions_iso_durations_page_dirs():

@@ -16,7 +16,8 @@ from .presets import OBJECTIVES, PRESETS, RUN_NAMES
 DEFAULT_PRESET = "small"
 
 
-def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str | None, preset: str) -> str:
+def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str | None, preset: str,
+                     base_loss: str = "sum", transcripts: str = "auto") -> str:
     name = RUN_NAMES[objective]
     if objective in ("tvts", "sort") and not stop_grad:
         name += "-nostopgrad"
@@ -24,6 +25,10 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
         name += f"-{sort_head}"
     if mask and objective in ("tvts", "base", "sort") and mask != "frame":
         name += f"-{mask}mask"
+    if base_loss != "sum" and objective in ("tvts", "base", "clip"):
+        name += f"-{base_loss}base"
+    if transcripts != "auto" and objective != "videomae":
+        name += f"-{transcripts}"
     if preset not in (DEFAULT_PRESET,):
         name += f"-{preset}"
     return name
@@ -42,6 +47,13 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
               show_default=True)
 @click.option("--mask", "mask", type=click.Choice(["frame", "tube"]), default=None,
               help="Masking: frame (independent per time slice, paper; default) or tube (videomae default).")
+@click.option("--base-loss", type=click.Choice(["sum", "mean"]), default="sum", show_default=True,
+              help="L_base = sum of the video->text and text->video InfoNCE terms (paper eq. 3, authors), "
+                   "or their mean (ablation).")
+@click.option("--transcripts", type=click.Choice(["auto", "denoised", "subtitles"]), default="auto",
+              show_default=True,
+              help="Transcript words: auto = the denoised sentences DTW-aligned to the subtitle times when an "
+                   "annotation has them (authors' loader), raw subtitles otherwise; or force one source.")
 @click.option("--init", "init", nargs=2, type=(click.Choice(["imagemae"]), click.Path(dir_okay=False)),
               default=None, metavar="imagemae PATH", help="Start the video ViT from ImageMAE/timm weights.")
 @click.option("--text-model", default=None, metavar="DIR",
@@ -71,9 +83,9 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
 @click.option("--ckpt-every", type=click.IntRange(min=1), default=None)
 @click.option("--log-every", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head, mask, init, text_model,
-             steps, epochs, batch_size, lr, schedule, warmup, seed, name, resume, workers, threads, backend,
-             device, val_every, ckpt_every, log_every, quiet) -> None:
+def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head, mask, base_loss, transcripts,
+             init, text_model, steps, epochs, batch_size, lr, schedule, warmup, seed, name, resume, workers,
+             threads, backend, device, val_every, ckpt_every, log_every, quiet) -> None:
     """Pretrain TVTS (or an ablation / baseline) on YT-Temporal-layout data.
 
     With no options: the small model on the built-in demo corpus, a few minutes on 2 CPU cores.
@@ -92,7 +104,8 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     env = distributed.detect()
     console = Console(stderr=True, highlight=False, quiet=not env.is_main)
     p = get_preset(preset)
-    obj = objective_config(objective, stop_grad=not no_stop_grad, sort_head=sort_head, mask_mode=mask)
+    obj = objective_config(objective, stop_grad=not no_stop_grad, sort_head=sort_head, mask_mode=mask,
+                           base_loss_scale=base_loss)
     if steps is not None and epochs is not None:
         raise ConfigError("give either --steps or --epochs, not both")
     if steps is None and epochs is None:
@@ -111,7 +124,8 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
         threads = max(1, cpus - workers) if cpus > 2 else cpus
     if device.startswith("cuda") and env.enabled:
         device = f"cuda:{env.local_rank}"
-    run_name = name or default_run_name(objective, not no_stop_grad, sort_head, mask, preset)
+    run_name = name or default_run_name(objective, not no_stop_grad, sort_head, mask, preset,
+                                        base_loss=base_loss, transcripts=transcripts)
     run_dir = runs_dir() / run_name
 
     loc = resolve_data("yttemporal", data_root, world_preset=world_preset)
@@ -131,10 +145,14 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
         clip_grad=p.clip_grad, seed=seed, workers=workers, threads=threads, backend=backend,
         log_every=log_every or p.log_every, val_every=p.val_every if val_every is None else val_every,
         ckpt_every=ckpt_every or p.ckpt_every, val_samples=p.val_samples, resume=resume,
-        init=tuple(init) if init else None, text_source=text_model, device=device, progress=not quiet)
+        init=tuple(init) if init else None, text_source=text_model, device=device, progress=not quiet,
+        transcripts=transcripts)
     console.print(f"pretrain [bold]{objective}[/] ({p.name} preset) on {loc.root}"
                   f"{' (built-in world)' if loc.builtin else ''}: {len(train_records)} train / "
                   f"{len(val_records)} val videos -> {run_dir}")
+    if obj.uses_contrastive:
+        console.print(f"L_base: {obj.base_loss_scale} of the video->text and text->video InfoNCE terms"
+                      f"{' (paper eq. 3)' if obj.base_loss_scale == 'sum' else ' (ablation)'}")
     t0 = time.time()
     trainer = Trainer(cfg, train_records, val_records, console=console)
     result = trainer.fit()

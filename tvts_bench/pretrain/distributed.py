@@ -68,20 +68,35 @@ def wrap(module: nn.Module, env: DistEnv, device: str) -> nn.Module:
     return DDP(module, device_ids=ids)
 
 
-def gather_with_grad(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+def row_counts(n: int, device: torch.device | str = "cpu") -> list[int]:
+    """Every rank's row count (one small all_gather); ``[n]`` in a single process."""
+    if not active():
+        return [int(n)]
+    t = torch.tensor([int(n)], device=device)
+    sizes = [torch.zeros_like(t) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, t)
+    return [int(s.item()) for s in sizes]
+
+
+def gather_with_grad(x: torch.Tensor, counts: list[int] | None = None) -> tuple[torch.Tensor, int]:
     """All ranks' ``x`` concatenated along dim 0, differentiable; and the offset of this rank's rows.
 
     Ranks may hold different row counts (a failed decode drops a sample): rows are padded to the
-    largest count for the collective and the padding removed afterwards.
+    largest count for the collective and the padding removed afterwards. ``counts`` (from
+    :func:`row_counts`) saves the size exchange when the caller already has it.
+
+    Backward: ``torch.distributed.nn.functional.all_gather`` returns to each rank the SUM over ranks of
+    the gradients flowing into its rows, so rank r's local rows receive d(sum_r' loss_r')/d(rows of r).
+    With DDP's averaging of parameter gradients over the W ranks, the parameters then get the gradient
+    of ``(1/W) sum_r loss_r``: a per-rank loss is right when that average equals the global loss (see
+    ``objectives.infonce``).
     """
     if not active():
         return x, 0
     from torch.distributed.nn.functional import all_gather
 
-    n = torch.tensor([x.shape[0]], device=x.device)
-    sizes = [torch.zeros_like(n) for _ in range(dist.get_world_size())]
-    dist.all_gather(sizes, n)
-    counts = [int(s.item()) for s in sizes]
+    if counts is None:
+        counts = row_counts(x.shape[0], x.device)
     pad = max(counts) - x.shape[0]
     xp = torch.cat([x, x.new_zeros((pad,) + tuple(x.shape[1:]))]) if pad else x
     parts = all_gather(xp)

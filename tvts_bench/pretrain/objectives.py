@@ -7,8 +7,12 @@
   and ``clip`` (per-frame image ViT, mean over frames, InfoNCE against the transcripts).
 
 L_base is the symmetric InfoNCE (cosine, tau = 0.05) between the masked-video CLS projection and the
-mean of the K transcript projections; under DDP the negatives come from all ranks (gathered with
-gradient).
+mean of the K transcript projections: by default the SUM of the video->text and text->video
+cross-entropies (paper eq. 3; the authors' ``NormSoftmaxLoss`` in ``v1/model/loss.py``), or half of it
+with ``base_loss_scale="mean"`` (ablation, ``--base-loss mean``). Under DDP the negatives come from all
+ranks (gathered with gradient) and every per-rank loss is that rank's share of the global-batch loss,
+so DDP's averaged gradient is the single-process gradient on the global batch (also with uneven
+per-rank batches). See docs/pretraining_conventions.md.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from ..nn.mae_decoder import patchify_targets
 from ..nn.model import PretrainModel
 from ..nn.sort_module import SORT_HEADS, sort_correct, sort_loss
 from ..nn.video_vit import random_keep_indices
-from .distributed import gather_with_grad
+from .distributed import gather_with_grad, row_counts
+
+# How the two InfoNCE directions are combined: "sum" = CE(v->t) + CE(t->v) (paper eq. 3, the authors'
+# loss); "mean" = their average (an ablation; what this project used before).
+BASE_LOSS_SCALES = ("sum", "mean")
 
 
 @dataclass
@@ -37,6 +45,7 @@ class ObjectiveConfig:
     mask_ratio: float = 0.75
     tau: float = 0.05
     lam: float = 2.0
+    base_loss_scale: str = "sum"    # sum (paper eq. 3, authors) | mean (ablation)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,39 +59,69 @@ class ObjectiveConfig:
         return self.name in ("tvts", "base", "clip")
 
 
+def _check_scale(scale: str) -> str:
+    if scale not in BASE_LOSS_SCALES:
+        raise ConfigError(f"unknown base loss scale {scale!r}",
+                          hint=f"choose one of: {', '.join(BASE_LOSS_SCALES)} (sum = paper eq. 3)")
+    return scale
+
+
 def objective_config(name: str, *, stop_grad: bool = True, sort_head: str = "kway",
-                     mask_mode: str | None = None, mask_ratio: float | None = None) -> ObjectiveConfig:
+                     mask_mode: str | None = None, mask_ratio: float | None = None,
+                     base_loss_scale: str = "sum") -> ObjectiveConfig:
     if sort_head not in SORT_HEADS:
         raise ConfigError(f"unknown sort head {sort_head!r}", hint=f"choose one of: {', '.join(SORT_HEADS)}")
+    _check_scale(base_loss_scale)
     if name == "videomae":
         return ObjectiveConfig(name=name, stop_grad=stop_grad, sort_head=sort_head,
                                mask_mode=mask_mode or "tube",
                                mask_ratio=0.9 if mask_ratio is None else mask_ratio)
     if name == "clip":
-        return ObjectiveConfig(name=name, mask_mode=mask_mode or "frame", mask_ratio=0.0)
+        return ObjectiveConfig(name=name, mask_mode=mask_mode or "frame", mask_ratio=0.0,
+                               base_loss_scale=base_loss_scale)
     if mask_mode not in (None, "frame", "tube"):
         raise ConfigError(f"unknown mask mode {mask_mode!r}", hint="choose frame or tube")
     return ObjectiveConfig(name=name, stop_grad=stop_grad, sort_head=sort_head,
                            mask_mode=mask_mode or "frame",
-                           mask_ratio=0.75 if mask_ratio is None else mask_ratio)
+                           mask_ratio=0.75 if mask_ratio is None else mask_ratio,
+                           base_loss_scale=base_loss_scale)
 
 
-def infonce(video: torch.Tensor, text: torch.Tensor, tau: float = 0.05, *,
-            gather: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def infonce(video: torch.Tensor, text: torch.Tensor, tau: float = 0.05, *, gather: bool = True,
+            scale: str = "sum", counts: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Symmetric InfoNCE of paired rows; negatives = every other row of the (gathered) batch.
+
+    Global loss over the N rows of all ranks: ``CE_v2t + CE_t2v`` (``scale="sum"``, paper eq. 3) or
+    half of it (``"mean"``), each CE the mean over the N rows. This rank returns its share
+    ``(W / N) * sum over its own rows``: the mean over the W ranks of the returned values is the global
+    loss, and it is that mean whose gradient DDP computes (the all-gather's backward sums the gradient
+    of every rank's loss into each rank's rows; DDP then averages over ranks). Single process: the
+    plain global loss. ``counts``: every rank's row count, when the caller already has it.
 
     Returns (loss, share of this rank's video rows whose nearest text is their own).
     """
+    _check_scale(scale)
     v = F.normalize(video.float(), dim=-1)
     t = F.normalize(text.float(), dim=-1)
-    v_all, offset = gather_with_grad(v) if gather else (v, 0)
-    t_all, _ = gather_with_grad(t) if gather else (t, 0)
+    if counts is None:
+        counts = row_counts(v.shape[0], v.device) if gather else [v.shape[0]]
+    v_all, offset = gather_with_grad(v, counts) if gather else (v, 0)
+    t_all, _ = gather_with_grad(t, counts) if gather else (t, 0)
     labels = torch.arange(v.shape[0], device=v.device) + offset
     logits_v2t = v @ t_all.t() / tau
     logits_t2v = t @ v_all.t() / tau
-    loss = 0.5 * (F.cross_entropy(logits_v2t, labels) + F.cross_entropy(logits_t2v, labels))
+    total = (F.cross_entropy(logits_v2t, labels, reduction="sum")
+             + F.cross_entropy(logits_t2v, labels, reduction="sum"))
+    loss = total * (len(counts) / max(1, sum(counts)))
+    if scale == "mean":
+        loss = 0.5 * loss
     acc = (logits_v2t.argmax(dim=1) == labels).float().mean()
     return loss, acc
+
+
+def _rank_share(counts: list[int], b: int) -> float:
+    """Weight of a per-rank mean so that the mean over ranks is the mean over the global batch."""
+    return len(counts) * b / max(1, sum(counts))
 
 
 def _flat_texts(batch: dict[str, Any]) -> list[str]:
@@ -97,15 +136,22 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
     ``order [B,K]`` (original slot of each fed transcript), optional ``keep`` (visible token indices,
     to fix the mask, e.g. in tests). ``gather=False``: negatives from this process only (validation
     runs on rank 0 alone and must not enter a collective).
+
+    Under DDP every returned loss is this rank's share of the global-batch loss (per-rank means are
+    weighted by ``W * B_rank / N``; 1 when the ranks hold equal batches): the mean over ranks, which is
+    what DDP differentiates and what the trainer logs, is the loss of the global batch.
     """
     video = batch["video"]
     b = video.shape[0]
     out: dict[str, torch.Tensor] = {}
+    counts = row_counts(b, video.device) if gather else [b]
+    share = _rank_share(counts, b)
 
     if obj.name == "clip":
         feats = model.video_model(video)                                    # frame mean, no masking
         tf = model.text_model(_flat_texts(batch)).view(b, -1, model.text_dim)
-        l_base, acc = infonce(model.vid_proj(feats), model.txt_proj(tf).mean(dim=1), obj.tau, gather=gather)
+        l_base, acc = infonce(model.vid_proj(feats), model.txt_proj(tf).mean(dim=1), obj.tau, gather=gather,
+                              scale=obj.base_loss_scale, counts=counts)
         out.update(loss=l_base, l_base=l_base.detach(), con_acc=acc)
         return out
 
@@ -123,7 +169,7 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
         target = patchify_targets(video.float(), vm.cfg.patch_size)
         masked = torch.ones(b, n, dtype=torch.bool, device=video.device)
         masked.scatter_(1, keep, False)
-        recon = ((pred.float() - target) ** 2).mean(dim=-1)[masked].mean()
+        recon = ((pred.float() - target) ** 2).mean(dim=-1)[masked].mean() * share
         out.update(loss=recon, recon=recon.detach())
         return out
 
@@ -132,14 +178,14 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
     if obj.name in ("tvts", "base"):
         v = model.vid_proj(tokens[:, 0])
         t = model.txt_proj(tf).mean(dim=1)
-        l_base, acc = infonce(v, t, obj.tau, gather=gather)
+        l_base, acc = infonce(v, t, obj.tau, gather=gather, scale=obj.base_loss_scale, counts=counts)
         loss = loss + l_base
         out.update(l_base=l_base.detach(), con_acc=acc)
     if obj.name in ("tvts", "sort"):
         order = batch["order"].to(video.device)
         text_in = tf.detach() if obj.stop_grad else tf
         logits = model.pred_model(tokens, text_in)
-        l_sort = sort_loss(logits, order, obj.sort_head)
+        l_sort = sort_loss(logits, order, obj.sort_head) * share
         loss = loss + (obj.lam if obj.name == "tvts" else 1.0) * l_sort
         out.update(l_sort=l_sort.detach(),
                    sort_acc=sort_correct(logits.detach(), order, obj.sort_head).float().mean())

@@ -29,7 +29,7 @@ from ..nn.model import PretrainModel
 from ..nn.precision import autocast_for
 from . import distributed
 from .checkpoint import capture_rng, latest_checkpoint, restore_rng, save_checkpoint
-from .dataset import PretrainDataset, collate
+from .dataset import PretrainDataset, collate, describe_transcripts, transcript_summary
 from .objectives import ObjectiveConfig, ObjectiveModule, compute_losses
 from .presets import Preset, model_config
 
@@ -67,6 +67,7 @@ class TrainConfig:
     backend: str = "auto"
     keep_last: int = 2
     threads: int | None = None          # torch intra-op threads on CPU (None: leave as is)
+    transcripts: str = "auto"           # auto (denoised when present, else subtitles) | denoised | subtitles
     progress: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -213,9 +214,21 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay)
         self.preprocess = cfg.preset.preprocess()
         self.train_ds = PretrainDataset(train_records, self.preprocess, train=True, seed=cfg.seed,
-                                        backend=cfg.backend)
+                                        backend=cfg.backend, transcripts=cfg.transcripts)
         self.val_ds = PretrainDataset(list(val_records)[: cfg.val_samples], self.preprocess, train=False,
-                                      seed=cfg.seed, backend=cfg.backend) if val_records else None
+                                      seed=cfg.seed, backend=cfg.backend,
+                                      transcripts=cfg.transcripts) if val_records else None
+        # Which transcripts the windows are cut from (denoised / subtitles / mixed), with counts.
+        self.transcripts = transcript_summary(self.train_ds.records, cfg.transcripts)
+        if self.val_ds is not None:
+            val = transcript_summary(self.val_ds.records, cfg.transcripts)
+            self.transcripts["val"] = {"source": val["source"], "counts": val["counts"]}
+        if cfg.objective.name != "videomae":
+            self._say(describe_transcripts(self.transcripts))
+            if cfg.transcripts == "denoised" and not self.transcripts["counts"]["denoised"]:
+                raise ConfigError("--transcripts denoised: no training video's annotation has 'denoised' "
+                                  "sentences (and 'subtitles' to time them)",
+                                  hint="use --transcripts auto or subtitles")
         per_epoch = len(self.train_ds) // (cfg.batch_size * self.env.world_size)
         if per_epoch < 1:
             raise ConfigError(f"{len(self.train_ds)} training videos cannot fill one batch of "
@@ -251,6 +264,7 @@ class Trainer:
         return {"objective": self.cfg.objective.name, "objective_config": self.cfg.objective.as_dict(),
                 "preset": self.cfg.preset.name, "model": self.model.cfg.as_dict(),
                 "preprocess": self.preprocess.as_dict(), "train": self.cfg.describe(),
+                "transcript_source": self.transcripts["source"], "transcripts": self.transcripts,
                 "total_steps": self.total_steps, "world_size": self.env.world_size}
 
     def _trainer_state(self) -> dict[str, Any]:
@@ -280,6 +294,11 @@ class Trainer:
             if cfg.get(key) != json.loads(json.dumps(mine[key])):
                 raise ConfigError(f"{ckpt}: this run folder holds a different {key} than requested",
                                   hint="use --no-resume to start over, or --name for a new run folder")
+        saved_mode = cfg.get("train", {}).get("transcripts", "auto")
+        if saved_mode != self.cfg.transcripts:
+            raise ConfigError(f"{ckpt}: this run folder was trained with --transcripts {saved_mode}, "
+                              f"not {self.cfg.transcripts}",
+                              hint="use --no-resume to start over, or --name for a new run folder")
         self.model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
         state = torch.load(ckpt / "trainer_state.pt", map_location="cpu", weights_only=False)
         if state.get("world_size", 1) != self.env.world_size:

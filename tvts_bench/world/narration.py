@@ -151,7 +151,14 @@ def narrate(scene: Scene, rng: np.random.Generator, *, miss_rate: float = 0.12,
 
 
 def transcript_json(scene: Scene, utterances: list[Utterance], title: str) -> dict:
-    """The YT-Temporal (MERLOT) per-video annotation."""
+    """The YT-Temporal (MERLOT) per-video annotation.
+
+    ``subtitles``: the noisy ASR words with their start times. ``denoised``: one entry per utterance,
+    the clean sentence (``cleanasr``: no fillers, no mis-hearings) with the utterance's start/end.
+    Pretraining cuts its transcript windows from the denoised words, each timed by the subtitle word it
+    is DTW-aligned to (``tvts_bench.data.readers.yttemporal.transcript_words``); the clean sentences
+    are the narrator's phrasings, so they carry no downstream class name either.
+    """
     return {
         "info": {"duration": round(scene.duration, 3), "title": title},
         "subtitles": [{"word": w, "time": t} for u in utterances for w, t in zip(u.words, u.times)],

@@ -14,10 +14,11 @@
   ``label_smoothing`` 0.1) with ``SoftTargetCrossEntropy``. timm's Mixup expects images [B, C, H, W]: the
   clip [B, C, T, H, W] is viewed as [B, C*T, H, W], so a cutmix box is the same in every frame.
   Drop path ``drop_path`` (linearly increasing over depth) when the backbone has timm-style blocks;
-  RandAugment (``randaug``, e.g. ``rand-m7-n4-...``) applied with the SAME operations to every frame of
-  a clip (torchvision's v2 RandAugment on the clip's [T, C, H, W] uint8 frames: timm's own RandAugment
-  works on single PIL images and would change from frame to frame); random erasing ``reprob`` (timm
-  ``RandomErasing``, one box through all frames); horizontal flip when ``flip`` (off for SSV2).
+  RandAugment (``randaug``: a timm config string, ``rand-m7-n4-mstd0.5-inc1`` as VideoMAE) built by
+  timm's ``rand_augment_transform`` and applied with the SAME sampled operations and magnitudes to every
+  frame of a clip (one draw per clip, replayed for each frame: see ``ClipRandAugment``); random erasing
+  ``reprob`` (timm ``RandomErasing``, one box through all frames); horizontal flip when ``flip`` (off for
+  SSV2).
 - testing: ``sampling.clips`` x ``sampling.crops`` views per video; softmax per view, then averaged.
 - ``val_fraction`` > 0: a stratified part of TRAIN is held out and the epoch with the best held-out
   top-1 is the one tested (never the test split); 0 (default): the last epoch, as VideoMAE.
@@ -28,6 +29,7 @@
 from __future__ import annotations
 
 import copy
+import random
 import re
 
 import numpy as np
@@ -39,7 +41,7 @@ from ...errors import ConfigError, DataFormatError
 from ...hashing import sha256_json
 from ...nn.precision import autocast_for
 from ..context import ProtocolContext, ProtocolOutput
-from ..metrics import topk_hits
+from ..metrics import TIE_RULE, topk_hits
 from . import _train as tr
 from ._common import param, percent_value, progress_task, seed_everything, select_metrics, torch_device
 
@@ -143,30 +145,101 @@ def param_groups(model: Classifier, weight_decay: float, layer_decay: float) -> 
     return list(groups.values())
 
 
-def parse_randaug(spec: str | None) -> tuple[int, int] | None:
-    """``rand-m7-n4-mstd0.5-inc1`` -> (num_ops 4, magnitude 7); None/"" -> off."""
-    if not spec:
+def _randaug_hparams(size: tuple[int, int], mean) -> dict:
+    """timm RandAugment hparams as the VideoMAE / TVTS fine-tuning code builds them: translations up to
+    45 % of the crop side, fill = the model's mean colour as 0-255 ints, bicubic resampling."""
+    from timm.data.transforms import str_to_pil_interp
+
+    return {"translate_const": int(min(size) * 0.45),
+            "img_mean": tuple(min(255, round(255 * float(m))) for m in mean),
+            "interpolation": str_to_pil_interp("bicubic")}
+
+
+def _timm_randaugment(spec: str, size: tuple[int, int], mean):
+    from timm.data.auto_augment import rand_augment_transform
+
+    return rand_augment_transform(spec, _randaug_hparams(size, mean))
+
+
+def parse_randaug(spec: str | None) -> str | None:
+    """Check a timm RandAugment string (``rand-m7-n4-mstd0.5-inc1``) and return it; None/"" -> off."""
+    if spec is None or not str(spec).strip():
         return None
-    parts = {p[0]: p[1:] for p in str(spec).split("-")[1:]
-             if p and p[0] in "mn" and p[1:].replace(".", "").isdigit()}
-    if not str(spec).startswith("rand"):
-        raise ConfigError(f"params.randaug must look like rand-m7-n4 (timm's notation), got {spec!r}")
-    return int(parts.get("n", 2)), int(float(parts.get("m", 9)))
+    spec = str(spec).strip()
+    try:
+        if not spec.startswith("rand"):
+            raise ValueError("it must start with 'rand'")
+        _timm_randaugment(spec, (224, 224), (0.5, 0.5, 0.5))
+    except (AssertionError, ValueError, KeyError, TypeError, IndexError) as e:
+        raise ConfigError(f"params.randaug: {spec!r} is not a timm RandAugment string"
+                          f"{f' ({e})' if str(e) else ''}",
+                          hint="e.g. rand-m7-n4-mstd0.5-inc1 (timm's rand_augment_transform notation: "
+                               "m magnitude, n ops per image, mstd magnitude noise, inc1 increasing ops)") from e
+    return spec
 
 
-def clip_randaugment(video: torch.Tensor, mean, std, num_ops: int, magnitude: int) -> torch.Tensor:
-    """RandAugment with the same operations on every frame of each clip. video: [B, C, T, H, W] normalised."""
-    from torchvision.transforms import v2
+class ClipRandAugment:
+    """timm's RandAugment with one random draw per clip, applied identically to every frame.
 
-    aug = v2.RandAugment(num_ops=num_ops, magnitude=magnitude)
-    m = torch.tensor(mean, dtype=video.dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=video.dtype).view(1, -1, 1, 1)
+    timm's ``RandAugment`` takes all its random decisions (which ops: ``np.random.choice``; per op: apply
+    or not, magnitude noise, sign, resampling: Python's ``random``) from the two global generators, in
+    an order that does not depend on the image. Each clip gets one seed; both generators are set to it
+    before each frame, so every frame goes through the same ops with the same magnitudes. The global
+    generators' states are restored afterwards (the seed itself is drawn from ``np.random``, whose state
+    the fine-tuning checkpoint saves).
+    """
+
+    def __init__(self, spec: str, mean):
+        self.spec = parse_randaug(spec)
+        if self.spec is None:
+            raise ConfigError("ClipRandAugment needs a RandAugment string (params.randaug)")
+        self.mean = tuple(float(m) for m in mean)
+        self._by_size: dict[tuple[int, int], object] = {}
+
+    def transform(self, size: tuple[int, int]):
+        """The timm transform for frames of ``size`` = (H, W) (the translation range depends on it)."""
+        if size not in self._by_size:
+            self._by_size[size] = _timm_randaugment(self.spec, size, self.mean)
+        return self._by_size[size]
+
+    def __call__(self, frames: list, seed: int) -> list:
+        """``frames``: PIL images of one clip -> the augmented images (same ops on each)."""
+        if not frames:
+            return []
+        aug = self.transform((frames[0].height, frames[0].width))
+        py_state, np_state = random.getstate(), np.random.get_state()
+        try:
+            out = []
+            for frame in frames:
+                random.seed(seed)
+                np.random.seed(seed)
+                out.append(aug(frame))
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+        return out
+
+
+def clip_randaugment(video: torch.Tensor, mean, std, randaug: "ClipRandAugment | str",
+                     seeds: list[int] | None = None) -> torch.Tensor:
+    """RandAugment with the same operations on every frame of each clip. video: [B, C, T, H, W] normalised.
+
+    ``seeds``: one per clip (default: drawn from ``np.random``)."""
+    from PIL import Image
+
+    aug = randaug if isinstance(randaug, ClipRandAugment) else ClipRandAugment(randaug, mean)
+    if seeds is None:
+        seeds = [int(np.random.randint(0, 2 ** 31 - 1)) for _ in range(video.shape[0])]
+    m = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
     out = []
-    for clip in video:                                     # [C, T, H, W]
-        frames = clip.permute(1, 0, 2, 3)                  # [T, C, H, W]
-        u8 = ((frames * s + m).clamp(0, 1) * 255).round().to(torch.uint8)
-        frames = aug(u8).float() / 255.0                   # one draw of ops for the whole clip
-        out.append(((frames - m) / s).permute(1, 0, 2, 3))
+    for clip, seed in zip(video, seeds):                   # [C, T, H, W]
+        frames = clip.float().permute(1, 0, 2, 3)          # [T, C, H, W]
+        u8 = ((frames * s + m).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        images = aug([Image.fromarray(f) for f in u8], seed)
+        back = torch.from_numpy(np.stack([np.asarray(im.convert("RGB")) for im in images]))
+        frames = back.permute(0, 3, 1, 2).float() / 255.0  # [T, C, H, W]
+        out.append(((frames - m) / s).permute(1, 0, 2, 3).to(video.dtype))
     return torch.stack(out)
 
 
@@ -176,7 +249,8 @@ class Augmenter:
     def __init__(self, ctx: ProtocolContext, num_classes: int, device: torch.device):
         pre = ctx.preprocess or ctx.adapter.preprocess
         self.mean, self.std = pre.mean, pre.std
-        self.randaug = parse_randaug(param(ctx, "randaug", None))
+        self.randaug = parse_randaug(param(ctx, "randaug", None))       # the timm string (recorded)
+        self._randaug = ClipRandAugment(self.randaug, self.mean) if self.randaug else None
         self.flip = bool(param(ctx, "flip", True))
         self.num_classes = num_classes
         smoothing = float(param(ctx, "label_smoothing", 0.1))
@@ -202,8 +276,8 @@ class Augmenter:
 
     def __call__(self, video: torch.Tensor, y: torch.Tensor, device: torch.device
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.randaug is not None:
-            video = clip_randaugment(video, self.mean, self.std, *self.randaug)
+        if self._randaug is not None:
+            video = clip_randaugment(video, self.mean, self.std, self._randaug)
         video = video.to(device, non_blocking=True)
         y = y.to(device)
         if self.flip:
@@ -362,7 +436,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     probs, positions, failed = predict(model, test_loader, device, ctx,
                                        f"test ({sampling.clips} clips x {sampling.crops} crops)")
     labels = _labels_of(test_records, positions)
-    hits = topk_hits(probs, labels, (1, 5))
+    hits = topk_hits(probs, labels, (1, 5), what="test class probabilities",
+                     ids=[test_records[p].video_id for p in positions])
     metrics = select_metrics({"top1": percent_value(hits[1], ctx, salt=1),
                               "top5": percent_value(hits[5], ctx, salt=5)}, ctx)
     top5 = np.argsort(-probs, axis=1)[:, :5]
@@ -373,6 +448,6 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     "lr": lr, "batch_size": bs, "world_size": world, "layer_decay": layer_decay,
                     "drop_path_blocks": drop_blocks, "mixup": augment.mixup is not None,
                     "randaug": augment.randaug, "resumed_from_epoch": start_epoch,
-                    "test_views": sampling.clips * sampling.crops,
+                    "test_views": sampling.clips * sampling.crops, "ties": TIE_RULE,
                     "failed_test_videos": [str(f) for f in failed]}}
     return ProtocolOutput(metrics=metrics, per_sample=per_sample, clips=clips, extra=extra)
