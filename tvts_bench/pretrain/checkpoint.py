@@ -31,6 +31,7 @@ from torch import nn
 from ..atomic import write_json, write_text
 from ..errors import CheckpointError, MissingPathError
 from ..hashing import state_dict_hash
+from ..state_io import load_state, to_safe
 from ..zoo.base import Preprocess
 
 FORMAT = "tvts-bench-checkpoint"
@@ -65,6 +66,25 @@ def latest_checkpoint(run_dir: Path | str) -> Path | None:
             return cand
     steps = sorted(p for p in cdir.glob("step-*") if p.is_dir() and _complete(p))
     return steps[-1] if steps else None
+
+
+def load_trainer_state(ckpt: Path) -> dict[str, Any]:
+    """``trainer_state.pt`` of a checkpoint folder, read with ``weights_only=True``: a file planted in a
+    run folder cannot run code on resume. A malformed one is a clear error naming it."""
+    path = Path(ckpt) / STATE
+    try:
+        state = load_state(path)
+    except Exception as e:  # noqa: BLE001 - unsafe, corrupt or truncated: the same advice
+        raise CheckpointError(f"cannot read {path}: {str(e)[:300]}",
+                              hint="resume from an earlier checkpoint (delete this step folder) or start "
+                                   "over with --no-resume; trainer state holds only tensors and plain "
+                                   "values") from None
+    missing = [k for k in ("optimizer", "scheduler", "rng", "step", "epoch", "pos") if not isinstance(state, dict)
+               or k not in state]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}: not a tvts-bench trainer state",
+                              hint="resume from an earlier checkpoint or start over with --no-resume")
+    return state
 
 
 def capture_rng() -> dict[str, Any]:
@@ -103,7 +123,7 @@ def save_checkpoint(run_dir: Path | str, step: int, model: nn.Module, config: di
             cfg["text_hf_config"] = text_model.hf_config()
             text_model.save_tokenizer(tmp / TOKENIZER)
         write_json(tmp / CONFIG, cfg)
-        torch.save(trainer_state, tmp / STATE)
+        torch.save(to_safe(trainer_state), tmp / STATE)       # loads with weights_only=True
         for f in tmp.rglob("*"):
             if f.is_file():
                 with open(f, "rb") as fh:

@@ -28,7 +28,7 @@ from ..errors import ConfigError, TvtsBenchError
 from ..nn.model import PretrainModel
 from ..nn.precision import autocast_for
 from . import distributed
-from .checkpoint import capture_rng, latest_checkpoint, restore_rng, save_checkpoint
+from .checkpoint import capture_rng, latest_checkpoint, load_trainer_state, restore_rng, save_checkpoint
 from .dataset import PretrainDataset, collate, describe_transcripts, transcript_summary
 from .objectives import ObjectiveConfig, ObjectiveModule, compute_losses
 from .presets import Preset, model_config
@@ -300,7 +300,7 @@ class Trainer:
                               f"not {self.cfg.transcripts}",
                               hint="use --no-resume to start over, or --name for a new run folder")
         self.model.load_state_dict(load_file(str(ckpt / "model.safetensors")))
-        state = torch.load(ckpt / "trainer_state.pt", map_location="cpu", weights_only=False)
+        state = load_trainer_state(ckpt)
         if state.get("world_size", 1) != self.env.world_size:
             raise ConfigError(f"{ckpt}: saved with {state.get('world_size')} processes, resuming with "
                               f"{self.env.world_size}", hint="resume with the same number of processes")
