@@ -108,3 +108,25 @@ def test_a_model_card_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_bytes(b"name: x\ndescription: \xff\xfe\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_card_file(tmp_path / "x.yaml")
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/evil", "a/b", "..", ".hidden"])
+def test_pretrain_refuses_a_run_name_that_is_a_path(bench_home: Path, capsys, name: str) -> None:
+    outside = bench_home / "x"
+    outside.mkdir(parents=True, exist_ok=True)
+    (outside / "keep.txt").write_text("mine")
+    assert _exit_code(["pretrain", "--preset", "tiny", "--world-preset", "tiny", "--steps", "1", "--name", name,
+                       "--no-resume", "--quiet"]) == 2
+    assert "is not a valid name" in capsys.readouterr().err
+    assert (outside / "keep.txt").read_text() == "mine"
+
+
+def test_a_second_pretrain_of_the_same_run_folder_is_refused(bench_home: Path, capsys) -> None:
+    from tvts_bench.home import runs_dir
+    from tvts_bench.locking import exclusive
+
+    with exclusive(runs_dir() / "busy", "the run folder"):
+        assert _exit_code(["pretrain", "--preset", "tiny", "--world-preset", "tiny", "--steps", "1",
+                           "--name", "busy", "--quiet"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "is in use by pid" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 
@@ -101,6 +102,14 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     from .presets import get_preset
     from .trainer import TrainConfig, Trainer
 
+    from ..bench.results import check_result_name
+    from ..locking import exclusive
+    from ..runtime import check_device
+
+    if name is not None:
+        check_result_name(name)          # it becomes a folder under runs/: never a path
+    if device is not None:
+        check_device(device)
     env = distributed.detect()
     console = Console(stderr=True, highlight=False, quiet=not env.is_main)
     p = get_preset(preset)
@@ -132,30 +141,33 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     index = read_dataset("yttemporal", loc.root)
     train_records = index.records("train")
     val_records = index.splits.get("val", [])
-    if not resume and env.is_main and run_dir.exists():
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-        for f in ("metrics.jsonl", "summary.json"):
-            (run_dir / f).unlink(missing_ok=True)
-    distributed.init(device)
-    distributed.barrier()
-    cfg = TrainConfig(
-        run_dir=run_dir, objective=obj, preset=p, steps=steps, epochs=epochs,
-        batch_size=batch_size or p.batch_size, lr=lr if lr is not None else p.lr, weight_decay=p.weight_decay,
-        schedule=schedule or p.schedule, warmup_steps=p.warmup_steps if warmup is None else warmup,
-        clip_grad=p.clip_grad, seed=seed, workers=workers, threads=threads, backend=backend,
-        log_every=log_every or p.log_every, val_every=p.val_every if val_every is None else val_every,
-        ckpt_every=ckpt_every or p.ckpt_every, val_samples=p.val_samples, resume=resume,
-        init=tuple(init) if init else None, text_source=text_model, device=device, progress=not quiet,
-        transcripts=transcripts)
-    console.print(f"pretrain [bold]{objective}[/] ({p.name} preset) on {loc.root}"
-                  f"{' (built-in world)' if loc.builtin else ''}: {len(train_records)} train / "
-                  f"{len(val_records)} val videos -> {run_dir}")
-    if obj.uses_contrastive:
-        console.print(f"L_base: {obj.base_loss_scale} of the video->text and text->video InfoNCE terms"
-                      f"{' (paper eq. 3)' if obj.base_loss_scale == 'sum' else ' (ablation)'}")
-    t0 = time.time()
-    trainer = Trainer(cfg, train_records, val_records, console=console)
-    result = trainer.fit()
+    # One pretraining per run folder: a second one would interleave metrics.jsonl and checkpoints.
+    lock = exclusive(run_dir, "the run folder") if env.is_main else contextlib.nullcontext()
+    with lock:
+        if not resume and env.is_main and run_dir.exists():
+            shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+            for f in ("metrics.jsonl", "summary.json"):
+                (run_dir / f).unlink(missing_ok=True)
+        distributed.init(device)
+        distributed.barrier()
+        cfg = TrainConfig(
+            run_dir=run_dir, objective=obj, preset=p, steps=steps, epochs=epochs,
+            batch_size=batch_size or p.batch_size, lr=lr if lr is not None else p.lr, weight_decay=p.weight_decay,
+            schedule=schedule or p.schedule, warmup_steps=p.warmup_steps if warmup is None else warmup,
+            clip_grad=p.clip_grad, seed=seed, workers=workers, threads=threads, backend=backend,
+            log_every=log_every or p.log_every, val_every=p.val_every if val_every is None else val_every,
+            ckpt_every=ckpt_every or p.ckpt_every, val_samples=p.val_samples, resume=resume,
+            init=tuple(init) if init else None, text_source=text_model, device=device, progress=not quiet,
+            transcripts=transcripts)
+        console.print(f"pretrain [bold]{objective}[/] ({p.name} preset) on {loc.root}"
+                      f"{' (built-in world)' if loc.builtin else ''}: {len(train_records)} train / "
+                      f"{len(val_records)} val videos -> {run_dir}")
+        if obj.uses_contrastive:
+            console.print(f"L_base: {obj.base_loss_scale} of the video->text and text->video InfoNCE terms"
+                          f"{' (paper eq. 3)' if obj.base_loss_scale == 'sum' else ' (ablation)'}")
+        t0 = time.time()
+        trainer = Trainer(cfg, train_records, val_records, console=console)
+        result = trainer.fit()
     distributed.shutdown()
     if not env.is_main:
         return
