@@ -82,10 +82,13 @@ def main(argv: list[str] | None = None) -> None:
         from rich.console import Console
         from rich.markup import escape
 
+        from .text_safety import printable_lines
+
+        # Messages quote file contents (ids, lines, keys): what reaches the terminal must be inert.
         console = Console(stderr=True, highlight=False)
-        console.print(f"[bold red]error:[/] {escape(e.message)}")
+        console.print(f"[bold red]error:[/] {escape(printable_lines(e.message))}")
         if e.hint:
-            console.print(f"  hint: {escape(e.hint)}")
+            console.print(f"  hint: {escape(printable_lines(e.hint))}")
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted; work already written is kept and resumes on the next run", err=True)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_options import home_option
+from .text_safety import rich_text
 
 DATASET_DESCRIPTIONS = {
     "ssv2": ("Something-Something v2", "classification", "174 classes; temporal templates"),
@@ -40,8 +41,9 @@ def list_cmd(what: str, as_json: bool) -> None:
         # names are what users copy into --tasks / --model: never wrap or cut them
         table.add_column(c, no_wrap=(i == 0), overflow="fold")
     for r in rows:
-        table.add_row(*[str(x) for x in r])
-    Console().print(table)
+        # cards are files users add: a name or description must not drive the terminal or rich markup
+        table.add_row(*[rich_text(x) for x in r])
+    Console(emoji=False).print(table)
 
 
 def _rows(what: str) -> tuple[list[tuple], list[str]]:

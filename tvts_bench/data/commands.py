@@ -63,12 +63,16 @@ def check(dataset: str, root: str | None, split_number: int | None, msrvtt_train
 
 def _print_table(manifest, *, builtin: bool, show_missing: int) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from ..text_safety import rich_text
+
+    # Every field may come from the dataset's files (ids, split names, the root's name): each goes
+    # through rich_text, so no control character or markup in it reaches the terminal. emoji=False:
+    # an id like ":warning:" is printed as written.
+    console = Console(highlight=False, emoji=False)
     source = " (built-in world)" if builtin else ""
-    console.print(f"[bold]{manifest.dataset}[/] at {escape(str(manifest.root))}{source}")
+    console.print(f"[bold]{rich_text(manifest.dataset)}[/] at {rich_text(manifest.root)}{source}")
     table = Table()
     table.add_column("split")
     table.add_column("listed", justify="right")
@@ -76,14 +80,15 @@ def _print_table(manifest, *, builtin: bool, show_missing: int) -> None:
     table.add_column("missing", justify="right")
     for name, split in manifest.splits.items():
         style = "red" if split.missing else "green"
-        table.add_row(name, str(split.listed), str(split.found), f"[{style}]{split.missing}[/]")
+        table.add_row(rich_text(name), str(split.listed), str(split.found), f"[{style}]{split.missing}[/]")
     console.print(table)
-    console.print(f"classes: {manifest.classes or '- (captions)'}    hash: {manifest.hash}    "
+    classes = rich_text(manifest.classes) if manifest.classes else "- (captions)"
+    console.print(f"classes: {classes}    hash: {rich_text(manifest.hash)}    "
                   f"annotation files: {len(manifest.annotation_files)}")
     for name, split in manifest.splits.items():
         if split.missing and show_missing > 0:
-            console.print(f"[red]missing in {name}[/] ({split.missing}):")
+            console.print(f"[red]missing in {rich_text(name)}[/] ({split.missing}):")
             for rel in split.missing_videos[:show_missing]:
-                console.print(f"  {escape(rel)}")
+                console.print(f"  {rich_text(rel)}")
             if split.missing > show_missing:
                 console.print(f"  ... and {split.missing - show_missing} more (see --json)")

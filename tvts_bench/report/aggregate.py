@@ -3,8 +3,13 @@
 Rules the renderers rely on:
 
 - Every ``*.json`` under the results folder (recursively) is read and validated as a ResultRecord;
-  a file that is not valid JSON, has an unknown ``schema_version`` or fails validation is skipped with a
-  warning naming the file. Side files (``*.samples.jsonl``) are only read through ``per_sample_file``.
+  a file that is not valid JSON (or not UTF-8, or holds an integer too long to convert, or is nested
+  deeper than MAX_JSON_DEPTH), has an unknown ``schema_version`` or fails validation is skipped with a
+  warning naming the file. No file, however broken, stops the report.
+- Side files (``*.samples.jsonl``) are only read through ``per_sample_file``, and only when that path is
+  relative and, after following links, inside the results folder: a result file cannot make the report
+  open ``../../etc/passwd``. A side file that cannot be read or understood (bad lines, wrong field
+  types) is named in a warning and its model is compared by interval overlap instead.
 - A column is (task, data source). Results on the built-in world and on the real dataset never share a
   column: their keys are ``"<task> [built-in world]"`` and ``"<task>"``. The paper's reported numbers
   are attached to real-dataset columns only.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -44,6 +50,11 @@ DIAGNOSTIC_ORDER = ("shuffled", "repeated")
 SAMPLE_ID_KEYS = ("id", "sample_id", "query_id", "query", "video_id", "index", "key")
 # A statistic recomputed from a side file must match the recorded metric within this (rounding).
 SIDE_FILE_TOLERANCE = 0.51
+# Real result files nest about 6 deep; far deeper is a broken or hostile file, and walking it (to
+# validate, render or copy) would exhaust Python's recursion limit.
+MAX_JSON_DEPTH = 64
+# Longest piece of a file's own text quoted in a warning (a 1 MB "model name" is not repeated).
+QUOTE_LIMIT = 120
 
 
 def lower_is_better(metric: str) -> bool:
@@ -54,16 +65,45 @@ def column_key(task: str, source: str) -> str:
     return task + (BUILTIN_SUFFIX if source == "builtin" else "")
 
 
+class UnsafeSideFile(ValueError):
+    """A ``per_sample_file`` the report refuses to open (absolute, or outside the results folder)."""
+
+
+def _quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
 @dataclass
 class LoadedResult:
     path: Path
     record: ResultRecord
+    root: Path | None = None        # the results folder; side files must lie inside it
 
     @property
     def side_path(self) -> Path | None:
-        if not self.record.per_sample_file:
+        """The side file's real path; raises UnsafeSideFile for one the report must not open."""
+        name = self.record.per_sample_file
+        if not name:
             return None
-        return (self.path.parent / self.record.per_sample_file).resolve()
+        if "\x00" in name:
+            raise UnsafeSideFile(f"per_sample_file {_quote(name)} is not a valid file name")
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[0].isalpha() and name[1] == ":"):
+            raise UnsafeSideFile(f"per_sample_file {_quote(name)} is not a relative path; "
+                                 "side files are named relative to their result file")
+        root = (self.root or self.path.parent).resolve()
+        try:
+            real = (self.path.parent / name).resolve()
+        except (OSError, ValueError, RuntimeError) as e:   # RuntimeError: a symlink loop
+            raise UnsafeSideFile(f"per_sample_file {_quote(name)} cannot be resolved ({e})") from None
+        if not _inside(real, root):
+            raise UnsafeSideFile(f"per_sample_file {_quote(name)} points outside the results folder "
+                                 f"{root} (after following links); not opened")
+        return real
 
 
 @dataclass
@@ -185,20 +225,63 @@ def _validation_problem(e: ValidationError) -> str:
     first = errors[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "(top level)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"key {where!r}: {first.get('msg', 'invalid')}{more}"
+    return f"key {_quote(where)}: {first.get('msg', 'invalid')}{more}"
+
+
+def _too_deep(obj: object, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``obj`` nests lists/objects more than ``limit`` deep (iterative: never recurses)."""
+    stack: list[tuple[object, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _loads(text: str) -> object:
+    """``json.loads`` with a plain reason (ValueError) for every way hostile text makes it fail."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not valid JSON: {e}") from None
+    except ValueError as e:     # an integer past Python's int-to-str digit limit
+        if "digits" not in str(e):
+            raise ValueError(f"not valid JSON: {e}") from None
+        raise ValueError(f"holds an integer longer than {sys.get_int_max_str_digits()} digits") from None
+    if _too_deep(data):
+        raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+    return data
+
+
+def read_json_file(path: Path) -> object:
+    """A JSON file's content; ValueError with a plain reason for anything that is not usable JSON."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} at offset {e.start})") from None
+    except OSError as e:
+        raise ValueError(f"cannot be read: {e.strerror or e}") from None
+    return _loads(text)
 
 
 def load_results(results_dir: Path) -> tuple[list[LoadedResult], list[str]]:
     """Every valid ResultRecord under ``results_dir``, and one warning per skipped file."""
     loaded: list[LoadedResult] = []
     warnings: list[str] = []
+    root = results_dir.resolve()
     for path in sorted(results_dir.rglob("*.json")):
         # dot-folders hold what is not current (``.superseded/``: results replaced by newer ones)
         if not path.is_file() or any(part.startswith(".") for part in path.relative_to(results_dir).parts):
             continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = read_json_file(path)
+        except ValueError as e:
             warnings.append(f"{path}: not a readable JSON file ({e}); skipped")
             continue
         if not isinstance(data, dict):
@@ -206,7 +289,7 @@ def load_results(results_dir: Path) -> tuple[list[LoadedResult], list[str]]:
             continue
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            warnings.append(f"{path}: schema_version {version!r} is not one this report reads "
+            warnings.append(f"{path}: schema_version {_quote(version)} is not one this report reads "
                             f"(it reads {SCHEMA_VERSION}); skipped")
             continue
         try:
@@ -214,7 +297,7 @@ def load_results(results_dir: Path) -> tuple[list[LoadedResult], list[str]]:
         except ValidationError as e:
             warnings.append(f"{path}: not a valid result file, {_validation_problem(e)}; skipped")
             continue
-        loaded.append(LoadedResult(path, record))
+        loaded.append(LoadedResult(path, record, root))
     return loaded, warnings
 
 
@@ -318,17 +401,36 @@ class SampleOutcomes:
 
 
 def _read_jsonl(path: Path) -> list[dict]:
+    """The side file's lines as objects; ValueError naming the first bad line."""
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            line = line.strip()
+    # bytes, decoded line by line: a decoding error then names its line (text mode decodes in chunks)
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError as e:
+                raise ValueError(f"line {i} is not UTF-8 text (byte {raw[e.start:e.start + 1]!r})") from None
             if not line:
                 continue
-            obj = json.loads(line)
+            try:
+                obj = _loads(line)
+            except ValueError as e:
+                raise ValueError(f"line {i}: {e}") from None
             if not isinstance(obj, dict):
                 raise ValueError(f"line {i} is not a JSON object")
             rows.append(obj)
     return rows
+
+
+def _number(row: dict, key: str) -> float:
+    """A side-file field as a float; ValueError naming the field for anything but a JSON number."""
+    value = row[key]
+    if isinstance(value, (int, float)):     # bool included: true/false read as 1/0
+        try:
+            return float(value)
+        except OverflowError:
+            pass
+    raise ValueError(f"field {key!r} holds {_quote(value, 40)}, not a number")
 
 
 def _sample_keys(rows: list[dict]) -> list[object]:
@@ -367,23 +469,24 @@ def _candidates(rows: list[dict], metric: str) -> list[tuple[list[dict], np.ndar
 
     for key in (f"correct_{base}", f"correct_{metric}", "correct"):
         if have(key) and not lower_is_better(base):
-            out.append((rows, 100.0 * np.asarray([float(r[key]) for r in rows]), "mean"))
+            out.append((rows, 100.0 * np.asarray([_number(r, key) for r in rows]), "mean"))
     if base in ("top1", "top5") and have("label") and have("pred"):
         k = int(base[3:])
 
         def hit(r: dict) -> float:
             pred = r["pred"] if isinstance(r["pred"], list) else [r["pred"]]
+            # ``in`` compares with ==: any JSON label and predictions compare without raising
             return float(r["label"] in pred[:k])
         out.append((rows, 100.0 * np.asarray([hit(r) for r in rows]), "mean"))
     if base == "mAP" and have("ap"):
         used = [r for r in rows if r["ap"] is not None]
-        ap = np.asarray([float(r["ap"]) for r in used])
+        ap = np.asarray([_number(r, "ap") for r in used])
         out += [(used, 100.0 * ap, "mean"), (used, ap, "mean")]
     for key in (f"{direction}_rank" if direction else "", "rank", "first_rank"):
         if not key or not have(key):
             continue
-        used = [r for r in rows if r[key] is not None and float(r[key]) >= 0]
-        ranks = np.asarray([float(r[key]) for r in used])
+        used = [r for r in rows if r[key] is not None and _number(r, key) >= 0]
+        ranks = np.asarray([_number(r, key) for r in used])
         # 0-based ranks (REFERENCE 3) first; 1-based as a fallback. The caller keeps the reading that
         # reproduces the recorded metric.
         for offset in (0.0, 1.0):
@@ -416,25 +519,41 @@ def cell_outcomes(cell: Cell, metric: str, warnings: list[str]) -> SampleOutcome
     per_seed: list[dict[object, float]] = []
     statistic = "mean"
     for r in cell.results:
-        side = r.side_path
-        if side is None or metric not in r.record.metrics:
+        if not r.record.per_sample_file or metric not in r.record.metrics:
+            return None
+        try:
+            side = r.side_path
+        except UnsafeSideFile as e:
+            warnings.append(f"{r.path}: {e}; comparisons for this model use interval overlap")
+            return None
+        if side is None:
             return None
         if not side.is_file():
-            warnings.append(f"{r.path}: per_sample_file {r.record.per_sample_file!r} not found; "
+            warnings.append(f"{r.path}: per_sample_file {_quote(r.record.per_sample_file)} not found; "
                             f"comparisons for this model use interval overlap")
             return None
         try:
             rows = _read_jsonl(side)
-        except (OSError, UnicodeDecodeError, ValueError) as e:
+        except OSError as e:
+            warnings.append(f"{side}: cannot read side file ({e.strerror or e}); comparisons use interval overlap")
+            return None
+        except ValueError as e:
             warnings.append(f"{side}: cannot read side file ({e}); comparisons use interval overlap")
             return None
-        found = _outcomes_for_metric(rows, metric, r.record.metrics[metric].value)
+        try:
+            found = _outcomes_for_metric(rows, metric, r.record.metrics[metric].value)
+            keys = _sample_keys(found[0]) if found is not None else []
+        except (ValueError, TypeError, OverflowError, RecursionError) as e:
+            # TypeError etc.: a field of an unexpected JSON type that _number does not guard
+            problem = str(e) if isinstance(e, ValueError) else f"unexpected field types: {e}"
+            warnings.append(f"{side}: cannot use side file ({problem}); comparisons use interval overlap")
+            return None
         if found is None:
             warnings.append(f"{side}: its per-sample fields do not reproduce {metric} = "
                             f"{r.record.metrics[metric].value:g}; comparisons use interval overlap")
             return None
         used, values, statistic = found
-        per_seed.append(dict(zip(_sample_keys(used), values.tolist())))
+        per_seed.append(dict(zip(keys, values.tolist())))
     if not per_seed:
         return None
     common = set(per_seed[0]).intersection(*per_seed[1:])

@@ -3,6 +3,10 @@
 Columns: model, task, source, metric, value, ci_low, ci_high, n_seeds. ``source`` is ``builtin``,
 ``real`` or ``paper`` (the paper's reported numbers, for real-data tasks that have results);
 diagnostics appear as metric ``<variant>:<metric>`` (e.g. ``shuffled:top1``).
+
+Text cells are written as spreadsheets show text: one starting with ``=``, ``+``, ``-`` or ``@`` gets a
+leading ``'`` (a model named ``=HYPERLINK(...)`` must not run as a formula), numbers stay numbers, and
+control characters are written as ``\\xNN`` escapes (see ``tvts_bench.text_safety``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import csv
 import io
 import math
 
+from ..text_safety import spreadsheet_cell
 from .aggregate import LONG_FIELDS, Leaderboard, long_rows
 
 
@@ -19,6 +24,8 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, float):
         return "" if not math.isfinite(value) else f"{value:.6g}"
+    if isinstance(value, str):
+        return spreadsheet_cell(value)
     return value
 
 

@@ -2,10 +2,13 @@
 
 Strings from results are escaped for Markdown tables: ``|`` is written ``\\|``, ``<``, ``>``, ``&`` as
 HTML entities (Markdown renderers pass raw HTML through), and ``](`` so no string becomes a link.
+Control and bidi-control characters are written as ``\\xNN`` / ``\\uNNNN`` escapes: the file is also
+read in terminals (``cat``), where an escape sequence in a model name would act.
 """
 
 from __future__ import annotations
 
+from ..text_safety import printable
 from .aggregate import Agg, Cell, Column, Leaderboard
 from .html import fmt, interval
 
@@ -15,7 +18,7 @@ def md_escape(text: object) -> str:
     for raw, esc in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("`", "\\`"),
                      ("\r\n", " "), ("\n", " "), ("\r", " "), ("](", "]\\(")):
         s = s.replace(raw, esc)
-    return s
+    return printable(s)
 
 
 def _value(agg: Agg | None) -> str:
