@@ -128,9 +128,13 @@ def _config_roots(home: Path | str | None) -> dict[str, Path]:
     if not cfg.exists():
         return {}
     try:
-        data = yaml.safe_load(cfg.read_text()) or {}
+        data = yaml.safe_load(cfg.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{cfg}: not UTF-8 text (byte {e.start}: {e.reason})", hint="save it as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{cfg}: nested too deeply to be a configuration file") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{cfg}: not valid YAML ({e})") from None
+        raise ConfigError(f"{cfg}: not valid YAML ({str(e)[:300]})") from None
     roots = data.get("data_roots", {}) if isinstance(data, dict) else {}
     if not isinstance(roots, dict):
         raise ConfigError(f"{cfg}: key 'data_roots' must map dataset names to folders")

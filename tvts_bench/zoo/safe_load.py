@@ -259,7 +259,8 @@ def load_weight_file(path: Path | str, *, allow_restricted: bool = False) -> Loa
         problem = _weights_only_problem(e)
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         if "weights_only" not in str(e).lower() and "unpickl" not in str(e).lower():
-            raise CheckpointError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0]})",
+            first = str(e).splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise CheckpointError(f"{path}: not a readable torch checkpoint ({first})",
                                   hint="is the file complete? re-download it") from None
         problem = _weights_only_problem(e)
     if not allow_restricted:
@@ -274,11 +275,12 @@ def load_weight_file(path: Path | str, *, allow_restricted: bool = False) -> Loa
                              pickle_module=restricted_pickle)
     except UnsafePickleError:
         raise
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError,
-            AttributeError) as e:
-        raise CheckpointError(f"{path}: the restricted unpickler cannot read it "
-                              f"({str(e).splitlines()[0] if str(e) else type(e).__name__})",
-                              hint=_CONVERT_HINT) from None
+    except Exception as e:  # noqa: BLE001 - any byte soup (unknown opcodes: KeyError) is "not a checkpoint"
+        problem = (f"unknown pickle opcode {e}" if isinstance(e, KeyError)
+                   else (str(e).splitlines()[0][:200] if str(e) else type(e).__name__))
+        raise CheckpointError(f"{path}: not a readable checkpoint ({problem})",
+                              hint="the file is not a torch checkpoint, or it is truncated or damaged; "
+                                   "re-download it") from None
     finally:
         _SAFE_FILE[0] = "<file>"
     return LoadedFile(path, content, "restricted", list(_PLACEHOLDERS_SEEN))

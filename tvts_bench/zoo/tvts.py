@@ -127,16 +127,29 @@ def vit_config_from_authors(state: dict[str, torch.Tensor], p: str, options: Aut
                             source: str = "checkpoint"):
     from ..nn.video_vit import VideoViTConfig
 
-    w = state[f"{p}video_model.patch_embed.proj.weight"]          # [D, C, t, ph, pw]
+    def tensor(key: str, ndim: int) -> torch.Tensor:
+        full = f"{p}video_model.{key}"
+        value = state.get(full)
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{source}: expected tensor {full!r} is "
+                                  + ("absent" if value is None else f"a {type(value).__name__}"),
+                                  hint="is this the authors' TVTS checkpoint? check-model --show-keys lists its keys")
+        if value.ndim != ndim or 0 in value.shape:
+            raise CheckpointError(f"{source}: {full!r} has shape {tuple(value.shape)}; the authors' layout has "
+                                  f"{ndim} non-empty dimensions there",
+                                  hint="is this the authors' TVTS checkpoint? check-model --show-keys lists its keys")
+        return value
+
+    w = tensor("patch_embed.proj.weight", 5)                       # [D, C, t, ph, pw]
     d = int(w.shape[0])
     depth = block_depth(state, f"{p}video_model.", tuple(AUTHORS_BLOCK_KEYS), source,
                         hint="is this the authors' TVTS checkpoint?")
-    n_spatial = int(state[f"{p}video_model.pos_embed"].shape[1]) - 1
+    n_spatial = int(tensor("pos_embed", 3).shape[1]) - 1
     side = int(round(n_spatial ** 0.5))
     if side * side != n_spatial:
-        raise CheckpointError(f"pos_embed has {n_spatial} spatial positions: not a square grid")
-    t_slices = int(state[f"{p}video_model.temporal_embed"].shape[1])
-    fc1 = state[f"{p}video_model.blocks.0.mlp.fc1.weight"]
+        raise CheckpointError(f"{source}: pos_embed has {n_spatial} spatial positions: not a square grid")
+    t_slices = int(tensor("temporal_embed", 3).shape[1])
+    fc1 = tensor("blocks.0.mlp.fc1.weight", 2)
     card = {k: v for k, v in (("num_heads", options.num_heads), ("hidden_size", options.hidden_size))
             if v is not None}
     heads, _ = heads_for_width(d, card, source)
