@@ -130,3 +130,63 @@ def test_a_second_pretrain_of_the_same_run_folder_is_refused(bench_home: Path, c
                            "--name", "busy", "--quiet"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "is in use by pid" in err
+
+
+def _unwritable_home(tmp_path: Path, monkeypatch) -> Path:
+    """A home below a regular file: every write fails (as root too, unlike a read-only folder)."""
+    (tmp_path / "file").write_text("")
+    home = tmp_path / "file" / "home"
+    monkeypatch.setenv("TVTS_BENCH_HOME", str(home))
+    return home
+
+
+def test_world_generate_into_an_unwritable_home_is_a_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:
+    home = _unwritable_home(tmp_path, monkeypatch)
+    assert _exit_code(["world", "generate", "--preset", "tiny"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"cannot read or write {home}" in err and "Not a directory" in err and "Traceback" not in err
+
+
+def test_run_with_a_full_disk_fails_the_task_naming_the_file(bench_home: Path, monkeypatch, capsys) -> None:
+    import errno
+
+    from tvts_bench.bench import runner as runner_mod
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(runner_mod, "write_result", full)
+    monkeypatch.setattr(runner_mod, "load_protocols", lambda: {"v2v": _constant})
+    assert _exit_code(["run", "--model", "scratch", "--tasks", "ssv2-v2v", "-q"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "No space left on device" in err and "builtin-seed0.json" in err and "Traceback" not in err
+
+
+def _constant(ctx):
+    from tvts_bench.bench.context import ProtocolOutput
+    from tvts_bench.bench.result_schema import MetricValue
+
+    return ProtocolOutput(metrics={m: MetricValue(value=1.0, n=1) for m in ctx.task.metrics})
+
+
+def test_pretrain_with_a_full_disk_says_where_the_last_checkpoint_is(bench_home: Path, monkeypatch, capsys) -> None:
+    import errno
+
+    from tvts_bench.pretrain import trainer as trainer_mod
+
+    real = trainer_mod.save_checkpoint
+    calls = []
+
+    def fills_up(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", "/somewhere/step-00000002")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_mod, "save_checkpoint", fills_up)
+    assert _exit_code(["pretrain", "--preset", "tiny", "--world-preset", "tiny", "--steps", "3", "--name", "full",
+                       "--ckpt-every", "1", "--val-every", "0", "--workers", "0", "--threads", "1",
+                       "--quiet"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "pretraining stopped at step 2" in err and "No space left on device" in err
+    assert "the last complete checkpoint is" in err and "step-00000001" in err and "Traceback" not in err

@@ -71,6 +71,13 @@ def cli() -> None:
     """
 
 
+def describe_os_error(e: OSError) -> str:
+    """``cannot write /x/y: No space left on device`` from an OSError, without a traceback."""
+    where = e.filename if e.filename is not None else "a file"
+    extra = f" (and {e.filename2})" if getattr(e, "filename2", None) else ""
+    return f"cannot read or write {where}{extra}: {e.strerror or e}"
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         # standalone_mode=False makes click RETURN a command's exit code (click.exceptions.Exit) instead
@@ -89,6 +96,19 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"[bold red]error:[/] {escape(printable_lines(e.message))}")
         if e.hint:
             console.print(f"  hint: {escape(printable_lines(e.hint))}")
+        sys.exit(2)
+    except OSError as e:
+        # The environment refused a read or write (full disk, read-only folder, permissions): say which
+        # file and why; everything written before is complete (writes are atomic).
+        from rich.console import Console
+        from rich.markup import escape
+
+        from .text_safety import printable_lines
+
+        console = Console(stderr=True, highlight=False)
+        console.print(f"[bold red]error:[/] {escape(printable_lines(describe_os_error(e)))}")
+        console.print("  hint: check free space and permissions there; work already written is complete "
+                      "and is kept, and rerunning the command resumes it")
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted; work already written is kept and resumes on the next run", err=True)

@@ -576,6 +576,11 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
             except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
                 if isinstance(e, TvtsBenchError):
                     text = str(e)
+                elif isinstance(e, OSError):         # full disk, read-only folder: name the file
+                    from ..cli import describe_os_error
+
+                    text = (f"{describe_os_error(e)}\n  hint: check free space and permissions there; "
+                            "no result was written for this task, the others go on")
                 else:
                     text = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:]).rstrip()
                 outcome = TaskOutcome(task.name, seed, "failed", task.main_metric,

@@ -9,7 +9,7 @@ import time
 import click
 
 from ..cli_options import data_root_option, home_option, world_preset_option
-from ..errors import ConfigError
+from ..errors import ConfigError, TvtsBenchError
 from .presets import OBJECTIVES, PRESETS, RUN_NAMES
 
 # `tvts-bench pretrain` with no options: the small preset (80 steps of 32 clips) on the built-in demo
@@ -167,7 +167,18 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
                           f"{' (paper eq. 3)' if obj.base_loss_scale == 'sum' else ' (ablation)'}")
         t0 = time.time()
         trainer = Trainer(cfg, train_records, val_records, console=console)
-        result = trainer.fit()
+        try:
+            result = trainer.fit()
+        except OSError as e:                # full disk, read-only home: training up to here is kept
+            from ..cli import describe_os_error
+            from .checkpoint import latest_checkpoint
+
+            last = latest_checkpoint(run_dir)
+            raise TvtsBenchError(
+                f"pretraining stopped at step {trainer.step}: {describe_os_error(e)}",
+                hint=(f"the last complete checkpoint is {last}; free space (or fix permissions) and rerun "
+                      f"the same command to resume from it" if last is not None else
+                      "no checkpoint was completed yet; free space (or fix permissions) and rerun")) from None
     distributed.shutdown()
     if not env.is_main:
         return
