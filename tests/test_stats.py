@@ -69,3 +69,18 @@ def test_cluster_bootstrap_resamples_whole_videos():
     assert (hi_i - lo_i) < 0.6 * (hi_c - lo_c)
     with pytest.raises(ValueError):
         S.bootstrap_ci(outcomes, clusters=clusters[:5])
+
+
+def test_paired_bootstrap_resamples_clusters_together():
+    rng = np.random.default_rng(0)
+    a_video = rng.integers(0, 2, size=30).astype(float)
+    b_video = rng.integers(0, 2, size=30).astype(float)
+    a, b = np.repeat(a_video, 8), np.repeat(b_video, 8)
+    clusters = np.repeat(np.arange(30), 8)
+    by_caption = S.paired_bootstrap(a, b, n_resamples=400, seed=2)
+    by_video = S.paired_bootstrap(a, b, n_resamples=400, seed=2, clusters=clusters)
+    videos_only = S.paired_bootstrap(a_video, b_video, n_resamples=400, seed=2)
+    assert by_video.difference == by_caption.difference
+    width = lambda t: t.ci_high - t.ci_low  # noqa: E731
+    assert abs(width(by_video) - width(videos_only)) < 0.1
+    assert width(by_caption) < 0.6 * width(by_video)

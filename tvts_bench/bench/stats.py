@@ -126,10 +126,11 @@ class PairedTest:
 
 def paired_bootstrap(outcomes_a: np.ndarray, outcomes_b: np.ndarray, statistic: Statistic = mean_stat(), *,
                      n_resamples: int = DEFAULT_RESAMPLES, level: float = DEFAULT_LEVEL,
-                     seed: int = 0) -> PairedTest:
+                     seed: int = 0, clusters: np.ndarray | None = None) -> PairedTest:
     """Paired bootstrap of statistic(A) - statistic(B): the SAME resampled indices for both models.
 
-    ``outcomes_a[i]`` and ``outcomes_b[i]`` must belong to the same query/sample. The p-value is the
+    ``outcomes_a[i]`` and ``outcomes_b[i]`` must belong to the same query/sample; ``clusters`` (one id
+    per sample) resamples whole clusters, as ``bootstrap_distribution`` does. The p-value is the
     two-sided share of resampled differences on the other side of 0 (doubled, capped at 1); identical
     models give difference 0, interval [0, 0], p = 1: not separable.
     """
@@ -142,11 +143,20 @@ def paired_bootstrap(outcomes_a: np.ndarray, outcomes_b: np.ndarray, statistic: 
     if n == 0:
         return PairedTest(diff, float("nan"), float("nan"), 1.0, level, 0)
     rng = np.random.default_rng(seed)
-    parts = []
-    for reps in _chunks(n, n_resamples):
-        idx = _resample_indices(rng, n, reps)
-        parts.append(statistic(a[idx]) - statistic(b[idx]))
-    d = np.concatenate(parts)
+    members = _cluster_members(clusters) if clusters is not None else None
+    if members is not None and len(members) < n:
+        # whole clusters (all captions of a video) move together, for both models alike
+        picks = rng.integers(0, len(members), size=(n_resamples, len(members)))
+        d = np.empty(n_resamples)
+        for r, row in enumerate(picks):
+            idx = np.concatenate([members[c] for c in row])[None, :]
+            d[r] = statistic(a[idx])[0] - statistic(b[idx])[0]
+    else:
+        parts = []
+        for reps in _chunks(n, n_resamples):
+            idx = _resample_indices(rng, n, reps)
+            parts.append(statistic(a[idx]) - statistic(b[idx]))
+        d = np.concatenate(parts)
     alpha = (1.0 - level) / 2.0
     lo, hi = (float(v) for v in np.quantile(d, [alpha, 1.0 - alpha]))
     p = float(min(1.0, 2.0 * min(np.mean(d <= 0.0), np.mean(d >= 0.0))))

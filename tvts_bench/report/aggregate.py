@@ -398,6 +398,8 @@ def _paper_refs(task: str, metric_names: list[str]) -> list[PaperRef]:
 class SampleOutcomes:
     values: dict[object, float]     # sample key -> per-sample outcome of the main metric
     statistic: str                  # "mean" | "median"
+    # sample key -> video: several queries of one video (MSVD captions) are resampled together
+    clusters: dict[object, str] | None = None
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -517,6 +519,7 @@ def _outcomes_for_metric(rows: list[dict], metric: str, recorded: float
 def cell_outcomes(cell: Cell, metric: str, warnings: list[str]) -> SampleOutcomes | None:
     """Per-sample outcomes of ``metric`` for a cell, averaged over seeds on the samples all seeds share."""
     per_seed: list[dict[object, float]] = []
+    clusters: dict[object, str] = {}
     statistic = "mean"
     for r in cell.results:
         if not r.record.per_sample_file or metric not in r.record.metrics:
@@ -554,10 +557,15 @@ def cell_outcomes(cell: Cell, metric: str, warnings: list[str]) -> SampleOutcome
             return None
         used, values, statistic = found
         per_seed.append(dict(zip(keys, values.tolist())))
+        videos = [str(row.get("video_id")) for row in used]
+        if all("video_id" in row for row in used) and len(set(videos)) < len(videos):
+            clusters.update(zip(keys, videos))
     if not per_seed:
         return None
     common = set(per_seed[0]).intersection(*per_seed[1:])
-    return SampleOutcomes({k: float(np.mean([s[k] for s in per_seed])) for k in common}, statistic)
+    return SampleOutcomes({k: float(np.mean([s[k] for s in per_seed])) for k in common}, statistic,
+                          {k: clusters[k] for k in common} if clusters and all(k in clusters for k in common)
+                          else None)
 
 
 def _intervals_overlap(a: Agg, b: Agg) -> bool:
@@ -578,8 +586,10 @@ def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: 
     if a is not None and b is not None:
         common = sorted(set(a.values) & set(b.values), key=str)
         if a.statistic == b.statistic and len(common) >= 0.9 * max(len(a.values), len(b.values)) and common:
+            clusters = (np.array([a.clusters[k] for k in common])
+                        if a.clusters is not None and all(k in a.clusters for k in common) else None)
             test = paired_bootstrap(np.array([a.values[k] for k in common]), np.array([b.values[k] for k in common]),
-                                    statistic=a.statistic, seed=seed)  # type: ignore[arg-type]
+                                    statistic=a.statistic, seed=seed, clusters=clusters)  # type: ignore[arg-type]
             detail = (f"{best.model} minus {other.model}: {test.diff:+.2f} "
                       f"[{test.low:+.2f}, {test.high:+.2f}] ({test.level:.0%} paired bootstrap over "
                       f"{test.n} samples, {test.n_boot} resamples)")

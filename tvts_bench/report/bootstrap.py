@@ -40,13 +40,13 @@ class PairedDiff:
 
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, statistic: Statistic = "mean", n_boot: int = N_RESAMPLES,
-                     level: float = LEVEL, seed: int = 0) -> PairedDiff:
+                     level: float = LEVEL, seed: int = 0, clusters: np.ndarray | None = None) -> PairedDiff:
     """Bootstrap the difference ``statistic(a) - statistic(b)`` over paired samples ``a[i], b[i]``."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f"paired samples must be equal-length non-empty vectors, got {a.shape} and {b.shape}")
     stat_fn = bench_stats.mean_stat() if statistic == "mean" else bench_stats.median_stat()
-    t = bench_stats.paired_bootstrap(a, b, stat_fn, n_resamples=n_boot, level=level, seed=seed)
+    t = bench_stats.paired_bootstrap(a, b, stat_fn, n_resamples=n_boot, level=level, seed=seed, clusters=clusters)
     return PairedDiff(float(t.difference), float(t.ci_low), float(t.ci_high), float(t.level), int(t.n),
                       n_boot, float(t.p_value))
