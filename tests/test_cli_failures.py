@@ -190,3 +190,20 @@ def test_pretrain_with_a_full_disk_says_where_the_last_checkpoint_is(bench_home:
     err = " ".join(capsys.readouterr().err.split())
     assert "pretraining stopped at step 2" in err and "No space left on device" in err
     assert "the last complete checkpoint is" in err and "step-00000001" in err and "Traceback" not in err
+
+
+def test_demo_exits_non_zero_when_a_step_failed(bench_home: Path, monkeypatch, capsys) -> None:
+    from tvts_bench import demo as demo_mod
+    from tvts_bench import home
+
+    calls: list[list[str]] = []
+
+    def fake_invoke(args: list[str]) -> int:
+        calls.append(args)
+        return 1 if args[:3] == ["run", "--model", "clip"] else 0
+
+    monkeypatch.setattr(demo_mod, "_invoke", fake_invoke)
+    monkeypatch.setattr(home, "ensure_world", lambda *a, **k: bench_home / "world")
+    assert _exit_code(["demo", "--preset", "tiny"]) == 1
+    assert any(c[:3] == ["run", "--model", "scratch"] for c in calls)       # the other models still ran
+    assert "some tasks failed for: clip" in " ".join(capsys.readouterr().out.split())

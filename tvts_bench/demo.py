@@ -42,11 +42,13 @@ PRETRAINED_MODELS = (("tvts", "tvts"), ("tvts-base", "base"), ("videomae", "vide
 EVALUATED_MODELS = ("tvts", "tvts-base", "videomae", "clip", "scratch")
 
 
-def _invoke(args: list[str]) -> None:
+def _invoke(args: list[str]) -> int:
+    """Run one command as a user would; its exit status (click returns it in this mode, never raises)."""
     from .cli import cli
 
     console.print(f"[dim]$ tvts-bench {' '.join(args)}[/]")
-    cli.main(args=args, prog_name="tvts-bench", standalone_mode=False)
+    code = cli.main(args=args, prog_name="tvts-bench", standalone_mode=False)
+    return code if isinstance(code, int) else 0
 
 
 @click.command()
@@ -71,27 +73,28 @@ def demo(preset: str, tasks: str | None, pretrain_steps: int | None, out: str) -
     console.print(f"world: {world}")
 
     console.print(Rule("2/4 pretraining on the built-in corpus"))
+    failures: list[str] = []
     for name, objective in PRETRAINED_MODELS:
         step_args = ["--steps", str(steps)] if steps else []
-        _invoke(["pretrain", "--objective", objective, "--name", name, "--preset", plan.pretrain_preset,
-                 *step_args, "--world-preset", plan.world_preset])
+        if _invoke(["pretrain", "--objective", objective, "--name", name, "--preset", plan.pretrain_preset,
+                    *step_args, "--world-preset", plan.world_preset]):
+            failures.append(f"pretrain {name}")
 
     console.print(Rule("3/4 evaluation"))
-    failures = []
     for model in EVALUATED_MODELS:
-        try:
-            _invoke(["run", "--model", model, "--tasks", tasks or plan.tasks,
-                     "--world-preset", plan.world_preset])
-        except SystemExit as e:  # `run` exits non-zero when a task failed; the others still ran
-            if e.code:
-                failures.append(model)
+        # `run` exits non-zero when a task failed; the other models still run
+        if _invoke(["run", "--model", model, "--tasks", tasks or plan.tasks, "--world-preset", plan.world_preset]):
+            failures.append(model)
 
     console.print(Rule("4/4 leaderboard"))
     out_path = Path(out)
     for fmt, path in (("html", out_path), ("md", out_path.with_suffix(".md")), ("csv", out_path.with_suffix(".csv"))):
-        _invoke(["leaderboard", "--results", str(results_dir()), "--out", str(path), "--format", fmt])
+        if _invoke(["leaderboard", "--results", str(results_dir()), "--out", str(path), "--format", fmt]):
+            failures.append(f"leaderboard {fmt}")
 
     minutes = (time.perf_counter() - started) / 60
-    console.print(f"\n[bold green]done[/] in {minutes:.1f} min. Leaderboard: [bold]{out_path.resolve()}[/]")
+    status = "[bold red]finished with failures[/]" if failures else "[bold green]done[/]"
+    console.print(f"\n{status} in {minutes:.1f} min. Leaderboard: [bold]{out_path.resolve()}[/]")
     if failures:
-        console.print(f"[yellow]some tasks failed for: {', '.join(failures)} (see above)[/]")
+        console.print(f"[bold red]some tasks failed for: {', '.join(failures)} (see above)[/]")
+        raise click.exceptions.Exit(1)
