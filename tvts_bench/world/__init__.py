@@ -175,6 +175,8 @@ def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: boo
     cpu_started = _cpu_seconds()
     plans = plan_world(p, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_symlink() and not out.exists():   # a link to a world that is gone: replace the link
+        out.unlink()
     _remove_stale_partials(out)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     if tmp.exists():
