@@ -167,8 +167,9 @@ def make_ctx(tmp_path: Path, protocol: str, params: dict | None = None, *, kind:
         labels = np.array([r.label for r in recs]) if recs and recs[0].label is not None else None
         return FeatureSet(features=feats.astype(np.float32), records=list(recs), labels=labels, joint=joint)
 
-    def loader(split, train, batch_size=None, clips=1, crops=1, *, shuffle=None, drop_last=False, sampler=None):
-        ds = FakeClips(index.records(split), 1 if train else clips * crops)
+    def loader(split, train, batch_size=None, clips=1, crops=1, *, shuffle=None, drop_last=False, sampler=None,
+               frame_op=None):
+        ds = FakeClips(index.records(split), 1 if train else clips * crops, frame_op)
         return torch.utils.data.DataLoader(ds, batch_size=batch_size or 8,
                                            shuffle=bool(train if shuffle is None else shuffle),
                                            drop_last=drop_last, sampler=sampler, collate_fn=collate)

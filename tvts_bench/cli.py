@@ -25,6 +25,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "check-model": ("tvts_bench.zoo.commands:check_model", "Load a model, run it on a few clips and check it."),
     "run": ("tvts_bench.bench.commands:run", "Evaluate a model on tasks and write result files."),
     "leaderboard": ("tvts_bench.report.commands:leaderboard", "Write the leaderboard (HTML, Markdown or CSV)."),
+    "calibrate": ("tvts_bench.calibration.commands:calibrate",
+                  "Measure the built-in world's floor and ceilings (reference rows for the leaderboard)."),
     "demo": ("tvts_bench.demo:demo", "The main job: world, pretraining, evaluation, leaderboard."),
 }
 

@@ -72,6 +72,10 @@ class FtParams(CommonParams, _Training):
     flip: bool = True
     head_only: bool = False
     val_fraction: Fraction = 0.0
+    # calibration (docs/calibration.md): train and test on shuffled frames, or train a frame-averaged
+    # image ViT of the backbone's size from scratch; and score v2v on the fine-tuned features
+    frames: Literal["normal", "shuffled", "frame-average"] = "normal"
+    trained_v2v: bool = False
 
 
 class RetFtParams(RetParams, _Training):

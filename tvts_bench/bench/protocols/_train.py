@@ -29,21 +29,25 @@ def world() -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if distributed() else (0, 1)
 
 
-def train_loader(ctx, split: str, batch_size: int, *, seed: int) -> DataLoader:
+def train_loader(ctx, split: str, batch_size: int, *, seed: int, frame_op: str | None = None) -> DataLoader:
     """Shuffled training batches; drop the last short batch when there is more than one batch.
 
     The runner's loaders (``data.loader.make_loader``) already shard by rank under torch.distributed,
     padding so every rank runs the same number of steps, and draw by (seed, epoch, index).
+    ``frame_op`` ("shuffle") permutes each clip's frames (the calibration's order ceiling).
     """
     n = len(ctx.index.records(split))
     if n == 0:
         raise TvtsBenchError(f"task {ctx.task.name}: the {split} split has no videos to train on")
-    return ctx.loader(split, True, batch_size, shuffle=True, drop_last=n >= 2 * batch_size * world()[1])
+    extra = {"frame_op": frame_op} if frame_op else {}
+    return ctx.loader(split, True, batch_size, shuffle=True, drop_last=n >= 2 * batch_size * world()[1], **extra)
 
 
-def eval_loader(ctx, split: str, batch_size: int, clips: int, crops: int) -> DataLoader:
+def eval_loader(ctx, split: str, batch_size: int, clips: int, crops: int, *,
+                frame_op: str | None = None) -> DataLoader:
     """Test batches with ``clips x crops`` views; sharded without padding under torch.distributed."""
-    return ctx.loader(split, False, batch_size, clips, crops, shuffle=False)
+    extra = {"frame_op": frame_op} if frame_op else {}
+    return ctx.loader(split, False, batch_size, clips, crops, shuffle=False, **extra)
 
 
 def subset_loader(loader: DataLoader, indices, batch_size: int, *, shuffle: bool, seed: int,

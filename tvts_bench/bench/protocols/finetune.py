@@ -349,7 +349,11 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     layer_decay = 1.0 if head_only else float(param(ctx, "layer_decay", 0.75))
     val_fraction = float(param(ctx, "val_fraction", 0.0))
 
+    frames = str(param(ctx, "frames", "normal"))
+    frame_op = "shuffle" if frames == "shuffled" else None
     backbone = copy.deepcopy(ctx.adapter.video_backbone())
+    if frames == "frame-average":
+        backbone = frame_averaged_like(backbone, ctx)
     drop_blocks = 0 if head_only else apply_drop_path(backbone, float(param(ctx, "drop_path", 0.1)))
     model = Classifier(backbone, ctx.adapter.feature_dim, num_classes, head_only).to(device)
     optimizer = torch.optim.AdamW(param_groups(model, float(param(ctx, "weight_decay", 0.05)), layer_decay),
@@ -357,7 +361,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     for g in optimizer.param_groups:
         g["lr"] = lr
 
-    loader = tr.train_loader(ctx, train_split, bs, seed=ctx.seed)
+    loader = tr.train_loader(ctx, train_split, bs, seed=ctx.seed, frame_op=frame_op)
     val_loader = None
     if val_fraction > 0:
         from .linear import stratified_holdout
@@ -432,7 +436,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
             tested_epoch = best[1]
 
     sampling = ctx.task.sampling
-    test_loader = tr.eval_loader(ctx, test_split, bs, sampling.clips, sampling.crops)
+    test_loader = tr.eval_loader(ctx, test_split, bs, sampling.clips, sampling.crops, frame_op=frame_op)
     probs, positions, failed = predict(model, test_loader, device, ctx,
                                        f"test ({sampling.clips} clips x {sampling.crops} crops)")
     labels = _labels_of(test_records, positions)
@@ -448,6 +452,49 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     "lr": lr, "batch_size": bs, "world_size": world, "layer_decay": layer_decay,
                     "drop_path_blocks": drop_blocks, "mixup": augment.mixup is not None,
                     "randaug": augment.randaug, "resumed_from_epoch": start_epoch,
-                    "test_views": sampling.clips * sampling.crops, "ties": TIE_RULE,
+                    "test_views": sampling.clips * sampling.crops, "ties": TIE_RULE, "frames": frames,
                     "failed_test_videos": [str(f) for f in failed]}}
+    if bool(param(ctx, "trained_v2v", False)):
+        extra["ft"]["trained_v2v"] = trained_v2v(model, ctx, test_split, bs, device, frame_op)
     return ProtocolOutput(metrics=metrics, per_sample=per_sample, clips=clips, extra=extra)
+
+
+def frame_averaged_like(backbone: nn.Module, ctx: ProtocolContext) -> nn.Module:
+    """A frame-averaged image ViT of ``backbone``'s size, randomly initialised (seeded): it sees every
+    frame alone and averages, so nothing it learns can depend on frame order."""
+    from ...nn.video_vit import FrameViT, VideoViT
+
+    if not isinstance(backbone, VideoViT):
+        raise ConfigError(f"task {ctx.task.name}: params.frames=frame-average needs a VideoViT backbone "
+                          f"(this project's own models), not {type(backbone).__name__}")
+    from dataclasses import replace
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(ctx.seed)
+        return FrameViT(replace(backbone.cfg, drop_path_rate=0.0))
+
+
+def trained_v2v(model: "Classifier", ctx: ProtocolContext, split: str, bs: int, device: torch.device,
+                frame_op: str | None) -> dict:
+    """Video-to-video retrieval on the fine-tuned backbone's features of ``split`` (one centre view):
+    how far supervised features of these pixels get on v2v (the calibration's pixel ceiling)."""
+    from ..metrics import v2v_retrieval
+
+    records = ctx.index.records(split)
+    loader = tr.eval_loader(ctx, split, bs, 1, 1, frame_op=frame_op)
+    backbone = tr.unwrap(model).backbone
+    backbone.eval()
+    feats, idx, failed = [], [], []
+    with torch.no_grad():
+        for batch in loader:
+            failed += list(batch.get("failed", []))
+            if batch["video"].shape[0]:
+                with autocast_for(device):
+                    feats.append(backbone(batch["video"][:, 0].to(device)).float().cpu())
+                idx += [int(i) for i in batch["index"]]
+    x, positions, _ = tr.merge_ranks(feats, idx, failed)
+    labels = _labels_of(records, positions)
+    res = v2v_retrieval(x, labels, ks=(1, 5, 10))
+    values = {f"R@{k}": percent_value(res.hits[k], ctx, salt=k) for k in (1, 5, 10)}
+    values["mAP"] = percent_value(res.ap, ctx, salt=99)
+    return {k: v.model_dump() for k, v in values.items()}

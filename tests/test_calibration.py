@@ -1,0 +1,84 @@
+"""World calibration on the tiny world: reference rows written as result files, never ranked; chance
+exactly at chance; the truth features carry order; pixel runs resume instead of recomputing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tvts_bench.calibration.run import Budget, CalibrationOptions, calibrate
+from tvts_bench.calibration.truth import TruthFeatures, scene_tokens
+
+
+def test_truth_tokens_tell_direction_and_order_apart(tiny_world: Path) -> None:
+    from tvts_bench.data.readers import read_dataset
+
+    truth = TruthFeatures(tiny_world)
+    index = read_dataset("ssv2", tiny_world / "ssv2")
+    by_class: dict[int, set[str]] = {}
+    for r in index.records("train"):
+        by_class.setdefault(r.label, set()).update(t for t in scene_tokens(truth.scene_of(r.path))
+                                                   if t.startswith("ev0:"))
+    # classes 0/1 are "left to right" / "right to left": their first events differ in direction
+    assert "ev0:direction=right" in by_class[0] and "ev0:direction=left" not in by_class[0]
+    assert "ev0:direction=left" in by_class[1]
+    x = truth.features([r.path for r in index.records("train")])
+    assert x.shape[1] == truth.dim and set(np.unique(x)) <= {0.0, 1.0}
+
+
+def test_calibration_writes_reference_rows_and_resumes(bench_home: Path) -> None:
+    from tvts_bench.bench.results import read_result
+    from tvts_bench.report.aggregate import load_results
+
+    opts = CalibrationOptions(datasets=("ssv2", "msrvtt"), rows=("chance", "perception", "pixel"),
+                              world_preset="tiny", budget=Budget(epochs=1, warmup_epochs=0))
+    table = calibrate(opts)
+    rows = {(r["task"], r["row"]): r for r in table}
+    # chance: 4 balanced classes -> 25 % top-1; v2v with 2 videos per class among 8: R@1 = 1/7
+    assert rows[("ssv2-linear", "chance")]["value"] == pytest.approx(25.0)
+    assert rows[("ssv2-ft", "chance")]["value"] == pytest.approx(25.0)
+    assert rows[("ssv2-v2v", "chance")]["value"] == pytest.approx(100 / 7)
+    assert rows[("msrvtt-ret", "chance")]["value"] == pytest.approx(100 / 6)
+    assert rows[("ssv2-linear", "perception ceiling")]["value"] >= 75.0
+    assert ("msrvtt-ret", "pixel ceiling") not in rows           # text-video sets: chance rows only
+    for r in table:
+        record = read_result(r["path"])
+        assert record.model.family == "reference" and record.model.card["role"] in ("floor", "ceiling")
+    pixel = read_result(rows[("ssv2-v2v", "pixel ceiling")]["path"])
+    assert pixel.provenance.extra["calibration"]["how"].startswith("v2v on the fine-tuned features")
+    loaded, _ = load_results(bench_home / "results")               # the leaderboard reads them ...
+    assert {r.record.model.name for r in loaded} >= {"chance", "perception ceiling", "pixel ceiling"}
+    # ... but not the fine-tuning runs behind them (a dot-folder), which a second calibration reuses
+    runs = list((bench_home / "results" / ".calibration").rglob("builtin-seed0.json"))
+    assert runs and not any("calibration-pixel" in str(r.path) for r in loaded)
+    stamps = {p: p.stat().st_mtime_ns for p in runs}
+    calibrate(opts)
+    assert {p: p.stat().st_mtime_ns for p in runs} == stamps
+
+
+def test_order_variants_of_fine_tuning(tmp_path: Path) -> None:
+    from test_protocols import make_ctx
+
+    from tvts_bench.bench.protocols import PROTOCOLS
+    from tvts_bench.errors import ConfigError
+
+    params = {"epochs": 1, "batch_size": 8, "lr": 0.05, "frames": "shuffled", "trained_v2v": True}
+    out = PROTOCOLS["ft"](make_ctx(tmp_path / "a", "ft", params))
+    assert out.extra["ft"]["frames"] == "shuffled"
+    assert set(out.extra["ft"]["trained_v2v"]) == {"R@1", "R@5", "R@10", "mAP"}
+    with pytest.raises(ConfigError, match="frame-average needs a VideoViT"):
+        PROTOCOLS["ft"](make_ctx(tmp_path / "b", "ft", {**params, "frames": "frame-average"}))
+
+
+def test_frame_average_backbone_ignores_frame_order() -> None:
+    import torch
+
+    from tvts_bench.nn.video_vit import FrameViT, VideoViTConfig
+
+    cfg = VideoViTConfig(img_size=16, num_frames=4, patch_size=(2, 8, 8), embed_dim=16, depth=1, num_heads=2)
+    model = FrameViT(cfg).eval()
+    x = torch.randn(2, 3, 4, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(model(x), model(x[:, :, [2, 0, 3, 1]]), atol=1e-6)

@@ -1,0 +1,299 @@
+"""Compute the reference rows of the built-in world and write them as ordinary result files.
+
+Rows (``ROWS``), per built-in classification dataset (ssv2, k400, ucf101, hmdb51) and its ``linear``,
+``v2v`` and ``ft`` tasks:
+
+- ``chance``: the task's own protocol on constant features (what a collapsed encoder scores; the
+  ``ft`` column takes the linear probe's number, the same top-1 on the same test split);
+- ``perception ceiling``: the protocol on scene-truth features (``truth.py``);
+- ``pixel ceiling``: ``scratch`` (the demo's video ViT, random init) fine-tuned on the train split with
+  a generous budget (``Budget``); its top-1 fills the ``linear`` and ``ft`` columns, and v2v on its
+  fine-tuned features the ``v2v`` column;
+- ``order ceiling (shuffled)``: the same with every clip's frames shuffled, in training and test;
+- ``order ceiling (frame-averaged)``: a frame-averaged image ViT of the same size trained the same way.
+
+and per text-video dataset (msrvtt, didemo, msvd, lsmdc) its ``ret`` and ``ret-ft`` tasks: ``chance``
+(constant video and text features).
+
+Everything goes through the benchmark's own protocols, so a reference number means what a model's
+number in that column means. Fine-tuning runs are ordinary runs filed under ``<results>/.calibration``
+(the leaderboard does not read dot-folders), so a second ``calibrate`` recomputes nothing and an
+interrupted one resumes; the reference rows are then written beside the models' results, with
+``model.family == "reference"``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import TvtsBenchError
+from ..hashing import sha256_json
+
+CLASSIFICATION = ("ssv2", "k400", "ucf101", "hmdb51")
+TEXT_VIDEO = ("msrvtt", "didemo", "msvd", "lsmdc")
+CALIBRATION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str          # the model name the leaderboard shows
+    kind: str           # reference_kind
+    role: str           # floor | ceiling | diagnostic
+
+
+ROWS = {
+    "chance": Row("chance", "chance", "floor"),
+    "perception": Row("perception ceiling", "perception", "ceiling"),
+    "pixel": Row("pixel ceiling", "pixel", "ceiling"),
+    "order-shuffled": Row("order ceiling (shuffled)", "order-shuffled", "diagnostic"),
+    "order-frame-average": Row("order ceiling (frame-averaged)", "order-frame-average", "diagnostic"),
+}
+# the fine-tuning variant behind each pixel-trained row
+PIXEL_FRAMES = {"pixel": "normal", "order-shuffled": "shuffled", "order-frame-average": "frame-average"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The supervised training behind the pixel and order ceilings: generous next to the demo's
+    3-epoch fine-tuning, and the same for every dataset and variant."""
+
+    epochs: int = 30
+    lr: float = 1e-2
+    warmup_epochs: int = 2
+
+    def task_params(self, frames: str) -> tuple[str, ...]:
+        return (f"ft.epochs={self.epochs}", f"ft.lr={self.lr}", f"ft.warmup_epochs={self.warmup_epochs}",
+                f"ft.frames={frames}", "ft.trained_v2v=true")
+
+
+@dataclass
+class CalibrationOptions:
+    datasets: tuple[str, ...] = CLASSIFICATION + TEXT_VIDEO
+    rows: tuple[str, ...] = tuple(ROWS)
+    world_preset: str | None = None
+    results_dir: Path | None = None
+    seed: int = 0
+    device: str = "cpu"
+    batch_size: int = 8
+    workers: int = 0
+    budget: Budget = Budget()
+    overwrite: str = "only-missing"
+
+
+def _task_names(dataset: str) -> list[str]:
+    from ..bench.registry import load_tasks
+
+    protocols = ("linear", "v2v", "ft") if dataset in CLASSIFICATION else ("ret", "ret-ft")
+    cards = load_tasks()
+    return [f"{dataset}-{p}" for p in protocols if f"{dataset}-{p}" in cards]
+
+
+# -- features-only rows: chance and perception ---------------------------------------------------------
+
+
+class _ConstantText:
+    """A text tower that maps every caption to one vector (chance for text-video retrieval)."""
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def __call__(self, texts: list[str]) -> Any:
+        import torch
+
+        return torch.ones(len(texts), self.dim)
+
+
+def _context(task: Any, data: Any, features: Callable, seed: int, device: str, text_dim: int | None,
+             work_dir: Path) -> Any:
+    from ..bench.context import ProtocolContext
+
+    adapter = _FeatureAdapter(text_dim)
+    return ProtocolContext(task=task, adapter=adapter, index=data.index, seed=seed, device=device, features=features,
+                           loader=None, progress=None, work_dir=work_dir, log=lambda message: None)  # type: ignore[arg-type]
+
+
+class _FeatureAdapter:
+    """What the feature-only protocols ask of an adapter when the features are given."""
+
+    name = "reference"
+    family = "reference"
+
+    def __init__(self, text_dim: int | None):
+        self.has_text = text_dim is not None
+        self.encode_text = _ConstantText(text_dim) if text_dim is not None else None
+
+    def weights_hash(self) -> str:
+        return "0" * 16
+
+
+def _feature_fn(data: Any, make: Callable[[list], np.ndarray]) -> Callable:
+    from ..bench.context import FeatureSet
+
+    def features(split: str, variant: str = "normal", *, joint: bool = False) -> FeatureSet:
+        records = data.index.records(split)
+        labels = (np.asarray([r.label for r in records], dtype=np.int64)
+                  if records and records[0].label is not None else None)
+        return FeatureSet(features=make(records), records=list(records), labels=labels, joint=joint)
+
+    return features
+
+
+def _as_linear(task: Any) -> Any:
+    """The ``ft`` column's chance and perception rows come from the linear probe on the same split."""
+    from ..bench.registry import load_tasks
+
+    linear = load_tasks().get(f"{task.dataset}-linear")
+    if linear is None:
+        raise TvtsBenchError(f"calibration: no {task.dataset}-linear task card to score the {task.name} column")
+    return linear.model_copy(update={"splits": task.splits, "params": {**linear.params, "diagnostics": []}})
+
+
+def feature_row(row: str, task: Any, data: Any, truth: Any, opts: CalibrationOptions, work_dir: Path) -> Any:
+    """(ProtocolOutput, how) for the chance or perception row of ``task``."""
+    from ..bench.protocols import PROTOCOLS
+
+    scored = _as_linear(task) if task.protocol == "ft" else task
+    if scored.protocol in ("linear", "v2v"):
+        scored = scored.model_copy(update={"params": {**scored.params, "diagnostics": []}})
+    if row == "chance":
+        width = 16
+        make = lambda records: np.ones((len(records), width), dtype=np.float32)  # noqa: E731
+        how = "the task's protocol on one constant feature for every clip"
+    else:
+        make = lambda records: truth.features([r.path for r in records])  # noqa: E731
+        how = f"the task's protocol on scene-truth features ({truth.dim} binary tokens)"
+        width = truth.dim
+    if scored.protocol == "ret-ft":        # zero-shot and fine-tuned retrieval: constant towers alike
+        scored = scored.model_copy(update={"protocol": "ret", "params": {
+            k: v for k, v in scored.params.items() if k in ("captions", "bootstrap", "seeds")}})
+    ctx = _context(scored, data, _feature_fn(data, make), opts.seed, opts.device,
+                   width if scored.protocol == "ret" else None, work_dir)
+    if task.protocol == "ft":
+        how += " (scored by the linear probe on the same split)"
+    return PROTOCOLS[scored.protocol](ctx), how
+
+
+# -- pixel-trained rows: supervised fine-tuning of the demo architecture --------------------------------
+
+
+def pixel_run(dataset: str, row: str, opts: CalibrationOptions, console: Any) -> Any:
+    """The ft result of ``scratch`` trained on ``dataset`` for ``row``, run (or reused) by the runner."""
+    from ..bench.results import read_result
+    from ..bench.runner import RunOptions, run_tasks
+
+    results = _results_dir(opts) / ".calibration"
+    run = RunOptions(model="scratch", tasks=f"{dataset}-ft", task_params=opts.budget.task_params(PIXEL_FRAMES[row]),
+                     results_dir=results, seeds=(opts.seed,), device=opts.device, batch_size=opts.batch_size,
+                     workers=opts.workers, world_preset=opts.world_preset, name=f"calibration-{row}",
+                     overwrite=opts.overwrite)
+    summary = run_tasks(run, console=console, show_progress=True)
+    outcome = summary.outcomes[0]
+    if outcome.status not in ("ok", "skipped") or outcome.path is None:
+        raise TvtsBenchError(f"calibration: the {row} run on {dataset} failed: {outcome.error}")
+    return read_result(outcome.path), outcome.path
+
+
+def _results_dir(opts: CalibrationOptions) -> Path:
+    from ..home import results_dir
+
+    return Path(opts.results_dir) if opts.results_dir else results_dir()
+
+
+# -- writing the rows ---------------------------------------------------------------------------------
+
+
+def _record(row: Row, task: Any, data: Any, metrics: dict, extra: dict, identity: dict, seconds: float) -> Any:
+    from ..bench.provenance import build_provenance, utc_now
+    from ..bench.result_schema import DataInfo, ModelInfo, ResultRecord, TaskInfo
+
+    model = ModelInfo(name=row.label, family="reference", weights_hash=sha256_json(identity)[:16],
+                      card={"reference_kind": row.kind, "role": row.role, **identity})
+    now = utc_now()
+    return ResultRecord(
+        model=model,
+        task=TaskInfo(name=task.name, dataset=task.dataset, protocol=task.protocol, hash=task.hash,
+                      main_metric=task.main_metric, card=task.as_dict()),
+        seed=int(identity.get("seed", 0)), metrics=metrics,
+        data=DataInfo(source="builtin", root=str(data.location.root), manifest_hash=data.manifest_hash,
+                      listed=sum(data.listed.values()), missing=sum(len(v) for v in data.missing.values())),
+        provenance=build_provenance(device="cpu", started_at=now, finished_at=now, seconds=seconds,
+                                    extra={"calibration": extra, "calibration_version": CALIBRATION_VERSION}))
+
+
+def _metric_values(raw: dict, task: Any) -> dict:
+    from ..bench.result_schema import MetricValue
+
+    values = {k: v if isinstance(v, MetricValue) else MetricValue(**v) for k, v in raw.items()}
+    return {m: values[m] for m in task.metrics if m in values} or values
+
+
+def calibrate(opts: CalibrationOptions, console: Any = None) -> list[dict]:
+    """Compute every requested row for every task of the requested datasets; return a summary table."""
+    from rich.console import Console
+
+    from ..bench.registry import load_tasks
+    from ..bench.results import result_path, write_result
+    from ..bench.runner import RunOptions, prepare_data
+    from .truth import TruthFeatures
+
+    console = console or Console(stderr=True)
+    out = _results_dir(opts)
+    cards = load_tasks()
+    table: list[dict] = []
+    truth = None
+    for dataset in opts.datasets:
+        tasks = [cards[name] for name in _task_names(dataset)]
+        if not tasks:
+            continue
+        data = prepare_data(tasks[0], RunOptions(model="scratch", tasks=tasks[0].name, world_preset=opts.world_preset))
+        if not data.location.builtin:
+            raise TvtsBenchError(f"calibration measures the built-in world, but {dataset} resolves to "
+                                 f"{data.location.root} (a real dataset)",
+                                 hint="unset --data-root / TVTS_BENCH_DATA_* for calibration")
+        if truth is None or truth.root != data.location.root.parent.resolve():
+            truth = TruthFeatures(data.location.root.parent)
+        pixel: dict[str, tuple[Any, Path]] = {}
+        for row_key in opts.rows:
+            row = ROWS[row_key]
+            if dataset in TEXT_VIDEO and row_key != "chance":
+                continue                          # see docs/calibration.md: only chance rows so far
+            for task in tasks:
+                t0 = time.perf_counter()
+                identity = {"reference_kind": row.kind, "world_manifest": data.manifest_hash, "seed": opts.seed,
+                            "calibration_version": CALIBRATION_VERSION}
+                if row_key in PIXEL_FRAMES:
+                    if row_key not in pixel:
+                        pixel[row_key] = pixel_run(dataset, row_key, opts, console)
+                    record, source = pixel[row_key]
+                    identity.update(budget=opts.budget.__dict__, weights=record.model.weights_hash)
+                    if task.protocol == "v2v":
+                        raw = record.provenance.extra.get("protocol", {}).get("ft", {}).get("trained_v2v")
+                        if not raw:
+                            raise TvtsBenchError(f"calibration: {source} has no trained_v2v metrics")
+                        metrics = _metric_values(raw, task)
+                        how = "v2v on the fine-tuned features of the test split"
+                    else:
+                        metrics = _metric_values(record.metrics, task)
+                        how = "top-1 of the fine-tuned classifier"
+                    extra = {"row": row_key, "how": how, "from": str(source), "budget": opts.budget.__dict__,
+                             "frames": PIXEL_FRAMES[row_key]}
+                    per_sample = None
+                else:
+                    output, how = feature_row(row_key, task, data, truth, opts,
+                                              out / ".calibration" / "work" / row_key / task.name)
+                    metrics = _metric_values(output.metrics, task)
+                    extra = {"row": row_key, "how": how, "protocol": output.extra}
+                    per_sample = output.per_sample
+                record = _record(row, task, data, metrics, extra, identity, time.perf_counter() - t0)
+                path = result_path(out, row.label, task.name, opts.seed, "builtin")
+                write_result(path, record, per_sample)
+                main = metrics.get(task.main_metric)
+                table.append({"task": task.name, "row": row.label, "metric": task.main_metric,
+                              "value": None if main is None else main.value,
+                              "ci": None if main is None else (main.ci_low, main.ci_high), "path": str(path)})
+    return table
