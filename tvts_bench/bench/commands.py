@@ -68,10 +68,13 @@ def _parse_seeds(text: str) -> tuple[int, ...]:
 @click.option("--task-param", "task_params", multiple=True, metavar="SCOPE.KEY=VALUE",
               help="Override a task parameter: SCOPE is a protocol, a task or *; e.g. ft.epochs=50, "
                    "ssv2-linear.C=[0.1,1], ft.sampling.clips=5. Changes the task hash. Repeatable.")
+@click.option("--frame-cache", is_flag=True,
+              help="Fine-tuning tasks decode each video once and read its frames from <home>/cache/frames "
+                   "in later epochs (bit-identical clips; disk: frames x short side^2 x 3 bytes per video).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept_unused: bool, data_root: str | None, world_preset: str | None,
-        results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int | None,
-        task_params: tuple[str, ...], quiet: bool) -> None:
+def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept_unused: bool,
+        data_root: str | None, world_preset: str | None, results_dir: str | None, seeds: str, overwrite: str, device: str, batch_size: int, workers: int | None,
+        task_params: tuple[str, ...], frame_cache: bool, quiet: bool) -> None:
     """Evaluate a model on tasks and write one result file per (model, task, seed).
 
     \b
@@ -99,7 +102,7 @@ def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept
                       task_params=task_params,
                       data_root=data_root, results_dir=Path(results_dir) if results_dir else None,
                       seeds=_parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,
-                      workers=workers, world_preset=world_preset)
+                      workers=workers, world_preset=world_preset, frame_cache=frame_cache)
     console = Console(stderr=True)
     summary = run_tasks(opts, console=console, show_progress=not quiet)
     from .runner import _rank

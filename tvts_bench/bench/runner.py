@@ -53,6 +53,7 @@ class RunOptions:
     backend: str = "auto"
     name: str | None = None                  # --name: the result name (default: see _Runner.result_name)
     accept_unused: bool = False              # --accept-unused-tensors: load a checkpoint with unused tensors
+    frame_cache: bool = False                # --frame-cache: training loaders read decoded frames once
 
 
 @dataclass
@@ -316,11 +317,20 @@ class _Runner:
 
         opts = self.opts
 
+        frames = None
+        if opts.frame_cache:
+            from ..data.frame_cache import FrameCache
+            from ..home import cache_dir
+
+            short = max(cache.preprocess.short_side, cache.preprocess.size)
+            frames = FrameCache(cache_dir() / "frames" / f"short{short}", short)
+
         def loader(split: str, train: bool, batch_size: int | None = None, clips: int = 1, crops: int = 1,
                    **kwargs: Any) -> Any:
             dataset = ClipDataset(data.index.records(split), cache.preprocess, train=train, clips=clips,
                                   crops=crops, mode=task.sampling.mode, stride=task.sampling.stride,
-                                  backend=opts.backend, frame_op=kwargs.pop("frame_op", None), seed=seed)
+                                  backend=opts.backend, frame_op=kwargs.pop("frame_op", None), seed=seed,
+                                  frame_cache=frames)
             kwargs.setdefault("shuffle", train)
             kwargs.setdefault("seed", seed)
             dl = make_loader(dataset, batch_size or opts.batch_size, opts.workers, **kwargs)

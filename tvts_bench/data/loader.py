@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from .records import VideoRecord
 from .sampler import ClipSampler  # noqa: F401 - re-exported: callers import the sampler from here
 from .sampling import clip_indices
 from .transforms import ClipTransform
+
+if TYPE_CHECKING:
+    from .frame_cache import FrameCache
 
 FRAME_OPS = (None, "shuffle", "repeat")
 MODES = ("tsn", "dense")
@@ -49,7 +53,7 @@ class ClipDataset(Dataset):
     def __init__(self, records: Sequence[VideoRecord], preprocess: Preprocess, *, train: bool,
                  clips: int = 1, crops: int = 1, mode: str = "tsn", stride: int | None = None,
                  backend: str = "auto", frame_op: str | None = None, seed: int = 0,
-                 index_fn: IndexFn | None = None):
+                 index_fn: IndexFn | None = None, frame_cache: "FrameCache | None" = None):
         if mode not in MODES:
             raise ValueError(f"unknown sampling mode {mode!r} (use one of {MODES})")
         if mode == "dense" and (stride is None or stride < 1):
@@ -71,6 +75,7 @@ class ClipDataset(Dataset):
         self.frame_op = frame_op
         self.seed = seed
         self.index_fn = index_fn
+        self.frame_cache = frame_cache        # decoded frames kept across epochs (data/frame_cache.py)
         self.epoch = 0
         self.transform = ClipTransform(preprocess, train=train, crops=crops)
 
@@ -126,7 +131,10 @@ class ClipDataset(Dataset):
         return idx
 
     def _load(self, record: VideoRecord, index: int, epoch: int) -> tuple[torch.Tensor, bool]:
-        source = open_video(record.path, self.backend, start_s=record.start, end_s=record.end)
+        if self.frame_cache is not None:
+            source = self.frame_cache.open(record.path, self.backend, start_s=record.start, end_s=record.end)
+        else:
+            source = open_video(record.path, self.backend, start_s=record.start, end_s=record.end)
         try:
             rng = self.rng_for(index, epoch)
             announced = source.num_frames
