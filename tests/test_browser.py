@@ -73,12 +73,27 @@ def test_sort_details_screenshot_and_no_errors(browser_page, tmp_path):
     table.locator("thead th", has_text="top1").click()
     assert names()[0] == "tvts" and names()[-1] == "videomae"
 
-    # summary table sorts too (by the first built-in column's main metric)
+    # summary table: rows in average-rank order (coverage first), and it sorts by any column of its
+    # two-level header (a leaf header sorts its own column, not the one at its position in the row)
     summary = page.locator("#summary-table")
-    rows_before = summary.locator("tbody.measured tr th").all_inner_texts()
-    summary.locator("thead th").nth(3).click()
-    rows_after = summary.locator("tbody.measured tr th").all_inner_texts()
-    assert rows_after != rows_before and rows_after[0] == "tvts"
+    model_names = lambda: summary.locator("tbody.measured tr th").all_inner_texts()  # noqa: E731
+    rows_before = model_names()
+    assert rows_before == ["tvts", "clip", "videomae", SCRIPT]
+    assert summary.locator("tbody.measured td.rank").first.inner_text() == "1.2 (6/6)"
+    summary.locator('thead th.leaf[title^="k400-linear [built-in world]"]').click()
+    assert model_names()[:2] == ["videomae", "tvts"]          # the only two with k400 results, best first
+    summary.locator("thead th", has_text="Model").click()
+    assert model_names() == sorted(rows_before, key=str.lower)
+    summary.locator("thead th", has_text="Avg rank").click()
+    assert model_names() == rows_before
+    # one number per cell, the best in bold, the ties to it marked once (the rule is in the caption)
+    tvts_cells = summary.locator("tbody.measured tr").first.locator("td.v")
+    assert tvts_cells.evaluate_all("cs => cs.every(c => /^(\\d+\\.\\d[\u2248?c]*|\u2013)$/.test("
+                                   "c.textContent.replace(/\\s+/g, '')))")
+    assert summary.locator("tbody.measured td.v.best").count() == 5        # columns with more than one model
+    assert "[56.50, 70.17]" in summary.locator("tbody.measured td.v.best").nth(1).get_attribute("title")
+    assert "paired bootstrap" in summary.locator("caption").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     # details panel: closed at first, opens on click and shows provenance
     details = section.locator("details.result-details").first

@@ -280,3 +280,136 @@ def test_nan_main_metric_is_unranked(tmp_path):
 
     page = render_html(build_leaderboard(root))
     assert 'data-sort="nan"' not in page and "n/a" in page
+
+
+# ------------------------------------------------------------------ issue 19: ranks, scale, pairs, references
+
+def test_shared_resamples_equal_the_one_pair_bootstrap():
+    from tvts_bench.report.bootstrap import paired_bootstrap_all
+
+    rng = np.random.default_rng(3)
+    models = [(rng.random(257) < p).astype(float) * 100 for p in (0.3, 0.5, 0.55)]
+    ranks = [np.floor(rng.exponential(s, 257)) + 1 for s in (2.0, 3.0)]
+    for outcomes, statistic in ((models, "mean"), (ranks, "median")):
+        shared = paired_bootstrap_all(outcomes, statistic=statistic)
+        assert set(shared) == {(i, j) for i in range(len(outcomes)) for j in range(i + 1, len(outcomes))}
+        for (i, j), test in shared.items():
+            assert test == paired_bootstrap(outcomes[i], outcomes[j], statistic=statistic)   # to the last bit
+
+
+def test_every_pair_is_compared_like_the_best(lb):
+    from tvts_bench.report.aggregate import compare
+
+    col = _col(lb, "ssv2-linear" + BUILTIN_SUFFIX)
+    names = [c.model for c in col.cells]
+    assert len(col.pairs) == len(names) * (len(names) - 1) // 2
+    a, b = col.cell("clip"), col.cell(SCRIPT)
+    alone = compare(a, b, "top1", [])                 # computed on its own, one pair at a time
+    pair = col.pair("clip", SCRIPT)
+    assert (pair.diff, pair.low, pair.high, pair.rule, pair.separable) == \
+        (alone.test.diff, alone.test.low, alone.test.high, "paired bootstrap", alone.separable)
+    back = col.pair(SCRIPT, "clip")
+    assert (back.diff, back.low, back.high) == (-pair.diff, -pair.high, -pair.low)
+    # without side files: the difference of the means, no interval, the overlap verdict
+    real = _col(lb, "ssv2-linear")
+    p = real.pair("clip", "videomae")
+    assert p.rule == "interval overlap" and p.low is None and p.diff == pytest.approx(30.2 - 16.0)
+
+
+def test_average_rank_counts_coverage_first(lb):
+    ranks = lb.ranks
+    assert lb.models == ["tvts", "clip", "videomae", SCRIPT]
+    assert (ranks["tvts"].covered, ranks["tvts"].total) == (6, 6)
+    assert ranks["tvts"].average == pytest.approx(7 / 6) and ranks["tvts"].text == "avg rank 1.2 (6/6 tasks)"
+    # the script model is 3rd of 4 on its only task: average 3.0, better than nothing, but 1 task of 6
+    assert ranks[SCRIPT].average == 3.0 and ranks[SCRIPT].covered == 1 and lb.models[-1] == SCRIPT
+
+
+def _variant(src: dict, name: str, value: float, **model) -> dict:
+    return {**src, "model": {**src["model"], "name": name, "weights_hash": f"w-{name}", **model},
+            "per_sample_file": None,
+            "metrics": {"top1": {"value": value, "ci_low": value - 1, "ci_high": value + 1}}}
+
+
+def test_ties_share_their_rank_and_scratch_is_the_floor_without_a_chance_row(tmp_path):
+    root = tmp_path / "results"
+    root.mkdir()
+    src = json.loads((FIXTURES / "tvts" / "k400-linear" / "builtin-seed0.json").read_text())
+    for name, value, family in (("a", 50.0, "tvts"), ("b", 50.0, "tvts"), ("c", 40.0, "tvts"),
+                                ("scratch", 20.0, "scratch")):
+        (root / f"{name}.json").write_text(json.dumps(_variant(src, name, value, family=family)))
+    lb = build_leaderboard(root)
+    col = lb.columns[0]
+    assert {c.model: c.rank for c in col.cells} == {"a": 1.5, "b": 1.5, "c": 3.0, "scratch": 4.0}
+    assert (col.scale.floor, col.scale.ceiling) == (20.0, 50.0)
+    assert "scratch model 20.0" in col.scale.floor_label and "best measured" in col.scale.ceiling_label
+    assert col.cell("c").position == pytest.approx(20 / 30) and col.cell("scratch").position == 0.0
+    # no chance row and no scratch model: the floor of a percentage is 0
+    (root / "scratch.json").unlink()
+    col = build_leaderboard(root).columns[0]
+    assert col.scale.floor == 0.0 and col.cell("c").position == pytest.approx(0.8)
+
+
+def test_reference_rows_never_ranked_and_define_the_scale(tmp_path):
+    root = tmp_path / "results"
+    root.mkdir()
+    src = json.loads((FIXTURES / "tvts" / "k400-linear" / "builtin-seed0.json").read_text())
+    rows = [("m1", 60.0, {}), ("m2", 30.0, {}),
+            ("chance", 10.0, {"family": "reference", "card": {"reference_kind": "chance", "role": "floor"}}),
+            ("perception ceiling", 90.0, {"family": "reference",
+                                          "card": {"reference_kind": "perception", "role": "ceiling"}}),
+            # no card: the role follows the name
+            ("pixel ceiling", 95.0, {"family": "reference"}),
+            # a card of the wrong types: ignored, harmless; without a role it is a diagnostic row
+            ("order ceiling (shuffled)", 99.0, {"family": "reference", "card": {"reference_kind": ["x"],
+                                                                                "role": {"a": 1}}})]
+    for name, value, model in rows:
+        (root / f"{name}.json").write_text(json.dumps(_variant(src, name, value, **model)))
+    lb = build_leaderboard(root)
+    col = lb.columns[0]
+    assert lb.models == ["m1", "m2"] and [c.model for c in col.cells] == ["m1", "m2"]
+    assert lb.references == ["chance", "perception ceiling", "pixel ceiling", "order ceiling (shuffled)"]
+    assert [c.reference_role for c in col.references] == ["floor", "ceiling", "ceiling", "diagnostic"]
+    assert col.reference("order ceiling (shuffled)").reference_kind == "order-shuffled"
+    assert col.cells[0].is_best and col.cells[0].model == "m1"           # 99.0 of a reference is not "best"
+    assert all(c.rank is None and not c.is_best for c in col.references)
+    assert lb.ranks["m1"].ranks == {col.key: 1.0} and lb.ranks["m2"].ranks == {col.key: 2.0}
+    assert ("m1", "chance") not in col.pairs and len(col.pairs) == 1
+    assert (col.scale.floor, col.scale.ceiling) == (10.0, 95.0)       # best of the rows whose role is ceiling
+    assert col.cell("m1").position == pytest.approx(50 / 85)
+    assert col.reference("order ceiling (shuffled)").position > 1          # shaded as "above the ceiling"
+
+
+def test_lower_is_better_scale_and_views_from_hostile_fields(tmp_path):
+    root = tmp_path / "results"
+    root.mkdir()
+    src = json.loads((FIXTURES / "tvts" / "msrvtt-ret-ft" / "real-seed0.json").read_text())
+    for name, medr in (("a", 5.0), ("b", 2.0), ("c", 11.0)):
+        rec = {**src, "model": {**src["model"], "name": name, "weights_hash": name},
+               "task": {**src["task"], "main_metric": "t2v_MedR",
+                        "card": {"sampling": {"frames": True, "clips": "2", "crops": 3.0}}},
+               "provenance": {**src["provenance"], "extra": {"preprocess": {"num_frames": 1e300}}},
+               "metrics": {"t2v_MedR": {"value": medr, "ci_low": medr - 0.5, "ci_high": medr + 0.5}}}
+        (root / f"{name}.json").write_text(json.dumps(rec))
+    col = build_leaderboard(root).columns[0]
+    assert [c.rank for c in col.cells] == [1.0, 2.0, 3.0]                  # b, a, c: lower is better
+    assert (col.scale.floor, col.scale.ceiling) == (11.0, 2.0)             # the worst measured, the best
+    assert col.cell("a").position == pytest.approx(6 / 9)
+    views = col.cell("a").views
+    assert (views.frames, views.clips, views.crops) == (None, None, 3) and views.short == "?\u00d7?\u00d73"
+
+
+def test_a_ceiling_row_at_chance_is_no_scale(tmp_path):
+    """A pixel ceiling that stayed at chance cannot be the top of the scale: the best model is."""
+    root = tmp_path / "results"
+    root.mkdir()
+    src = json.loads((FIXTURES / "tvts" / "k400-linear" / "builtin-seed0.json").read_text())
+    rows = [("m1", 40.0, {}), ("m2", 30.0, {}),
+            ("chance", 10.0, {"family": "reference", "card": {"reference_kind": "chance", "role": "floor"}}),
+            ("pixel ceiling", 9.0, {"family": "reference", "card": {"reference_kind": "pixel", "role": "ceiling"}})]
+    for name, value, model in rows:
+        (root / f"{name}.json").write_text(json.dumps(_variant(src, name, value, **model)))
+    col = build_leaderboard(root).columns[0]
+    assert (col.scale.floor, col.scale.ceiling) == (10.0, 40.0)
+    assert "not above the floor" in col.scale.ceiling_label
+    assert col.reference("pixel ceiling").position < 0 and col.cell("m2").position == pytest.approx(2 / 3)

@@ -96,28 +96,44 @@ def test_markdown(lb):
     md = render_markdown(lb)
     assert SCRIPT not in md and ESCAPED in md
     lines = md.splitlines()
-    header = next(line for line in lines if line.startswith("| Model | ssv2-linear"))
+    header = next(line for line in lines if line.startswith("| Model | Avg rank | ssv2-linear"))
     assert "ssv2-linear [built-in world] (top1)" in header
     tvts = next(line for line in lines if line.startswith("| tvts |"))
-    assert "63.5 [56.5, 70.2] (best)" in tvts
+    assert "| 1.2 (6/6) |" in tvts                        # average rank with its coverage
+    assert "**63.5** [56.5, 70.2]" in tvts                # the best in bold, with its interval
+    clip = next(line for line in lines if line.startswith("| clip |"))
+    assert "63.0 [56.0, 69.5] \u2248" in clip and "not separable" not in clip   # the mark, said once below
+    assert "\u2248: not separable from the best" in md and "rows are ordered by coverage first" in md
+    # one row per model, ordered by coverage then average rank (the script model has 1 task: last)
+    summary = [line.split("|")[1].strip() for line in lines[lines.index(header) + 2:]
+               if line.startswith("| ") and not line.startswith("| *")][:4]
+    assert summary == ["tvts", "clip", "videomae", ESCAPED]
     paper_row = next(line for line in lines if line.startswith("| *paper (reported)*: TVTS (YT-Temporal)"))
     cells = [c.strip() for c in paper_row.strip("|").split("|")]
     keys = [c.key for c in lb.columns]
-    assert cells[1 + keys.index("ssv2-linear")] == "31.5 (Table 4)"
-    assert all(cells[1 + i] == "" for i, k in enumerate(keys) if k.endswith("[built-in world]"))
+    assert cells[2 + keys.index("ssv2-linear")] == "31.5 (Table 4)"
+    assert all(cells[2 + i] == "" for i, k in enumerate(keys) if k.endswith("[built-in world]"))
     assert "## ssv2-v2v [built-in world]" in md
-    v2v_header = next(line for line in lines if line.startswith("| Model | Seeds | R@1 |"))
+    v2v_header = next(line for line in lines if line.startswith("| Model | Seeds | Views | R@1 |"))
     assert v2v_header.endswith("| R@1 (shuffled) | R@1 (repeated) | Badges |")
+    # seeds as a count with their ids: "0" never reads as zero seeds
+    assert "| tvts | 3 seeds: 0, 1, 2 |" in md and "| clip | 1 seed: 0 |" in md
     assert "95% paired bootstrap" in md
 
 
 def test_csv_long_format(lb):
     text = render_csv(lb)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert text.splitlines()[0] == "model,task,source,metric,value,ci_low,ci_high,n_seeds"
+    assert text.splitlines()[0] == ("model,task,source,metric,value,ci_low,ci_high,n_seeds,"
+                                    "seeds,kind,role,rank,avg_rank,tasks_ranked,tasks_total")
     tvts = [r for r in rows if (r["model"], r["task"], r["source"], r["metric"]) == ("tvts", "ssv2-linear", "builtin",
                                                                                        "top1")]
     assert len(tvts) == 1 and float(tvts[0]["value"]) == pytest.approx(63.5) and tvts[0]["n_seeds"] == "3"
+    assert tvts[0]["seeds"] == "0 1 2" and tvts[0]["kind"] == "model" and tvts[0]["rank"] == "1"
+    assert float(tvts[0]["avg_rank"]) == pytest.approx(7 / 6, abs=1e-5)
+    assert (tvts[0]["tasks_ranked"], tvts[0]["tasks_total"]) == ("6", "6")
+    assert {r["kind"] for r in rows if r["source"] == "paper"} == {"paper"}
+    assert all(r["avg_rank"] == "" for r in rows if r["kind"] == "paper")
     assert float(tvts[0]["ci_low"]) < 63.5 < float(tvts[0]["ci_high"])
     assert {r["source"] for r in rows} == {"builtin", "real", "paper"}
     assert {r["task"] for r in rows if r["source"] == "paper"} == {"ssv2-linear", "msrvtt-ret-ft"}
@@ -168,3 +184,53 @@ def test_empty_or_missing_results_exit_2(tmp_path, monkeypatch, capsys):
         main(["leaderboard", "--results", str(tmp_path / "nope")])
     assert e.value.code == 2 and "results folder not found" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def _summary_html(page: str) -> str:
+    return re.search(r'<table class="sortable-table summary" id="summary-table">(.*?)</table>', page, re.S).group(1)
+
+
+def test_summary_one_number_per_cell_and_rules_said_once(page, lb):
+    summary = _summary_html(page)
+    measured = re.search(r'<tbody class="measured">(.*?)</tbody>', summary, re.S).group(1)
+    cells = re.findall(r'<td class="v[^"]*"[^>]*>(.*?)</td>', measured, re.S)
+    assert len(cells) == len(lb.models) * len(lb.columns)
+    for cell in cells:
+        text = html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+        assert re.fullmatch(r"\d+\.\d[\u2248?c]*|\u2013", text), text            # one number, marks at most
+    # no long badge in the summary: the rule is in the caption, once
+    visible = re.sub(r"<[^>]+>", "", measured)
+    assert "not separable" not in visible and "badge tie" not in measured and "paired bootstrap" not in visible
+    caption = re.search(r"<caption>(.*?)</caption>", summary, re.S).group(1)
+    assert "paired bootstrap" in caption and "intervals overlap" in caption and "Avg rank" in caption
+    assert "Bold" in caption and "\u2248" in caption and "floor" in caption and "ceiling" in caption
+    # the interval is in the cell's tooltip; the number links to the details panel
+    tvts = re.search(r'<th scope="row" data-sort="tvts"[^>]*>tvts</th>(.*?)</tr>', measured, re.S).group(1)
+    assert "[56.50, 70.17] (95% interval)" in tvts and "3 seeds: 0, 1, 2" in tvts
+    assert re.search(r'<a class="details-link num" href="#d-\d+-0">63.5</a>', tvts)
+    # a two-level header: protocol groups once, then one leaf per column
+    assert summary.count('<th class="group"') == 5 and summary.count("sortable leaf") == len(lb.columns)
+    assert ">1.2</span> <small class=\"cov\">(6/6)</small>" in tvts
+
+
+def test_page_uses_no_inline_style_attributes(page):
+    # the Content-Security-Policy allows the page's one <style> block only: shading is by class
+    assert not re.search(r"\sstyle\s*=", page)
+    assert re.search(r'class="v s10 best"', page)
+
+
+def test_compare_data_is_embedded(page, lb):
+    data = json.loads(_json_block(page))["summary"]
+    assert data["models"] == lb.models
+    col = next(c for c in data["columns"] if c["key"] == "ssv2-linear [built-in world]")
+    assert len(col["pairs"]) == 6 and col["metric"] == "top1" and col["lower"] is False
+    i, j = data["models"].index("tvts"), data["models"].index("clip")
+    pair = next(p for p in col["pairs"] if {p["a"], p["b"]} == {i, j})
+    assert pair["rule"] == "paired bootstrap" and pair["sep"] is False and pair["lo"] < 0 < pair["hi"]
+    assert col["values"][i][0] == pytest.approx(63.5)
+
+
+def test_task_tables_seeds_views_and_provenance(page):
+    assert "<td data-sort=\"3\">3 seeds: 0, 1, 2</td>" in page and "<td data-sort=\"1\">1 seed: 0</td>" in page
+    assert "<dt>finished</dt><dd>2026-11-20T10:02:30Z</dd>" in page
+    assert "<dt>commit</dt><dd><code>abc1234</code></dd>" in page

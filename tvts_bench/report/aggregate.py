@@ -17,7 +17,17 @@ Rules the renderers rely on:
   mean per-seed bootstrap interval (so it never claims less uncertainty than one test set gives).
 - Per column, the best model (by the task's main metric; lower is better for MedR/MeanR) is compared
   with every other: a paired bootstrap over the per-sample side files when both have them, else
-  interval overlap. The rule used is recorded with the verdict.
+  interval overlap. The rule used is recorded with the verdict. Every other pair of models in a column
+  is compared the same way (``Column.pairs``), for the page's "compare two models" control.
+- Reference rows (``model.family == "reference"``: chance, perception / pixel / order ceilings) are kept
+  apart from the models (``Column.references``): never ranked, never best, never in the average rank.
+  They set each column's shading scale (``Scale``): the floor is the best "floor" row (chance), else
+  the ``scratch`` model, else 0 (the worst measured value for lower-is-better metrics); the ceiling is
+  the best "ceiling" row, else the best model.
+- Average rank (``Leaderboard.ranks``): per column the models are ranked on the main metric (1 = best,
+  ties share the mean of their ranks); a model's average is over the columns it has a result in, shown
+  with that count. Models are ordered by coverage first, then average rank, so a model never gains a
+  place by missing a task.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from pydantic import ValidationError
 from tvts_bench.bench.result_schema import SCHEMA_VERSION, MetricValue, ModelInfo, ResultRecord
 
 from . import paper as paper_numbers
-from .bootstrap import PairedDiff, paired_bootstrap
+from .bootstrap import PairedDiff, paired_bootstrap, paired_bootstrap_all
 
 BUILTIN_SUFFIX = " [built-in world]"
 PROTOCOL_ORDER = ("linear", "v2v", "ft", "ret", "ret-ft")
@@ -53,6 +63,14 @@ SIDE_FILE_TOLERANCE = 0.51
 # Real result files nest about 6 deep; far deeper is a broken or hostile file, and walking it (to
 # validate, render or copy) would exhaust Python's recursion limit.
 MAX_JSON_DEPTH = 64
+# Reference rows (world calibration): results of this model family are never ranked.
+REFERENCE_FAMILY = "reference"
+REFERENCE_KINDS = ("chance", "perception", "pixel", "order-shuffled", "order-frame-average")
+REFERENCE_NAME_KINDS = {"chance": "chance", "perception ceiling": "perception", "pixel ceiling": "pixel",
+                        "order ceiling (shuffled)": "order-shuffled",
+                        "order ceiling (frame-averaged)": "order-frame-average"}
+REFERENCE_ROLES = ("floor", "ceiling", "diagnostic")
+SCRATCH = "scratch"
 # Longest piece of a file's own text quoted in a warning (a 1 MB "model name" is not repeated).
 QUOTE_LIMIT = 120
 
@@ -145,6 +163,8 @@ class Cell:
     paper_row: paper_numbers.PaperRow | None
     is_best: bool = False
     separation: Separation | None = None
+    rank: float | None = None       # 1 = best in the column; ties share the mean rank; None: unranked
+    position: float | None = None   # 0 = the column's floor, 1 = its ceiling (not clamped); None: no scale
 
     @property
     def info(self) -> ModelInfo:
@@ -153,6 +173,146 @@ class Cell:
     @property
     def seeds(self) -> list[int]:
         return [r.record.seed for r in self.results]
+
+    @property
+    def seeds_text(self) -> str:
+        """'3 seeds: 0, 1, 2' / '1 seed: 0' (the count first: a seed id never reads as a count)."""
+        n = len(self.results)
+        return f"{n} seed{'s' if n != 1 else ''}: " + ", ".join(str(s) for s in self.seeds)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.info.family == REFERENCE_FAMILY
+
+    @property
+    def reference_kind(self) -> str | None:
+        if not self.is_reference:
+            return None
+        kind = self.info.card.get("reference_kind")
+        if isinstance(kind, str) and kind:
+            return kind
+        return REFERENCE_NAME_KINDS.get(self.model.strip().lower(), "other")
+
+    @property
+    def reference_role(self) -> str | None:
+        """floor | ceiling | diagnostic (from the card; else chance is the floor, '... ceiling' a ceiling)."""
+        if not self.is_reference:
+            return None
+        role = self.info.card.get("role")
+        if isinstance(role, str) and role in REFERENCE_ROLES:
+            return role
+        if self.reference_kind == "chance":
+            return "floor"
+        return "ceiling" if self.model.strip().lower().endswith("ceiling") else "diagnostic"
+
+    @property
+    def is_scratch(self) -> bool:
+        return not self.is_reference and (self.info.family == SCRATCH or self.model == SCRATCH)
+
+    @property
+    def views(self) -> "Views":
+        return Views.of(self.results[-1].record)
+
+    @property
+    def finished_at(self) -> str:
+        return max(r.record.provenance.finished_at for r in self.results)
+
+    @property
+    def git_shas(self) -> list[str]:
+        return list(dict.fromkeys(r.record.provenance.git_sha for r in self.results if r.record.provenance.git_sha))
+
+    def main_value(self, metric: str) -> float | None:
+        agg = self.metrics.get(metric)
+        return agg.value if agg is not None and math.isfinite(agg.value) else None
+
+
+def _count(value: object) -> int | None:
+    """A positive integer from a card or provenance field (anything else, bools included: unknown)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if 0 < value < 10**6 else None
+
+
+@dataclass(frozen=True)
+class Views:
+    """The test views of a result: frames per clip x clips x crops (None: not recorded)."""
+
+    frames: int | None
+    clips: int | None
+    crops: int | None
+
+    @classmethod
+    def of(cls, record: ResultRecord) -> "Views":
+        preprocess = record.provenance.extra.get("preprocess")
+        sampling = record.task.card.get("sampling")
+        frames = _count(preprocess.get("num_frames")) if isinstance(preprocess, dict) else None
+        clips = crops = None
+        if isinstance(sampling, dict):
+            if frames is None:
+                frames = _count(sampling.get("frames"))
+            # the task card's defaults (Sampling): one clip, one centre crop
+            clips = _count(sampling.get("clips", 1))
+            crops = _count(sampling.get("crops", 1))
+        return cls(frames, clips, crops)
+
+    @property
+    def known(self) -> bool:
+        return any(x is not None for x in (self.frames, self.clips, self.crops))
+
+    @property
+    def short(self) -> str:
+        return "\u00d7".join("?" if x is None else str(x) for x in (self.frames, self.clips, self.crops))
+
+    @property
+    def long(self) -> str:
+        def part(x: int | None, word: str) -> str:
+            return f"? {word}s" if x is None else f"{x} {word}{'s' if x != 1 else ''}"
+        return " \u00d7 ".join((part(self.frames, "frame"), part(self.clips, "clip"), part(self.crops, "crop")))
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Where a column's values sit between its floor (chance) and its ceiling (best possible)."""
+
+    floor: float | None
+    floor_label: str
+    ceiling: float | None
+    ceiling_label: str
+
+    @property
+    def usable(self) -> bool:
+        return (self.floor is not None and self.ceiling is not None and self.ceiling != self.floor
+                and math.isfinite(self.floor) and math.isfinite(self.ceiling))
+
+    def position(self, value: float | None) -> float | None:
+        """0 at the floor, 1 at the ceiling (either direction of metric); None without a scale."""
+        if value is None or not math.isfinite(value) or not self.usable:
+            return None
+        return (value - self.floor) / (self.ceiling - self.floor)  # type: ignore[operator]
+
+    @property
+    def text(self) -> str:
+        if self.floor is None or self.ceiling is None:
+            return "no shading scale (no value to anchor it)"
+        if not self.usable:
+            return (f"no shading: the ceiling ({self.ceiling_label}) equals the floor ({self.floor_label})")
+        return f"floor {self.floor_label} \u2192 ceiling {self.ceiling_label}"
+
+
+@dataclass
+class PairResult:
+    """Model ``a`` minus model ``b`` on one column's main metric."""
+
+    a: str
+    b: str
+    diff: float
+    low: float | None               # interval of the difference (paired bootstrap only)
+    high: float | None
+    rule: str                       # "paired bootstrap" | "interval overlap" | "none"
+    separable: bool | None
+    detail: str
 
 
 @dataclass
@@ -180,6 +340,9 @@ class Column:
     cells: list[Cell]               # best first
     paper: list[PaperRef] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    references: list[Cell] = field(default_factory=list)   # reference rows: never ranked
+    scale: Scale = field(default_factory=lambda: Scale(None, "", None, ""))
+    pairs: dict[tuple[str, str], PairResult] = field(default_factory=dict)
 
     @property
     def builtin(self) -> bool:
@@ -191,6 +354,33 @@ class Column:
 
     def cell(self, model: str) -> Cell | None:
         return next((c for c in self.cells if c.model == model), None)
+
+    def reference(self, name: str) -> Cell | None:
+        return next((c for c in self.references if c.model == name), None)
+
+    @property
+    def label(self) -> str:
+        """The column's short name under its protocol group: the dataset (and any task variant)."""
+        stem = f"{self.dataset}-{self.protocol}"
+        if self.task.startswith(stem):
+            return self.dataset + self.task[len(stem):]
+        return self.task
+
+    @property
+    def views(self) -> list[Views]:
+        """The distinct test views of the column's results (models and references)."""
+        return list(dict.fromkeys(c.views for c in self.cells + self.references))
+
+    def pair(self, a: str, b: str) -> PairResult | None:
+        """``a`` minus ``b`` (the stored pair, turned round if it was stored as ``b`` minus ``a``)."""
+        found = self.pairs.get((a, b))
+        if found is not None:
+            return found
+        other = self.pairs.get((b, a))
+        if other is None:
+            return None
+        return PairResult(a, b, -other.diff, None if other.high is None else -other.high,
+                          None if other.low is None else -other.low, other.rule, other.separable, other.detail)
 
     @property
     def variants(self) -> list[str]:
@@ -206,6 +396,13 @@ class Leaderboard:
     warnings: list[str]
     n_files: int
     generated_at: str
+    references: list[str] = field(default_factory=list)         # reference row names, in kind order
+    ranks: dict[str, "ModelRank"] = field(default_factory=dict)  # model -> its average rank
+
+    @property
+    def ranked_columns(self) -> int:
+        """Columns with at least one ranked model (what a model's coverage is counted against)."""
+        return sum(1 for col in self.columns if any(c.rank is not None for c in col.cells))
 
     def paper_summary_rows(self) -> list[tuple[paper_numbers.PaperRow, dict[str, paper_numbers.PaperNumber]]]:
         """Paper rows with their main-metric number per real column (column key -> number)."""
@@ -216,6 +413,32 @@ class Leaderboard:
                 if number is not None:
                     rows.setdefault(ref.row.id, (ref.row, {}))[1][col.key] = number
         return list(rows.values())
+
+
+@dataclass
+class ModelRank:
+    model: str
+    ranks: dict[str, float]         # column key -> rank in that column
+    total: int                      # columns with at least one ranked model
+    order: int = 0                  # 1-based place in the summary (coverage first, then average)
+
+    @property
+    def covered(self) -> int:
+        return len(self.ranks)
+
+    @property
+    def average(self) -> float | None:
+        return float(np.mean(list(self.ranks.values()))) if self.ranks else None
+
+    @property
+    def text(self) -> str:
+        if self.average is None:
+            return f"unranked (0/{self.total} tasks)"
+        return f"avg rank {self.average:.1f} ({self.covered}/{self.total} tasks)"
+
+    def sort_key(self) -> tuple:
+        return (-self.covered, self.average if self.average is not None else math.inf, self.model.lower(),
+                self.model)
 
 
 # ----------------------------------------------------------------------------------------------- loading
@@ -573,10 +796,12 @@ def _intervals_overlap(a: Agg, b: Agg) -> bool:
 
 
 def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: int = 0,
-            cache: dict[int, SampleOutcomes | None] | None = None) -> Separation:
+            cache: dict[int, SampleOutcomes | None] | None = None,
+            tests: dict[tuple[str, str], PairedDiff] | None = None) -> Separation:
     """Can ``other`` be told apart from ``best`` on ``metric``? Paired bootstrap, else interval overlap.
 
-    ``cache`` (keyed by ``id(cell)``) keeps each cell's side files from being read more than once."""
+    ``cache`` (keyed by ``id(cell)``) keeps each cell's side files from being read more than once;
+    ``tests`` holds paired bootstraps already computed (``shared_tests``), keyed by (best, other)."""
     cache = {} if cache is None else cache
     for cell in (best, other):
         if id(cell) not in cache:
@@ -586,10 +811,13 @@ def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: 
     if a is not None and b is not None:
         common = sorted(set(a.values) & set(b.values), key=str)
         if a.statistic == b.statistic and len(common) >= 0.9 * max(len(a.values), len(b.values)) and common:
-            clusters = (np.array([a.clusters[k] for k in common])
-                        if a.clusters is not None and all(k in a.clusters for k in common) else None)
-            test = paired_bootstrap(np.array([a.values[k] for k in common]), np.array([b.values[k] for k in common]),
-                                    statistic=a.statistic, seed=seed, clusters=clusters)  # type: ignore[arg-type]
+            test = (tests or {}).get((best.model, other.model)) if seed == 0 else None
+            if test is None:
+                clusters = (np.array([a.clusters[k] for k in common])
+                            if a.clusters is not None and all(k in a.clusters for k in common) else None)
+                test = paired_bootstrap(np.array([a.values[k] for k in common]),
+                                        np.array([b.values[k] for k in common]),
+                                        statistic=a.statistic, seed=seed, clusters=clusters)  # type: ignore[arg-type]
             detail = (f"{best.model} minus {other.model}: {test.diff:+.2f} "
                       f"[{test.low:+.2f}, {test.high:+.2f}] ({test.level:.0%} paired bootstrap over "
                       f"{test.n} samples, {test.n_boot} resamples)")
@@ -606,14 +834,113 @@ def compare(best: Cell, other: Cell, metric: str, warnings: list[str], *, seed: 
     return Separation(best.model, not overlap, "interval overlap", detail)
 
 
+def shared_tests(cells: list[Cell], metric: str, warnings: list[str],
+                 cache: dict[int, SampleOutcomes | None]) -> dict[tuple[str, str], PairedDiff]:
+    """The paired bootstrap of every pair of ``cells`` (in list order) whose side files cover the same
+    samples without clusters, each model evaluated once per resample (``paired_bootstrap_all``); the
+    results equal ``compare``'s pair by pair. Other pairs are left to ``compare``."""
+    for c in cells:
+        if id(c) not in cache:
+            cache[id(c)] = cell_outcomes(c, metric, warnings)
+    groups: dict[tuple[str, frozenset], list[Cell]] = {}
+    for c in cells:
+        o = cache[id(c)]
+        if o is not None and o.clusters is None and o.values:
+            groups.setdefault((o.statistic, frozenset(o.values)), []).append(c)
+    tests: dict[tuple[str, str], PairedDiff] = {}
+    for (statistic, keyset), members in groups.items():
+        if len(members) < 2:
+            continue
+        keys = sorted(keyset, key=str)
+        arrays = [np.array([cache[id(c)].values[k] for k in keys]) for c in members]  # type: ignore[union-attr]
+        for (i, j), test in paired_bootstrap_all(arrays, statistic=statistic).items():  # type: ignore[arg-type]
+            tests[(members[i].model, members[j].model)] = test
+    return tests
+
+
 def _column_order(col: Column) -> tuple:
+    """Real-data columns first, then the built-in world; within each, by protocol (the summary groups
+    its columns by protocol), then dataset."""
     def idx(seq: tuple[str, ...], x: str) -> int:
         return seq.index(x) if x in seq else len(seq)
-    return (col.source == "builtin", idx(DATASET_ORDER, col.dataset), col.dataset,
-            idx(PROTOCOL_ORDER, col.protocol), col.task)
+    return (col.source == "builtin", idx(PROTOCOL_ORDER, col.protocol), col.protocol,
+            idx(DATASET_ORDER, col.dataset), col.dataset, col.task)
 
 
-def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[Column]:
+def _reference_order(cell: Cell) -> tuple:
+    kind = cell.reference_kind or ""
+    return (REFERENCE_KINDS.index(kind) if kind in REFERENCE_KINDS else len(REFERENCE_KINDS), cell.model.lower(),
+            cell.model)
+
+
+def _better(values: list[tuple[float, str]], higher_is_better: bool) -> tuple[float, str] | None:
+    if not values:
+        return None
+    return (max if higher_is_better else min)(values, key=lambda v: v[0])
+
+
+def _scale(col: Column) -> Scale:
+    """The column's shading scale (rule in the module docstring)."""
+    main, hib = col.main_metric, col.higher_is_better
+
+    def valued(cells: list[Cell]) -> list[tuple[float, str]]:
+        return [(v, c.model) for c in cells if (v := c.main_value(main)) is not None]
+
+    floor = _better(valued([r for r in col.references if r.reference_role == "floor"]), hib)
+    if floor is not None:
+        floor_label = f"{floor[1]} {floor[0]:.1f}"
+    else:
+        floor = _better(valued([c for c in col.cells if c.is_scratch]), hib)
+        floor_label = f"{floor[1]} model {floor[0]:.1f}" if floor is not None else ""
+    if floor is None:
+        measured = valued(col.cells)
+        if hib:
+            floor, floor_label = (0.0, ""), "0, as there is no chance row or scratch model"
+        elif measured:
+            floor = _better(measured, not hib)   # lower is better: the highest value measured
+            assert floor is not None
+            floor_label = f"the worst measured, {floor[0]:.1f}, as there is no chance row or scratch model"
+    def above_floor(value: float) -> bool:
+        return floor is None or (value > floor[0] if hib else value < floor[0])
+
+    ceiling = _better(valued([r for r in col.references if r.reference_role == "ceiling"]), hib)
+    note = ""
+    if ceiling is not None and not above_floor(ceiling[0]):
+        # a ceiling row at or under the floor (a supervised model that stayed at chance) cannot be a scale
+        note = f" (the ceiling rows, best {ceiling[1]} {ceiling[0]:.1f}, are not above the floor)"
+        ceiling = None
+    if ceiling is not None:
+        ceiling_label = f"{ceiling[1]} {ceiling[0]:.1f}"
+    else:
+        ceiling = _better(valued(col.cells), hib)
+        ceiling_label = f"the best measured, {ceiling[1]} {ceiling[0]:.1f}{note}" if ceiling is not None else ""
+    return Scale(floor[0] if floor else None, floor_label, ceiling[0] if ceiling else None, ceiling_label)
+
+
+def _rank(cells: list[Cell], metric: str, higher_is_better: bool) -> None:
+    """1 = best; exact ties share the mean of the ranks they span."""
+    values = sorted(((v, c) for c in cells if (v := c.main_value(metric)) is not None),
+                    key=lambda x: x[0], reverse=higher_is_better)
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1][0] == values[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            values[k][1].rank = (i + j) / 2 + 1
+        i = j + 1
+
+
+def _pair(a: Cell, b: Cell, metric: str, sep: Separation) -> PairResult:
+    if sep.test is not None:
+        t = sep.test
+        return PairResult(a.model, b.model, t.diff, t.low, t.high, sep.rule, sep.separable, sep.detail)
+    diff = a.metrics[metric].value - b.metrics[metric].value
+    return PairResult(a.model, b.model, diff, None, None, sep.rule, sep.separable, sep.detail)
+
+
+def build_columns(results: Iterable[LoadedResult], warnings: list[str], *, pairs: bool = True) -> list[Column]:
+    """Columns of cells; ``pairs``: also compare every pair of models (for the page's compare control)."""
     grouped: dict[tuple[str, str, str], list[LoadedResult]] = {}
     for r in results:
         rec = r.record
@@ -626,18 +953,22 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[
         by_column.setdefault((task, source), []).append(_aggregate_cell(model, chosen[0].record.task.dataset, chosen))
 
     columns: list[Column] = []
-    for (task, source), cells in by_column.items():
-        first = cells[0].results[0].record.task
+    for (task, source), every in by_column.items():
+        references = sorted((c for c in every if c.is_reference), key=_reference_order)
+        cells = [c for c in every if not c.is_reference]
+        first = every[0].results[0].record.task
         key = column_key(task, source)
-        mains = Counter(r.record.task.main_metric for c in cells for r in c.results)
+        # the models decide the main metric; reference rows only where no model has a result
+        mains = Counter(r.record.task.main_metric for c in (cells or references) for r in c.results)
         main = mains.most_common(1)[0][0]
         notes: list[str] = []
         if len(mains) > 1:
             notes.append(f"result files name different main metrics ({', '.join(sorted(mains))}); using {main}")
-        for c in cells:
+        for c in every:
             if main not in c.metrics:
-                warnings.append(f"model {c.model!r} on {key}: no {main!r} metric; shown without a main value")
-        names = sorted({m for c in cells for m in c.metrics}, key=_metric_sort_key)
+                what = "reference row" if c.is_reference else "model"
+                warnings.append(f"{what} {c.model!r} on {key}: no {main!r} metric; shown without a main value")
+        names = sorted({m for c in every for m in c.metrics}, key=_metric_sort_key)
         names = [main] + [m for m in names if m != main]
         lower = lower_is_better(main)
         # a NaN main value (e.g. no valid query) cannot be ranked: such cells go last, unranked
@@ -650,13 +981,25 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[
         if len({c.results[-1].record.task.hash for c in cells}) > 1:
             notes.append("models were evaluated with different protocol parameters (task hashes differ): "
                          "compare with care")
+        col = Column(key, task, first.dataset, first.protocol, source, main, names, cells, notes=notes,
+                     references=references)
         if scored:
             best = scored[0]
             best.is_best = True
             cache: dict[int, SampleOutcomes | None] = {}
+            tests = shared_tests(scored, main, warnings, cache)
             for other in scored[1:]:
-                other.separation = compare(best, other, main, warnings, cache=cache)
-        col = Column(key, task, first.dataset, first.protocol, source, main, names, cells, notes=notes)
+                other.separation = compare(best, other, main, warnings, cache=cache, tests=tests)
+                col.pairs[(best.model, other.model)] = _pair(best, other, main, other.separation)
+            if pairs:
+                for i, a in enumerate(scored[1:], 1):
+                    for b in scored[i + 1:]:
+                        sep = compare(a, b, main, warnings, cache=cache, tests=tests)
+                        col.pairs[(a.model, b.model)] = _pair(a, b, main, sep)
+        _rank(cells, main, not lower)
+        col.scale = _scale(col)
+        for c in cells + references:
+            c.position = col.scale.position(c.main_value(main))
         if source == "real":   # the paper measured on the real datasets only
             col.paper = _paper_refs(task, names)
             for ref in col.paper:
@@ -668,40 +1011,73 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str]) -> list[
     return columns
 
 
-def build_leaderboard(results_dir: Path | str) -> Leaderboard:
+def rank_models(columns: list[Column]) -> dict[str, ModelRank]:
+    """Each model's ranks over the columns it has a ranked result in, in summary order."""
+    total = sum(1 for col in columns if any(c.rank is not None for c in col.cells))
+    ranks: dict[str, ModelRank] = {}
+    for col in columns:
+        for c in col.cells:
+            entry = ranks.setdefault(c.model, ModelRank(c.model, {}, total))
+            if c.rank is not None:
+                entry.ranks[col.key] = c.rank
+    ordered = sorted(ranks.values(), key=ModelRank.sort_key)
+    for i, entry in enumerate(ordered, 1):
+        entry.order = i
+    return {e.model: e for e in ordered}
+
+
+def build_leaderboard(results_dir: Path | str, *, pairs: bool = True) -> Leaderboard:
     """Load, validate and aggregate every result file under ``results_dir``."""
     results_dir = Path(results_dir)
     loaded, warnings = load_results(results_dir)
-    columns = build_columns(loaded, warnings)
+    columns = build_columns(loaded, warnings, pairs=pairs)
     warnings = list(dict.fromkeys(warnings))    # one line per problem, first-seen order
-    models = sorted({c.model for col in columns for c in col.cells}, key=lambda m: (m.lower(), m))
+    ranks = rank_models(columns)
+    models = list(ranks)                        # coverage first, then average rank
+    reference_cells = {c.model: c for col in columns for c in col.references}
+    references = sorted(reference_cells, key=lambda m: _reference_order(reference_cells[m]))
     return Leaderboard(results_dir, columns, models, warnings, len(loaded),
-                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), references, ranks)
 
 
 # ---------------------------------------------------------------------------------------- long format
 
-LONG_FIELDS = ("model", "task", "source", "metric", "value", "ci_low", "ci_high", "n_seeds")
+LONG_FIELDS = ("model", "task", "source", "metric", "value", "ci_low", "ci_high", "n_seeds",
+               "seeds", "kind", "role", "rank", "avg_rank", "tasks_ranked", "tasks_total")
 
 
 def long_rows(lb: Leaderboard, *, include_paper: bool = True) -> list[dict]:
     """One row per (model, task, source, metric); diagnostics as ``<variant>:<metric>``; paper rows
-    with source ``paper``."""
+    with source ``paper``.
+
+    ``kind`` is ``model``, ``reference`` (world calibration rows; ``role`` floor / ceiling / diagnostic)
+    or ``paper``; ``seeds`` the seed ids (``0 1 2``); ``rank`` the model's rank in the column (main metric
+    rows only); ``avg_rank`` / ``tasks_ranked`` / ``tasks_total`` its average rank over the columns it has a
+    result in (the same on each of its rows; empty for reference and paper rows)."""
     rows: list[dict] = []
     for col in lb.columns:
-        for cell in col.cells:
+        for cell in col.cells + col.references:
             items = [(m, a) for m, a in cell.metrics.items()]
             for variant in col.variants:
                 items += [(f"{variant}:{m}", a) for m, a in sorted(cell.diagnostics.get(variant, {}).items(),
                                                                    key=lambda x: _metric_sort_key(x[0]))]
+            rank = lb.ranks.get(cell.model) if not cell.is_reference else None
             for metric, agg in items:
                 rows.append({"model": cell.model, "task": col.task, "source": col.source, "metric": metric,
                              "value": agg.value, "ci_low": agg.ci_low, "ci_high": agg.ci_high,
-                             "n_seeds": agg.n_seeds})
+                             "n_seeds": agg.n_seeds, "seeds": " ".join(str(s) for s in cell.seeds),
+                             "kind": "reference" if cell.is_reference else "model",
+                             "role": cell.reference_role,
+                             "rank": cell.rank if metric == col.main_metric else None,
+                             "avg_rank": rank.average if rank is not None else None,
+                             "tasks_ranked": rank.covered if rank is not None else None,
+                             "tasks_total": rank.total if rank is not None else None})
         if include_paper:
             for ref in col.paper:
                 for metric, number in ref.numbers.items():
                     rows.append({"model": f"paper (reported): {ref.row.label}", "task": col.task,
                                  "source": "paper", "metric": metric, "value": number.value,
-                                 "ci_low": None, "ci_high": None, "n_seeds": None})
+                                 "ci_low": None, "ci_high": None, "n_seeds": None, "seeds": None,
+                                 "kind": "paper", "role": None, "rank": None, "avg_rank": None,
+                                 "tasks_ranked": None, "tasks_total": None})
     return rows

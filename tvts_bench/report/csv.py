@@ -1,8 +1,13 @@
 """Render a Leaderboard as a long-format CSV for scripts.
 
-Columns: model, task, source, metric, value, ci_low, ci_high, n_seeds. ``source`` is ``builtin``,
-``real`` or ``paper`` (the paper's reported numbers, for real-data tasks that have results);
-diagnostics appear as metric ``<variant>:<metric>`` (e.g. ``shuffled:top1``).
+Columns: model, task, source, metric, value, ci_low, ci_high, n_seeds, then seeds, kind, role, rank,
+avg_rank, tasks_ranked, tasks_total. ``source`` is ``builtin``, ``real`` or ``paper`` (the paper's
+reported numbers, for real-data tasks that have results); diagnostics appear as metric
+``<variant>:<metric>`` (e.g. ``shuffled:top1``). ``seeds`` lists the seed ids (``0 1 2``; ``n_seeds`` is
+their count); ``kind`` is ``model``, ``reference`` (the world's calibration rows: chance, ceilings; their
+``role`` is floor, ceiling or diagnostic; never ranked) or ``paper``; ``rank`` is the model's rank in the
+column (on its main-metric row); ``avg_rank`` its average rank over the ``tasks_ranked`` columns it has
+results on, of ``tasks_total`` (the same on every row of the model, as in the summary).
 
 Text cells are written as spreadsheets show text: one starting with ``=``, ``+``, ``-`` or ``@`` gets a
 leading ``'`` (a model named ``=HYPERLINK(...)`` must not run as a formula), numbers stay numbers, and

@@ -4,13 +4,18 @@ Strings from results are escaped for Markdown tables: ``|`` is written ``\\|``, 
 HTML entities (Markdown renderers pass raw HTML through), and ``](`` so no string becomes a link.
 Control and bidi-control characters are written as ``\\xNN`` / ``\\uNNNN`` escapes: the file is also
 read in terminals (``cat``), where an escape sequence in a model name would act.
+
+The summary has one row per model (ordered by coverage, then average rank, with an "Avg rank" column),
+then the reference rows (labelled *reference (role)*, never ranked) and the paper's rows; the per-task
+tables give seeds as a count with their ids ("3 seeds: 0, 1, 2") and the test views (frames x clips x
+crops).
 """
 
 from __future__ import annotations
 
 from ..text_safety import printable
 from .aggregate import Agg, Cell, Column, Leaderboard
-from .html import fmt, interval
+from .html import CONTAMINATED_MARK, TIE_MARK, UNKNOWN_MARK, fmt, interval
 
 
 def md_escape(text: object) -> str:
@@ -49,48 +54,86 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _summary_value(cell: Cell, col: Column) -> str:
+    """The main metric with its interval; bold for the column's best, marks said once in the legend."""
+    agg = cell.metrics.get(col.main_metric)
+    if agg is None:
+        return "–"
+    text = fmt(agg.value)
+    if cell.is_best and len(col.cells) > 1:
+        text = f"**{text}**"
+    if agg.has_interval:
+        text += f" {interval(agg)}"
+    if not cell.is_reference and cell.separation is not None:
+        text += {False: f" {TIE_MARK}", None: f" {UNKNOWN_MARK}", True: ""}[cell.separation.separable]
+    if cell.contaminated and not cell.is_reference:
+        text += f" {CONTAMINATED_MARK}"
+    return text
+
+
+def _reference_label(cell_or_role: Cell | str, name: str) -> str:
+    role = cell_or_role if isinstance(cell_or_role, str) else cell_or_role.reference_role
+    return f"*reference ({md_escape(role)})*: {md_escape(name)}"
+
+
 def render_markdown(lb: Leaderboard) -> str:
     lines = ["# tvts-bench leaderboard", "",
              f"Generated {lb.generated_at} from {lb.n_files} result file(s). Values: mean over seeds with the "
              "95 % interval in brackets. Columns marked *[built-in world]* were measured on the generated "
              "stand-in data and are not comparable with the paper; rows marked *paper (reported)* are the "
-             "paper's numbers on the real datasets, shown beside real-data columns only.", ""]
+             "paper's numbers on the real datasets, shown beside real-data columns only; rows marked "
+             "*reference* are the world's calibration rows (chance, ceilings), never ranked.", ""]
     lines.append("## Summary")
     lines.append("")
-    header = ["Model"] + [f"{md_escape(c.key)} ({md_escape(c.main_metric)})" for c in lb.columns]
+    header = ["Model", "Avg rank"] + [f"{md_escape(c.key)} ({md_escape(c.main_metric)})" for c in lb.columns]
     rows = []
     for model in lb.models:
-        row = [md_escape(model)]
+        rank = lb.ranks[model]
+        average = fmt(rank.average) if rank.average is not None else "–"
+        row = [md_escape(model), f"{average} ({rank.covered}/{rank.total})"]
         for col in lb.columns:
             cell = col.cell(model)
-            agg = cell.metrics.get(col.main_metric) if cell else None
-            text = _value(agg)
-            badges = _badges(cell, col) if cell and agg else ""
-            row.append(text + (f" ({badges})" if badges else ""))
+            row.append(_summary_value(cell, col) if cell is not None else "–")
+        rows.append(row)
+    roles = {c.model: c.reference_role for col in lb.columns for c in col.references}
+    for name in lb.references:
+        row = [_reference_label(roles[name] or "diagnostic", name), "–"]
+        for col in lb.columns:
+            cell = col.reference(name)
+            row.append(_summary_value(cell, col) if cell is not None else "")
         rows.append(row)
     for paper_row, numbers in lb.paper_summary_rows():
-        row = [f"*paper (reported)*: {md_escape(paper_row.label)}"]
+        row = [f"*paper (reported)*: {md_escape(paper_row.label)}", ""]
         for col in lb.columns:
             n = numbers.get(col.key)
             row.append("" if n is None else (fmt(n.value) if n.value is not None else n.note) + f" (Table {n.table})")
         rows.append(row)
     lines += _table(header, rows)
+    lines += ["", f"**Bold**: the best model in the column. {TIE_MARK}: not separable from the best (a paired "
+              "bootstrap over the same test samples, 95 %; where either model has no per-sample file, overlapping "
+              f"95 % intervals). {UNKNOWN_MARK}: cannot tell (no intervals). {CONTAMINATED_MARK}: contaminated "
+              "(trained on the task's dataset). Avg rank: the mean of the model's ranks (1 = best, ties share) "
+              f"over the tasks it has results on (of {lb.ranked_columns}); rows are ordered by coverage first, "
+              "then average rank, so a missing result never lifts a model. Reference and paper rows are never "
+              "ranked or best."]
     for col in lb.columns:
         lines += ["", f"## {md_escape(col.key)}", "",
                   f"Dataset {md_escape(col.dataset)}, protocol {md_escape(col.protocol)}, main metric "
-                  f"{md_escape(col.main_metric)} ({'higher' if col.higher_is_better else 'lower'} is better)."]
+                  f"{md_escape(col.main_metric)} ({'higher' if col.higher_is_better else 'lower'} is better). "
+                  f"Shading scale: {md_escape(col.scale.text)}."]
         for note in col.notes:
             lines += ["", f"> {md_escape(note)}"]
         lines.append("")
         variants = col.variants
-        header = (["Model", "Seeds"] + [md_escape(m) for m in col.metric_names]
+        header = (["Model", "Seeds", "Views"] + [md_escape(m) for m in col.metric_names]
                   + [f"{md_escape(col.main_metric)} ({md_escape(v)})" for v in variants] + ["Badges"])
-        rows = [[md_escape(c.model), ", ".join(str(s) for s in c.seeds)]
+        rows = [[_reference_label(c, c.model) if c.is_reference else md_escape(c.model), c.seeds_text,
+                 c.views.short if c.views.known else "–"]
                 + [_value(c.metrics.get(m)) for m in col.metric_names]
                 + [_value(c.diagnostics.get(v, {}).get(col.main_metric)) for v in variants]
-                + [_badges(c, col)] for c in col.cells]
+                + ["reference, not ranked" if c.is_reference else _badges(c, col)] for c in col.cells + col.references]
         for ref in col.paper:
-            rows.append([f"*paper (reported)*: {md_escape(ref.row.label)}", ""]
+            rows.append([f"*paper (reported)*: {md_escape(ref.row.label)}", "", ""]
                         + [("" if (n := ref.numbers.get(m)) is None else fmt(n.value) if n.value is not None
                             else n.note) for m in col.metric_names] + [""] * len(variants)
                         + [f"Table {', '.join(str(t) for t in ref.tables)}"

@@ -51,13 +51,18 @@ def _axis(scale_max: float, plot_w: float, y_bottom: float) -> list[str]:
 
 
 def bars(col: Column) -> Markup:
-    """Horizontal bars of the main metric per model, whiskers for the interval; paper rows (real-data
-    columns only) as hatched grey bars labelled 'paper'."""
+    """Horizontal bars of the main metric per model, whiskers for the interval; reference rows (world
+    calibration) as pale bars labelled 'reference'; paper rows (real-data columns only) as hatched grey
+    bars labelled 'paper'."""
     entries: list[tuple[str, Agg | None, float | None, str]] = []   # label, agg, paper value, css class
     for cell in col.cells:
         agg = cell.metrics.get(col.main_metric)
         if agg is not None:
             entries.append((cell.model, agg, None, "bar best" if cell.is_best else "bar"))
+    for cell in col.references:      # world calibration rows (chance, ceilings): never ranked
+        agg = cell.metrics.get(col.main_metric)
+        if agg is not None:
+            entries.append((f"reference: {cell.model}", agg, None, "bar reference"))
     for ref in col.paper:
         number = ref.numbers.get(col.main_metric)
         if number is not None and number.value is not None:
