@@ -299,3 +299,105 @@ def test_auto_retries_a_clip_pyav_cannot_finish_with_decord(videos, monkeypatch)
     source = open_video(videos["webm"], "auto")
     assert source.get_frames([3, 20]).shape == (2, H, W, 3)
     assert source.backend == "pyav" and source.num_frames == 5 and source.truncated
+
+
+# ------------------------------------------------------------------------ frame-size cap (hostile input)
+
+_WRITE_SQUARE = """
+import sys, av
+path, side = sys.argv[1], int(sys.argv[2])
+container = av.open(path, "w")
+stream = container.add_stream("libx264", rate=1)
+stream.width = stream.height = side
+stream.pix_fmt = "yuv420p"
+stream.options = {"crf": "51", "preset": "ultrafast"}
+frame = av.VideoFrame(side, side, "yuv420p")
+for plane in frame.planes:
+    plane.update(bytes(plane.buffer_size))
+for _ in range(2):
+    for packet in stream.encode(frame):
+        container.mux(packet)
+for packet in stream.encode():
+    container.mux(packet)
+container.close()
+"""
+
+_OPEN_AND_MEASURE = """
+import resource, sys
+from tvts_bench.data.decode import read_frames
+from tvts_bench.errors import VideoDecodeError
+try:
+    shape = read_frames(sys.argv[1], [0, 1], backend=sys.argv[2]).shape
+    outcome = f"decoded {shape}"
+except VideoDecodeError as exc:
+    outcome = f"refused: {exc}"
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(outcome)
+"""
+
+
+def _open_in_fresh_process(path: Path, backend: str) -> tuple[int, str]:
+    """(peak RSS in MB, outcome) of decoding frames 0 and 1 in a new interpreter."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _OPEN_AND_MEASURE, str(path), backend],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rss, outcome = proc.stdout.strip().splitlines()[-2:]
+    return int(rss), outcome
+
+
+def test_8192x8192_video_is_refused_from_its_header_in_bounded_memory(tmp_path):
+    """A 198 KB h264 file of two black 8192x8192 frames: decoded, each frame is 100 MB of YUV and
+    200 MB of RGB. It is refused before any frame is decoded, with no more memory than a small video."""
+    import subprocess
+    import sys
+
+    huge, small = tmp_path / "huge.mp4", tmp_path / "small.mp4"
+    for path, side in ((huge, 8192), (small, 64)):        # written in a child: encoding takes 700 MB
+        subprocess.run([sys.executable, "-c", _WRITE_SQUARE, str(path), str(side)], check=True,
+                       timeout=180, capture_output=True)
+    assert huge.stat().st_size < 400_000
+    baseline, outcome = _open_in_fresh_process(small, "pyav")
+    assert outcome.startswith("decoded (2, 64, 64, 3)"), outcome
+    for backend in ["pyav", "auto"] + (["decord"] if decord_available() else []):
+        rss, outcome = _open_in_fresh_process(huge, backend)
+        assert outcome.startswith("refused:") and "8192x8192" in outcome, (backend, outcome)
+        assert "TVTS_BENCH_MAX_FRAME_PIXELS" in outcome
+        assert rss < baseline + 100, (backend, rss, baseline)
+
+
+def test_frame_limit_is_configurable_and_refusals_are_counted_by_the_loader(videos, monkeypatch):
+    from tvts_bench.data.loader import ClipDataset
+    from tvts_bench.data.records import VideoRecord
+    from tvts_bench.errors import ConfigError
+    from tvts_bench.zoo.base import Preprocess
+
+    monkeypatch.setenv("TVTS_BENCH_MAX_FRAME_PIXELS", str(H * W - 1))
+    for backend in ("pyav", "auto"):
+        with pytest.raises(decode.FrameTooLargeError, match=f"{W}x{H}"):
+            open_video(videos["mp4"], backend)
+    pre = Preprocess(num_frames=2, size=16, short_side=16, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
+    record = VideoRecord(video_id="v", path=videos["mp4"], split="test")
+    item = ClipDataset([record], pre, train=False)[0]
+    assert not item["ok"] and "exceed the limit" in item["error"]
+    monkeypatch.setenv("TVTS_BENCH_MAX_FRAME_PIXELS", str(H * W))
+    assert open_video(videos["mp4"], "pyav").get_frames([0]).shape == (1, H, W, 3)
+    for bad in ("0", "-5", "lots"):
+        monkeypatch.setenv("TVTS_BENCH_MAX_FRAME_PIXELS", bad)
+        with pytest.raises(ConfigError, match="TVTS_BENCH_MAX_FRAME_PIXELS"):
+            open_video(videos["mp4"], "pyav")
+
+
+def test_decoded_frames_larger_than_the_header_said_are_refused(videos, monkeypatch):
+    """Streams may announce no size (0x0) or change it mid-stream: each decoded frame is checked too,
+    and the refusal is not retried with decord."""
+    for backend in ("pyav", "auto"):
+        source = open_video(videos["mp4"], backend)
+        monkeypatch.setenv("TVTS_BENCH_MAX_FRAME_PIXELS", "1000")
+        source.width = source.height = 0
+        with pytest.raises(decode.FrameTooLargeError):
+            source.get_frames([0, 3])
+        monkeypatch.delenv("TVTS_BENCH_MAX_FRAME_PIXELS")
+        source.close()

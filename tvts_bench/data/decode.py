@@ -32,6 +32,10 @@ What we found on this machine (decord 0.6.0, av 18.1) and why the code looks the
   run ("worker exited unexpectedly"); the probe is the cheap guard we keep.
 - Memory: decord decodes only the requested frames (it seeks); PyAV decodes sequentially from the
   nearest key frame before the first requested frame and keeps only the requested ones.
+- Frame size: a file's size says nothing about its frames'. A 198 KB h264 file of 8192x8192 frames
+  decodes to 100 MB (YUV) + 200 MB (RGB) per frame, per clip, per worker: it tripled a run's memory.
+  Videos whose frames exceed ``MAX_FRAME_PIXELS`` are refused from the stream header, before any frame
+  is decoded (and again per decoded frame, for streams that announce no size or change it).
 """
 
 from __future__ import annotations
@@ -59,6 +63,40 @@ AUTO_PYAV_MAX_S = 60.0
 # Seeking in PyAV is only worth it (and only risked) when the first wanted frame lies this many seconds
 # into the video; short clips are decoded from the start, which is always exact.
 _PYAV_SEEK_MIN_S = 2.0
+
+# Largest frame (width x height) a video may have; larger ones are refused with a VideoDecodeError,
+# which loaders count and skip like any unreadable video. 4096 x 4096 admits every benchmark dataset
+# (4K UHD is 3840 x 2160) and bounds one RGB frame at 48 MiB. TVTS_BENCH_MAX_FRAME_PIXELS overrides it
+# (a positive integer) for collections of larger videos.
+MAX_FRAME_PIXELS = 4096 * 4096
+
+
+def max_frame_pixels() -> int:
+    """``MAX_FRAME_PIXELS``, or ``TVTS_BENCH_MAX_FRAME_PIXELS`` when set."""
+    text = os.environ.get("TVTS_BENCH_MAX_FRAME_PIXELS", "").strip()
+    if not text:
+        return MAX_FRAME_PIXELS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"TVTS_BENCH_MAX_FRAME_PIXELS must be a positive integer, got {text[:40]!r}",
+                          hint=f"unset it for the default {MAX_FRAME_PIXELS} (4096 x 4096)")
+    return value
+
+
+class FrameTooLargeError(VideoDecodeError):
+    """A video refused for its frame size: never retried with another backend."""
+
+
+def _check_frame_size(path: Path, width: int, height: int, limit: int) -> None:
+    if width * height > limit:
+        raise FrameTooLargeError(path, f"frames of {width}x{height} pixels exceed the limit of {limit} "
+                                     f"pixels per frame; refused before decoding (set "
+                                     "TVTS_BENCH_MAX_FRAME_PIXELS to allow larger frames)")
 
 
 _decord_module = None
@@ -176,6 +214,7 @@ class PyAVSource(VideoSource):
         # "auto" sets this: a clip that PyAV cannot decode to its end is retried with decord.
         self.fallback_to_decord = False
         self.damage = ""             # why the last decode stopped early ("" when it did not)
+        limit = max_frame_pixels()   # outside the try below: a bad setting is a ConfigError, not a bad video
         try:
             container = av.open(str(self.path), metadata_errors="ignore")
         except Exception as exc:  # noqa: BLE001 - av raises many error types; all mean "unreadable"
@@ -191,6 +230,7 @@ class PyAVSource(VideoSource):
             self.start_pts = stream.start_time or 0
             self.height = int(stream.codec_context.height or 0)
             self.width = int(stream.codec_context.width or 0)
+            _check_frame_size(self.path, self.width, self.height, limit)
             if stream.duration is not None and stream.time_base is not None:
                 self._container_duration = float(stream.duration * stream.time_base)
             elif container.duration is not None:
@@ -278,6 +318,8 @@ class PyAVSource(VideoSource):
         self.damage = ""
         try:
             frames = self._decode_pyav(unique)
+        except FrameTooLargeError:
+            raise
         except VideoDecodeError as exc:
             frames, error = None, exc
         if frames is not None and not self.damage:
@@ -331,6 +373,7 @@ class PyAVSource(VideoSource):
         # One converter for all kept frames: a frame's own ``to_ndarray`` builds a new swscale context
         # each time (measured 1.5 ms of 4.6 ms per 8-frame 112^2 clip); the output is identical.
         rgb = VideoReformatter()
+        limit = max_frame_pixels()
         container = self._take_container()
         try:
             stream = container.streams.video[0]
@@ -353,6 +396,8 @@ class PyAVSource(VideoSource):
                     else:
                         index = counter
                     counter += 1
+                    if frame.width * frame.height > self.width * self.height:
+                        _check_frame_size(self.path, frame.width, frame.height, limit)
                     newest, newest_index = frame, max(newest_index, index)
                     if index in wanted:
                         kept[index] = rgb.reformat(frame, format="rgb24").to_ndarray()
@@ -407,6 +452,7 @@ class DecordSource(VideoSource):
                  size: tuple[int, int] | None = None):
         decord = _import_decord()
 
+        limit = max_frame_pixels()
         self.path = Path(path)
         self.threads = threads
         self._fallback_allowed = fallback
@@ -423,6 +469,7 @@ class DecordSource(VideoSource):
                 self.height, self.width = int(shape[0]), int(shape[1])
         except Exception as exc:  # noqa: BLE001 - decord raises RuntimeError / DECORDError / TVMError
             raise VideoDecodeError(self.path, f"decord: {_av_error_text(exc)}") from None
+        _check_frame_size(self.path, getattr(self, "width", 0), getattr(self, "height", 0), limit)
         if n <= 0:
             raise VideoDecodeError(self.path, "the video stream has no frames")
         if self.fps <= 0:

@@ -4,6 +4,8 @@ TSV ``caption<TAB>url``, no header: ``Train_GCC-training.tsv`` (train) and
 ``Validation_GCC-1.1.0-Validation.tsv`` (val). Records carry the caption; ``video_id`` is the image
 URL and ``path`` is ``images/<file name of the URL>`` under the root (a guess at a downloaded copy;
 the manifest will usually count these as missing, which is expected: cc3m is read for its captions).
+A URL repeated within a file or across train and val is kept and reported as a note (the web-scraped
+files do repeat images); a file without rows is an error.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from ...errors import DataFormatError, MissingPathError
 from ..records import DatasetIndex, VideoRecord
-from .common import DatasetRoot, read_table
+from .common import DatasetRoot, ListedOnce, read_table, require_videos
 
 NAME = "cc3m"
 ANN_DIRS = ("", "annotations", "labels")
@@ -37,6 +39,7 @@ def read(root: Path | str) -> DatasetIndex:
     droot = DatasetRoot(Path(root))
     files: list[Path] = []
     splits: dict[str, list[VideoRecord]] = {}
+    listed = ListedOnce(NAME, across="note", within="note")
     for split, names in SPLITS.items():
         path = droot.find_file(list(names), ANN_DIRS)
         if path is None:
@@ -50,13 +53,15 @@ def read(root: Path | str) -> DatasetIndex:
                 raise DataFormatError(path, "empty caption (field 1)", line=line_no)
             if not url:
                 raise DataFormatError(path, "empty url (field 2)", line=line_no)
+            listed.add(url, split, path, line=line_no)
             records.append(VideoRecord(
                 video_id=url, split=split, captions=(caption,),
                 path=droot.resolve(f"images/{image_name(url, line_no)}", path, line=line_no,
                                    any_extension=False)))
+        require_videos(records, split, path)
         splits[split] = records
     if not splits:
         raise MissingPathError(droot.path / SPLITS["train"][0], "CC3M TSV",
                                hint="expected Train_GCC-training.tsv and "
                                     "Validation_GCC-1.1.0-Validation.tsv (caption<TAB>url, no header)")
-    return DatasetIndex(NAME, droot.path, [], splits, files)
+    return DatasetIndex(NAME, droot.path, [], splits, files, listed.notes())

@@ -10,6 +10,11 @@ paths are refused), and a ``KeyError``/``ValueError`` never surfaces as a traceb
 Symbolic links the user made inside the root (``videos -> /mnt/big-disk/ssv2``) are followed: that is
 how large datasets are usually laid out, and the link is the user's decision, not the annotation
 file's. ``TVTS_BENCH_STRICT_SYMLINKS=1`` refuses them too, for untrusted dataset folders.
+
+Hostile or broken files cost bounded time and memory and end in a short message: every excerpt of file
+content in an error is cut to ``EXCERPT_CHARS`` (a 20 MB line echoed whole took minutes to print), an
+integer field beyond 64 bits is refused, and JSON that Python cannot turn into values (integers over
+the int-to-str digit limit, nesting past the recursion limit) is a ``DataFormatError`` naming the file.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import json
 import math
 import os
 import re
+import reprlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -38,6 +45,19 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".webm", ".mkv", ".mov", ".3gp", "
 
 # csv's default field limit (128 KiB) is below some real caption files' longest field.
 csv.field_size_limit(16 * 1024 * 1024)
+
+# How much of a value read from a file an error message quotes. Enough to recognise the line; a whole
+# 20 MB line in a message made printing it take minutes and buried the file name.
+EXCERPT_CHARS = 200
+
+# Longest file name and path the system calls accept (Linux; macOS and Windows allow less). Longer
+# names from an annotation cannot exist, and stat() on them raises instead of reporting "missing".
+NAME_MAX = 255
+PATH_MAX = 4096
+
+# No annotation field holds an integer this large (labels, chunk indices, counts); bigger values are
+# corruption, and refusing them keeps every later message and computation small.
+MAX_ANNOTATION_INT = 2 ** 63
 
 
 # --------------------------------------------------------------------------------------------- roots
@@ -196,7 +216,7 @@ class DatasetRoot:
         if ok and (os.path.islink(text) if is_link is None else is_link):
             ok = self._inside(os.path.realpath(text))
         if not ok:
-            raise DataFormatError(source, f"path {text!r} resolves outside the dataset root "
+            raise DataFormatError(source, f"path {excerpt(text)} resolves outside the dataset root "
                                           f"{self.path} (through a symbolic link); refused",
                                   line=line, key=key,
                                   hint="copy or move the videos under the dataset root")
@@ -204,18 +224,23 @@ class DatasetRoot:
     def _parts(self, rel: str, source: Path | str, line: int | None, key: str | None) -> list[str]:
         text = rel.strip()
         if not text or "\x00" in text or not _encodable(text):
-            raise DataFormatError(source, f"empty or invalid video path {rel!r}", line=line, key=key)
+            raise DataFormatError(source, f"empty or invalid video path {excerpt(rel)}", line=line, key=key)
         posix = text.replace("\\", "/")
         if posix.startswith("/") or _WINDOWS_ABS.match(text):
-            raise DataFormatError(source, f"absolute video path {rel!r} refused; paths must be "
+            raise DataFormatError(source, f"absolute video path {excerpt(rel)} refused; paths must be "
                                           f"relative to the dataset root {self.path}",
                                   line=line, key=key)
         parts = [p for p in posix.split("/") if p not in ("", ".")]
         if ".." in parts:
-            raise DataFormatError(source, f"video path {rel!r} contains '..' and could escape the "
+            raise DataFormatError(source, f"video path {excerpt(rel)} contains '..' and could escape the "
                                           f"dataset root {self.path}; refused", line=line, key=key)
         if not parts:
-            raise DataFormatError(source, f"empty video path {rel!r}", line=line, key=key)
+            raise DataFormatError(source, f"empty video path {excerpt(rel)}", line=line, key=key)
+        longest = max(len(os.fsencode(p)) for p in parts)
+        if longest > NAME_MAX:
+            # no file system stores such a name, and stat() on it raises instead of saying "missing"
+            raise DataFormatError(source, f"video path {excerpt(rel)} has a name of {longest} bytes; "
+                                          f"file names are at most {NAME_MAX}", line=line, key=key)
         return parts
 
     def resolve(self, rel: str, source: Path | str, line: int | None = None, key: str | None = None,
@@ -233,6 +258,10 @@ class DatasetRoot:
         hit = self._match(base_text, parts, any_extension)
         if hit is None:
             candidate, is_link = os.path.join(base_text, *parts), False
+            if len(os.fsencode(candidate)) >= PATH_MAX:
+                raise DataFormatError(source, f"video path {excerpt(rel)} is {len(os.fsencode(candidate))} "
+                                              f"bytes long under the root; paths are at most {PATH_MAX}",
+                                      line=line, key=key)
         else:
             candidate, is_link = hit
         self.check_inside(candidate, source, line, key, is_link=is_link)
@@ -335,7 +364,7 @@ def read_table(path: Path, *, delimiter: str = ",", header: bool = True,
         missing = [c for c in required if c not in columns]
         if missing:
             raise DataFormatError(path, f"header lacks column(s) {', '.join(missing)} "
-                                        f"(found: {', '.join(columns) or 'none'})", line=number,
+                                        f"(found: {clip(', '.join(columns)) or 'none'})", line=number,
                                   hint="the file should start with the dataset's documented header")
         for number, row in rows:
             if len(row) != len(columns):
@@ -345,8 +374,10 @@ def read_table(path: Path, *, delimiter: str = ",", header: bool = True,
     else:
         for number, row in rows:
             if num_fields is not None:
-                while len(row) > num_fields and not row[-1].strip():
-                    row = row[:-1]          # trailing tab
+                end = len(row)
+                while end > num_fields and not row[end - 1].strip():
+                    end -= 1                # trailing tabs (cut once: a line of tabs is not quadratic)
+                row = row[:end]
                 if len(row) != num_fields:
                     raise DataFormatError(path, f"expected {num_fields} "
                                                 f"{'tab' if delimiter == chr(9) else 'comma'}-separated "
@@ -369,7 +400,21 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as e:
         raise DataFormatError(path, f"invalid JSON ({e.msg}, column {e.colno})", line=e.lineno) from None
     except RecursionError:
-        raise DataFormatError(path, "JSON nested too deeply") from None
+        raise DataFormatError(path, "JSON nested too deeply to read (past Python's recursion limit)",
+                              hint="annotation files nest a few levels; this one is corrupt or hostile"
+                              ) from None
+    except ValueError as e:
+        # json turns numbers into ints with int(), which refuses more digits than Python's int-to-str
+        # limit: a ValueError without a position, so find the number (\d+ runs: a linear scan).
+        limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+        long = next((m for m in re.finditer(r"\d+", text) if m.end() - m.start() > limit), None)
+        if long is None:
+            raise DataFormatError(path, f"cannot read a JSON value ({clip(str(e), 120)})") from None
+        raise DataFormatError(path, f"a JSON number has {long.end() - long.start()} digits, more "
+                                    f"than the {limit} Python reads",
+                              line=text.count("\n", 0, long.start()) + 1,
+                              hint="no annotation field holds a number this long; the file is corrupt"
+                              ) from None
 
 
 # ---------------------------------------------------------------------------------- typed access
@@ -402,25 +447,32 @@ def field_of(obj: Any, name: str, kind: type | tuple[type, ...], path: Path, *,
 
 def to_int(text: Any, path: Path, what: str, *, line: int | None = None,
            key: str | None = None) -> int:
-    """Integer from an int or a string like ``"12"``/``"12.0"`` (label indices come as strings)."""
+    """Integer from an int or a string like ``"12"``/``"12.0"`` (label indices come as strings).
+    Values of magnitude ``MAX_ANNOTATION_INT`` (2**63) or more are refused."""
+    value: int | None = None
     if isinstance(text, bool):
         raise DataFormatError(path, f"{what} must be an integer, found {text!r}", line=line, key=key)
     if isinstance(text, int):
-        return text
-    if isinstance(text, float) and math.isfinite(text) and text == int(text):
-        return int(text)
-    if isinstance(text, str):
+        value = text
+    elif isinstance(text, float) and math.isfinite(text) and text == int(text):
+        value = int(text)
+    elif isinstance(text, str):
         s = text.strip()
         try:
-            return int(s)
-        except ValueError:
+            value = int(s)
+        except ValueError:          # also: more digits than Python converts (a huge number)
             try:
                 f = float(s)
             except ValueError:
                 f = math.nan
             if math.isfinite(f) and f == int(f):
-                return int(f)
-    raise DataFormatError(path, f"{what} must be an integer, found {_short(text)}", line=line, key=key)
+                value = int(f)
+    if value is None:
+        raise DataFormatError(path, f"{what} must be an integer, found {_short(text)}", line=line, key=key)
+    if not -MAX_ANNOTATION_INT < value < MAX_ANNOTATION_INT:
+        raise DataFormatError(path, f"{what} {_short(value)} is out of range (more than 64 bits)",
+                              line=line, key=key)
+    return value
 
 
 def to_float(text: Any, path: Path, what: str, *, line: int | None = None,
@@ -445,9 +497,51 @@ def _type_name(kind: type) -> str:
             float: "a number", bool: "true/false", type(None): "null"}.get(kind, kind.__name__)
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+class _BoundedRepr(reprlib.Repr):
+    """reprlib with integers that never hit Python's int-to-str digit limit, and bytes cut before
+    conversion (reprlib converts "other" objects whole, then cuts)."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, limit, limit, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 6
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 128:
+            return f"<integer of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        text = repr(x[:self.maxstring])
+        return text if len(x) <= self.maxstring else f"{text}... ({len(x)} bytes)"
+
+    repr_bytearray = repr_bytes
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """A repr of ``value`` (file content) of at most about ``limit`` characters, in bounded time:
+    long strings are cut (their length is given), nesting and long containers elided, huge integers
+    described by their size."""
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        if len(text) > limit + 2:                       # escapes (\x00) make a repr longer
+            text = text[:limit] + "..."
+        return text if len(value) <= limit else f"{text}... ({len(value)} characters)"
+    try:
+        text = _BoundedRepr(max(limit // 4, 20)).repr(value)
+    except (ValueError, RecursionError, MemoryError):
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def clip(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was (for keys and joined lists, which
+    the error formats itself)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    return excerpt(value, limit)
 
 
 def _encodable(text: str) -> bool:
@@ -494,3 +588,96 @@ def split_number(value: Any) -> int:
         raise ConfigError(f"split must be 1, 2 or 3, got {value!r}",
                           hint="UCF101 and HMDB51 have three official train/test splits")
     return number
+
+
+# ------------------------------------------------------------------------------- listing checks
+
+def require_videos(rows: Sequence[Any], split: str, path: Path, *, hint: str | None = None) -> None:
+    """Refuse a split file that lists no videos: every task on that split would fail later with a
+    message far from its cause ("no readable video"), or score nothing."""
+    if not rows:
+        raise DataFormatError(path, f"lists no videos: the {split} split would be empty",
+                              hint=hint or f"check that this is the dataset's {split} list and that it "
+                                           "is complete (not truncated or filtered to nothing)")
+
+
+@dataclass(slots=True)
+class _Entry:
+    split: str
+    label: Any
+    label_text: str | None
+    source: Path
+    line: int | None
+    key: str | None
+
+
+def _label(seen: _Entry) -> str:
+    return clip(seen.label_text, 80) if seen.label_text is not None else excerpt(seen.label, 80)
+
+
+def _place(seen: _Entry) -> str:
+    where = seen.source.name
+    if seen.line is not None:
+        where += f" line {seen.line}"
+    if seen.key is not None:
+        where += f" {clip(seen.key, 80)}"
+    return where
+
+
+@dataclass
+class ListedOnce:
+    """Checks that each video is listed once: in one split, with one label.
+
+    ``across`` ("error" or "note") is the policy for a video in two splits (train/test leakage in the
+    classification benchmarks, whose official splits never share a video), ``within`` for a video
+    listed twice in one split (double weight in a score). Web-scale caption sets (WebVid, CC3M) really
+    do repeat items, so they only note it (LSMDC notes repeats within a file, one record per line being
+    its format); a note is printed by the runner and kept with the results.
+    A video with two different labels is always an error: it cannot be both classes.
+    """
+
+    dataset: str
+    across: str = "error"
+    within: str = "error"
+    _first: dict[str, _Entry] = field(default_factory=dict, repr=False)
+    _examples: dict[str, list[str]] = field(default_factory=lambda: {"across": [], "within": []},
+                                            repr=False)
+    _counts: dict[str, int] = field(default_factory=lambda: {"across": 0, "within": 0}, repr=False)
+
+    def add(self, identity: str, split: str, source: Path, *, label: Any = None,
+            label_text: str | None = None, line: int | None = None, key: str | None = None) -> None:
+        seen = _Entry(split, label, label_text, source, line, key)
+        first = self._first.get(identity)
+        if first is None:
+            self._first[identity] = seen
+            return
+        kind = "across" if split != first.split else "within"
+        policy = self.across if kind == "across" else self.within
+        if kind == "across" and policy == "error":          # leakage first: it is the graver fault
+            raise DataFormatError(
+                source, f"video {excerpt(identity, 120)} is in the {split} split here and in the "
+                        f"{first.split} split at {_place(first)}: a video in two splits leaks between "
+                        "training and testing", line=line, key=key,
+                hint="use the dataset's official split files unchanged; each video belongs to one split")
+        if label is not None and first.label is not None and label != first.label:
+            raise DataFormatError(source, f"video {excerpt(identity, 120)} has label {_label(seen)} here "
+                                          f"but {_label(first)} at {_place(first)}", line=line, key=key,
+                                  hint="a video has one class; remove or correct one of the two entries")
+        if policy == "error":
+            raise DataFormatError(source, f"video {excerpt(identity, 120)} is listed twice in the "
+                                          f"{split} split (first at {_place(first)})", line=line, key=key,
+                                  hint="remove the repeated entry: it would count twice in a score")
+        self._counts[kind] += 1
+        if len(self._examples[kind]) < 3:
+            self._examples[kind].append(f"{excerpt(identity, 60)} ({_place(first)}, {_place(seen)})")
+
+    def notes(self) -> list[str]:
+        out = []
+        if self._counts["across"]:
+            out.append(f"{self.dataset}: {self._counts['across']} video(s) are listed in two splits "
+                       f"(e.g. {'; '.join(self._examples['across'])}); all listings are kept, so a score "
+                       "on one split may include videos seen in the other")
+        if self._counts["within"]:
+            out.append(f"{self.dataset}: {self._counts['within']} repeated listing(s) of a video within "
+                       f"one split (e.g. {'; '.join(self._examples['within'])}); all are kept")
+        return out

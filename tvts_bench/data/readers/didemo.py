@@ -7,16 +7,21 @@ description: the consensus (most common, ties -> first given) of its annotators'
 converted as [5 s, 5 (e + 1)]. Concatenating descriptions into a paragraph is the evaluator's job.
 Videos ``videos/<file>`` (or the root, ``DiDeMo/videos``); extensions vary (mp4, avi, mov, 3gp, ...),
 and a file with the same stem and another extension is accepted (re-encoded copies).
+
+A video in two split files is an error (DiDeMo's splits are by video: it would leak between training
+and testing), as is a split file without descriptions.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
 from ..records import DatasetIndex, VideoRecord
-from .common import DatasetRoot, expect, field_of, read_json, sample_of, to_int
+from .common import (DatasetRoot, ListedOnce, excerpt, expect, field_of, read_json, require_videos,
+                     sample_of, to_int)
 
 NAME = "didemo"
 ANN_DIRS = ("", "annotations", "annotation", "labels", "data")
@@ -32,12 +37,12 @@ def moment_seconds(times: list, path: Path, key: str, last_chunk: int = MAX_CHUN
     for j, pair in enumerate(times):
         expect(pair, list, path, f"times[{j}]", key=key)
         if len(pair) != 2:
-            raise DataFormatError(path, f"times[{j}] must be [start_chunk, end_chunk], found {pair!r}",
-                                  key=key)
+            raise DataFormatError(path, f"times[{j}] must be [start_chunk, end_chunk], found "
+                                        f"{excerpt(pair)}", key=key)
         s = to_int(pair[0], path, f"times[{j}] start chunk", key=key)
         e = to_int(pair[1], path, f"times[{j}] end chunk", key=key)
         if not 0 <= s <= e <= last_chunk:
-            raise DataFormatError(path, f"times[{j}] = {pair!r}: chunks must satisfy "
+            raise DataFormatError(path, f"times[{j}] = {excerpt(pair)}: chunks must satisfy "
                                         f"0 <= start <= end <= {last_chunk}", key=key)
         pairs.append((s, e))
     if not pairs:
@@ -52,6 +57,7 @@ def read(root: Path | str) -> DatasetIndex:
     droot = DatasetRoot(Path(root))
     files: list[Path] = []
     grouped: dict[str, dict[str, tuple[list[str], list[tuple[float, float]], Path, str]]] = {}
+    listed = ListedOnce(NAME)
     for split, names in SPLITS.items():
         path = droot.find_file(list(names), ANN_DIRS)
         if path is None:
@@ -59,6 +65,7 @@ def read(root: Path | str) -> DatasetIndex:
         files.append(path)
         data = read_json(path)
         expect(data, list, path, "the annotation file (a list of descriptions)")
+        require_videos(data, split, path)
         videos: dict[str, tuple[list[str], list[tuple[float, float]], Path, str]] = {}
         for i, item in enumerate(data):
             key = f"[{i}]"
@@ -72,6 +79,8 @@ def read(root: Path | str) -> DatasetIndex:
             if isinstance(segments, int) and not isinstance(segments, bool) and 0 < segments < 10_000:
                 last_chunk = max(MAX_CHUNK, segments - 1)     # longer videos than the real 30 s
             moment = moment_seconds(times, path, key, last_chunk)
+            if video not in videos:
+                listed.add(os.path.splitext(video)[0], split, path, key=key)
             entry = videos.setdefault(video, ([], [], path, key))
             entry[0].append(description)
             entry[1].append(moment)
@@ -86,7 +95,7 @@ def read(root: Path | str) -> DatasetIndex:
     for split, videos in grouped.items():
         records = []
         for video, (captions, moments, source, key) in videos.items():
-            path = droot.resolve(video, source, key=f"{key} (video {video!r})", base=base,
+            path = droot.resolve(video, source, key=f"{key} (video {excerpt(video, 80)})", base=base,
                                  any_extension=True)
             records.append(VideoRecord(video_id=video, path=path, split=split,
                                        captions=tuple(captions), moments=tuple(moments)))

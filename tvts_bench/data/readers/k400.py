@@ -6,6 +6,10 @@ name used by tasks is ``val`` whatever the file says (``validate`` or ``val``).
 Videos ``{youtube_id}_{start:06d}_{end:06d}.mp4``, flat or in class folders (``<label>/`` or
 ``<label with _ for spaces>/``), under ``train/`` / ``val/`` (or ``validate/``, ``videos/<split>/``,
 ``videos/``, the root). Class index = alphabetical order of the class names.
+
+A clip (``youtube_id`` + times) listed in two splits, twice in one split, or with two labels is an
+error (the official CSVs list each clip once: a repeat leaks between training and testing or counts
+twice), as is a split file listing no clip.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
 from ..records import DatasetIndex, VideoRecord
-from .common import DatasetRoot, read_table, sample_of, to_float
+from .common import DatasetRoot, ListedOnce, excerpt, read_table, require_videos, sample_of, to_float
 
 NAME = "k400"
 COLUMNS = ("label", "youtube_id", "time_start", "time_end")
@@ -49,17 +53,18 @@ def read(root: Path | str) -> DatasetIndex:
             label = row.get("label", "").strip()
             ytid = row["youtube_id"].strip()
             if not ytid or "/" in ytid or "\\" in ytid or ytid in (".", ".."):
-                raise DataFormatError(path, f"invalid youtube_id {ytid!r}", line=number)
+                raise DataFormatError(path, f"invalid youtube_id {excerpt(ytid)}", line=number)
             if split != "test" and not label:
                 raise DataFormatError(path, "empty label", line=number)
             if "/" in label or "\\" in label or label in (".", ".."):
-                raise DataFormatError(path, f"invalid label {label!r}", line=number)
+                raise DataFormatError(path, f"invalid label {excerpt(label)}", line=number)
             start = to_float(row["time_start"], path, "time_start", line=number)
             end = to_float(row["time_end"], path, "time_end", line=number)
             if start < 0 or end < start:
                 raise DataFormatError(path, f"time_start {start} / time_end {end} must satisfy "
                                             "0 <= start <= end", line=number)
             parsed.append((number, label, video_name(ytid, start, end), path))
+        require_videos(parsed, split, path)
         rows_by_split[split] = parsed
     if "train" not in rows_by_split and "val" not in rows_by_split:
         raise MissingPathError(droot.path / "train.csv", "Kinetics-400 annotation CSV",
@@ -69,6 +74,10 @@ def read(root: Path | str) -> DatasetIndex:
     classes = sorted({label for split in ("train", "val") for _, label, _, _ in
                       rows_by_split.get(split, ()) if label})
     index_of = {name: i for i, name in enumerate(classes)}
+    listed = ListedOnce(NAME)
+    for split, rows in rows_by_split.items():
+        for number, label, name, source in rows:
+            listed.add(name, split, source, label=label or None, line=number)
     splits: dict[str, list[VideoRecord]] = {}
     for split, rows in rows_by_split.items():
         base, folders = _layout(droot, split, rows)

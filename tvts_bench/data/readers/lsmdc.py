@@ -6,6 +6,10 @@ end_extracted, sentence``. Files ``LSMDC16_annos_training.csv`` (train), ``LSMDC
 ``_HH.MM.SS.mmm-HH.MM.SS.mmm``; the movie folder is the clip id without them. Videos
 ``avi/<movie>/<clip_id>.avi`` (or ``<movie>/`` under the root or ``videos/``). One record per line;
 ``duration`` comes from the clip id's time stamps.
+
+A clip in two split files is an error (the splits are disjoint sets of movies: it would leak between
+training and testing); a clip repeated within one file is kept and reported as a note (one record per
+line is the format); a split file without lines is an error.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
 from ..records import DatasetIndex
-from .common import DatasetRoot, captioned_clip_splits, read_table
+from .common import (DatasetRoot, ListedOnce, captioned_clip_splits, excerpt, read_table,
+                     require_videos)
 
 NAME = "lsmdc"
 ANN_DIRS = ("", "annotations", "labels", "data")
@@ -41,6 +46,7 @@ def read(root: Path | str) -> DatasetIndex:
     droot = DatasetRoot(Path(root))
     files: list[Path] = []
     entries: dict[str, list[tuple[str, str, str, float, Path, int]]] = {}
+    listed = ListedOnce(NAME, within="note")
     for split, names in SPLITS.items():
         path = droot.find_file(list(names), ANN_DIRS)
         if path is None:
@@ -52,17 +58,19 @@ def read(root: Path | str) -> DatasetIndex:
             clip = row[0].strip()
             parts = split_clip_id(clip)
             if parts is None or "/" in clip or "\\" in clip:
-                raise DataFormatError(path, f"clip id {clip!r} does not end in "
+                raise DataFormatError(path, f"clip id {excerpt(clip)} does not end in "
                                             "_HH.MM.SS.mmm-HH.MM.SS.mmm time stamps", line=line_no)
             movie, start, end = parts
             sentence = row[5].strip()
             if not sentence:
                 raise DataFormatError(path, "empty sentence (field 6)", line=line_no)
+            listed.add(clip, split, path, line=line_no)
             parsed.append((clip, movie, sentence, round(max(end - start, 0.0), 3), path, line_no))
+        require_videos(parsed, split, path)
         entries[split] = parsed
     if not entries:
         raise MissingPathError(droot.path / SPLITS["train"][0], "LSMDC annotation files",
                                hint="expected LSMDC16_annos_training.csv, LSMDC16_annos_val.csv and "
                                     "LSMDC16_challenge_1000_publictect.csv (tab-separated, no header)")
     splits = captioned_clip_splits(droot, entries, VIDEO_DIRS, ".avi")
-    return DatasetIndex(NAME, droot.path, [], splits, files)
+    return DatasetIndex(NAME, droot.path, [], splits, files, listed.notes())

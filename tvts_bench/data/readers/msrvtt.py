@@ -8,6 +8,10 @@ JSFUSION 1k-A rows of ``MSRVTT_JSFUSION_test.csv`` (``key,vid_key,video_id,sente
 row with that one sentence. Without the CSVs the JSON's own ``split`` field is used
 (train / validate -> val / test, all captions).
 Videos ``videos/all/<video_id>.mp4`` (or ``videos/``, ``TrainValVideo/``, the root).
+
+Errors beyond the format: a video in both the train list and the 1k-A test list (the real files never
+overlap: it would leak), a video twice in one list, a video given two different splits in the JSON, and
+a list file without videos.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from pathlib import Path
 
 from ...errors import ConfigError, DataFormatError
 from ..records import DatasetIndex, VideoRecord
-from .common import (DatasetRoot, expect, field_of, read_json, read_table, sample_of)
+from .common import (DatasetRoot, ListedOnce, clip, excerpt, expect, field_of, read_json, read_table,
+                     require_videos, sample_of)
 
 NAME = "msrvtt"
 ANN_DIRS = ("", "annotation", "annotations", "msrvtt_data", "labels", "data")
@@ -27,7 +32,7 @@ JSON_NAMES = ("MSRVTT_data.json", "train_val_videodatainfo.json")
 def _check_id(vid: str, path: Path, **where) -> str:
     vid = vid.strip()
     if not vid or "/" in vid or "\\" in vid or vid in (".", ".."):
-        raise DataFormatError(path, f"invalid video_id {vid!r}", **where)
+        raise DataFormatError(path, f"invalid video_id {excerpt(vid)}", **where)
     return vid
 
 
@@ -42,7 +47,13 @@ def _read_captions(paths: list[Path]) -> tuple[dict[str, list[str]], dict[str, s
             vid = _check_id(field_of(item, "video_id", str, path, key=f"videos[{i}]"), path,
                             key=f"videos[{i}]")
             split = item.get("split", "")
-            split_of[vid] = split if isinstance(split, str) else ""
+            split = split if isinstance(split, str) else ""
+            if split_of.get(vid, split) != split:
+                raise DataFormatError(path, f"video {excerpt(vid)} is listed with split "
+                                            f"{excerpt(split, 40)} here and {excerpt(split_of[vid], 40)} "
+                                            "before", key=f"videos[{i}]",
+                                      hint="a video belongs to one split; use the dataset's files unchanged")
+            split_of[vid] = split
         sentences = field_of(data, "sentences", list, path, where="the annotation file")
         for i, item in enumerate(sentences):
             vid = _check_id(field_of(item, "video_id", str, path, key=f"sentences[{i}]"), path,
@@ -67,6 +78,7 @@ def read(root: Path | str, train: str = "9k") -> DatasetIndex:
     # (video_id, captions, split, source, line or None, key or None)
     rows: list[tuple[str, tuple[str, ...], str, Path, int | None, str | None]] = []
     train_csv = droot.find_file([f"MSRVTT_train.{train}.csv"], ANN_DIRS)
+    listed = ListedOnce(NAME)
     test_csv = droot.find_file(["MSRVTT_JSFUSION_test.csv"], ANN_DIRS)
     if train_csv is not None:
         files.append(train_csv)
@@ -74,12 +86,14 @@ def read(root: Path | str, train: str = "9k") -> DatasetIndex:
         for line_no, row in table:
             vid = _check_id(row["video_id"], train_csv, line=line_no)
             if vid not in captions:
-                raise DataFormatError(train_csv, f"video {vid!r} has no captions in "
+                raise DataFormatError(train_csv, f"video {excerpt(vid)} has no captions in "
                                                  f"{', '.join(p.name for p in json_files)}",
                                       line=line_no,
                                       hint="use MSRVTT_data.json, or add test_videodatainfo.json next "
                                            "to train_val_videodatainfo.json")
             rows.append((vid, tuple(captions[vid]), "train", train_csv, line_no, None))
+            listed.add(vid, "train", train_csv, line=line_no)
+        require_videos(table, "train", train_csv)
     if test_csv is not None:
         files.append(test_csv)
         _, table = read_table(test_csv, required=("video_id", "sentence"))
@@ -89,14 +103,16 @@ def read(root: Path | str, train: str = "9k") -> DatasetIndex:
             if not sentence:
                 raise DataFormatError(test_csv, "empty sentence", line=line_no)
             rows.append((vid, (sentence,), "test", test_csv, line_no, None))
+            listed.add(vid, "test", test_csv, line=line_no)
+        require_videos(table, "test", test_csv)
     if train_csv is None and test_csv is None:
         names = {"train": "train", "validate": "val", "val": "val", "test": "test"}
         for vid, split in split_of.items():
             if split not in names:
-                raise DataFormatError(main, f"video {vid!r} has split {split!r}; expected train, "
-                                            "validate or test", key=vid,
+                raise DataFormatError(main, f"video {excerpt(vid)} has split {excerpt(split)}; expected "
+                                            "train, validate or test", key=clip(vid, 80),
                                       hint="or add MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv")
-            rows.append((vid, tuple(captions.get(vid, ())), names[split], main, None, vid))
+            rows.append((vid, tuple(captions.get(vid, ())), names[split], main, None, clip(vid, 80)))
     if not rows:
         raise DataFormatError(files[-1], "lists no videos",
                               hint="MSR-VTT needs MSRVTT_train.9k.csv and MSRVTT_JSFUSION_test.csv, or "

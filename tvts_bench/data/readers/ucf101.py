@@ -5,6 +5,11 @@
 label comes from the class folder). Option ``split`` = 1, 2 or 3 (default 1). Splits ``train``/``test``.
 Videos ``UCF-101/<Class>/<file>.avi`` (or the root, ``videos/``, ``UCF101/``). File names are matched
 case-insensitively: the folder ``HandstandPushups`` holds ``v_HandStandPushups_*``.
+
+A video in both the train and the test list of a split, or twice in one list, is an error (leakage /
+double weight; the official lists never do it), as is a list without videos. Class indices are
+bounded by classInd.txt itself (1..N without gaps, N <= its line count), so no label in a file can
+make the reader allocate more than the file's size.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from pathlib import Path, PurePosixPath
 
 from ...errors import DataFormatError
 from ..records import DatasetIndex, VideoRecord
-from .common import DatasetRoot, iter_lines, sample_of, split_number, to_int
+from .common import (DatasetRoot, ListedOnce, excerpt, iter_lines, require_videos, sample_of,
+                     split_number, to_int)
 
 NAME = "ucf101"
 ANN_DIRS = ("ucfTrainTestlist", "", "labels", "annotations", "UCF101TrainTestSplits-RecognitionTask",
@@ -23,15 +29,21 @@ VIDEO_DIRS = ("UCF-101", "UCF101", "videos", "")
 
 def read_class_index(path: Path) -> list[str]:
     pairs: dict[int, str] = {}
+    seen: dict[str, int] = {}
     for number, line in iter_lines(path):
         parts = line.split()
         if len(parts) != 2:
-            raise DataFormatError(path, f"expected '<index> <ClassName>', found {line.strip()!r}",
+            raise DataFormatError(path, f"expected '<index> <ClassName>', found {excerpt(line.strip())}",
                                   line=number)
         index = to_int(parts[0], path, "class index", line=number)
         if index in pairs or index < 1:
             raise DataFormatError(path, f"class index {index} repeated or below 1 (classInd is 1-based)",
                                   line=number)
+        if parts[1].lower() in seen:
+            raise DataFormatError(path, f"class name {excerpt(parts[1])} repeated (first at line "
+                                        f"{seen[parts[1].lower()]}); class names are matched ignoring case",
+                                  line=number)
+        seen[parts[1].lower()] = number
         pairs[index] = parts[1]
     if not pairs:
         raise DataFormatError(path, "no classes listed")
@@ -48,6 +60,7 @@ def read(root: Path | str, split: int | str = 1) -> DatasetIndex:
     by_lower = {name.lower(): i for i, name in enumerate(classes)}
     files = [class_file]
     entries: dict[str, list[tuple[str, int, int, Path]]] = {}
+    listed = ListedOnce(NAME)
     for part, stem in (("train", "trainlist"), ("test", "testlist")):
         path = droot.require_file([f"{stem}0{number}.txt"], f"UCF101 {part} list (split {number})",
                                   ANN_DIRS)
@@ -57,14 +70,15 @@ def read(root: Path | str, split: int | str = 1) -> DatasetIndex:
             fields = line.split()
             if not fields or len(fields) > 2:
                 raise DataFormatError(path, f"expected '<Class>/<file>.avi [label]', found "
-                                            f"{line.strip()!r}", line=line_no)
+                                            f"{excerpt(line.strip())}", line=line_no)
             rel = fields[0]
             folder = PurePosixPath(rel.replace("\\", "/")).parts
             if len(folder) < 2:
-                raise DataFormatError(path, f"expected '<Class>/<file>.avi', found {rel!r}", line=line_no)
+                raise DataFormatError(path, f"expected '<Class>/<file>.avi', found {excerpt(rel)}",
+                                      line=line_no)
             class_name = folder[-2]
             if class_name.lower() not in by_lower:
-                raise DataFormatError(path, f"class folder {class_name!r} is not in {class_file.name}",
+                raise DataFormatError(path, f"class folder {excerpt(class_name)} is not in {class_file.name}",
                                       line=line_no)
             label = by_lower[class_name.lower()]
             if len(fields) == 2:
@@ -72,9 +86,12 @@ def read(root: Path | str, split: int | str = 1) -> DatasetIndex:
                 if not 1 <= given <= len(classes):
                     raise DataFormatError(path, f"label {given} outside 1..{len(classes)}", line=line_no)
                 if given - 1 != label:
-                    raise DataFormatError(path, f"label {given} ({classes[given - 1]}) disagrees with "
-                                                f"the folder {class_name!r}", line=line_no)
+                    raise DataFormatError(path, f"label {given} ({excerpt(classes[given - 1], 80)}) "
+                                                f"disagrees with the folder {excerpt(class_name)}",
+                                          line=line_no)
             rows.append((rel, label, line_no, path))
+            listed.add(rel.replace("\\", "/").lower(), part, path, line=line_no)
+        require_videos(rows, part, path)
         entries[part] = rows
     base = droot.choose_base(VIDEO_DIRS, sample_of([r[0] for rows in entries.values() for r in rows]))
     splits = {}

@@ -3,16 +3,22 @@
 CSV ``videoid,contentUrl,duration,page_dir,name`` (name = the caption; duration as seconds or ISO
 ``PT00H00M11S``). Files ``results_2M_train.csv`` / ``results_2M_val.csv`` (or the 10M names).
 Videos ``videos/<page_dir>/<videoid>.mp4`` (or ``<page_dir>/<videoid>.mp4`` under the root).
+
+A video repeated within a file or across train and val is kept and reported as a note: web-scale
+scrapes do repeat items, and WebVid is read for pretraining, where a repeat costs little. A split file
+without rows is an error.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
 from ..records import DatasetIndex
-from .common import DatasetRoot, captioned_clip_splits, read_table, to_float
+from .common import (DatasetRoot, ListedOnce, captioned_clip_splits, excerpt, read_table,
+                     require_videos, to_float)
 
 NAME = "webvid"
 ANN_DIRS = ("", "annotations", "metadata", "labels")
@@ -30,7 +36,10 @@ def parse_duration(text: str, path: Path, line: int) -> float | None:
     m = ISO.match(text)
     if m and any(m.groups()):
         h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        return h * 3600 + mi * 60 + s
+        value = h * 3600 + mi * 60 + s
+        if not math.isfinite(value):
+            raise DataFormatError(path, f"duration {excerpt(text, 60)} is not a finite number", line=line)
+        return value
     value = to_float(text, path, "duration", line=line)
     if value < 0:
         raise DataFormatError(path, f"negative duration {value}", line=line)
@@ -40,7 +49,7 @@ def parse_duration(text: str, path: Path, line: int) -> float | None:
 def _safe_part(text: str, what: str, path: Path, line: int) -> str:
     text = text.strip()
     if not text or "/" in text or "\\" in text or text in (".", ".."):
-        raise DataFormatError(path, f"invalid {what} {text!r}", line=line)
+        raise DataFormatError(path, f"invalid {what} {excerpt(text)}", line=line)
     return text
 
 
@@ -48,6 +57,7 @@ def read(root: Path | str) -> DatasetIndex:
     droot = DatasetRoot(Path(root))
     files: list[Path] = []
     entries: dict[str, list[tuple[str, str, str, float | None, Path, int]]] = {}
+    listed = ListedOnce(NAME, across="note", within="note")
     for split, names in SPLITS.items():
         path = droot.find_file(list(names), ANN_DIRS)
         if path is None:
@@ -62,11 +72,13 @@ def read(root: Path | str) -> DatasetIndex:
             if not caption:
                 raise DataFormatError(path, "empty caption (column name)", line=line_no)
             duration = parse_duration(row.get("duration", ""), path, line_no)
+            listed.add(vid, split, path, line=line_no)
             parsed.append((vid, page, caption, duration, path, line_no))
+        require_videos(parsed, split, path)
         entries[split] = parsed
     if not entries:
         raise MissingPathError(droot.path / SPLITS["train"][0], "WebVid CSV",
                                hint="expected results_2M_train.csv / results_2M_val.csv with header "
                                     "videoid,contentUrl,duration,page_dir,name")
     splits = captioned_clip_splits(droot, entries, VIDEO_DIRS, ".mp4")
-    return DatasetIndex(NAME, droot.path, [], splits, files)
+    return DatasetIndex(NAME, droot.path, [], splits, files, listed.notes())
