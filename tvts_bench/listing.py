@@ -63,9 +63,23 @@ def _rows(what: str) -> tuple[list[tuple], list[str]]:
         return ([(t.name, t.dataset, t.protocol, t.main_metric, member_of[t.name], t.hash)
                  for t in tasks.values()],
                 ["name", "dataset", "protocol", "main metric", "groups", "hash"])
-    from .zoo.registry import load_cards
+    return _model_rows()
 
-    cards = load_cards()
-    return ([(c.name, c.family, c.weights_summary(), c.feature, ",".join(c.trained_on) or "-",
-              c.paper_row or "-") for c in cards.values()],
-            ["name", "family", "weights", "feature", "trained on", "paper row"])
+
+def _model_rows() -> tuple[list[tuple], list[str]]:
+    """Cards grouped by family (in the order families register, zoo/__init__.py), with whether the
+    weights are on this machine: ``yes`` (where), ``no``, or ``random init`` (no weights needed)."""
+    from .zoo.families import family_names
+    from .zoo.registry import list_models
+
+    order = {name: i for i, name in enumerate(family_names())}
+    listing = sorted(list_models(), key=lambda m: (order.get(m.card.family, len(order)), m.card.name))
+
+    def here(m) -> str:
+        if m.card.weights.source == "random":
+            return "random init"
+        return f"yes ({m.location})" if m.location else "no"
+
+    return ([(m.card.name, m.card.family, here(m), m.card.weights_summary(), m.card.feature,
+              ",".join(m.card.trained_on) or "-", m.card.paper_row or "-") for m in listing],
+            ["name", "family", "weights here", "weights", "feature", "trained on", "paper row"])

@@ -17,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ConfigError
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 
-FAMILIES = ("tvts", "videomae", "clip", "scratch", "user")
 WEIGHT_SOURCES = ("builtin-run", "local", "random")
-# Formats a family's importers understand; "auto" = detect from the files.
-WEIGHT_FORMATS = ("auto", "project", "hf", "videomae-pth", "tvts-authors", "none")
+# Families and the weight formats each reads are not listed here: every ``zoo/<family>.py`` registers
+# itself (``zoo/families.py``), and a card is checked against its family's declaration: ``family`` must
+# be registered, ``weights.format`` one of the family's formats (or "auto": detect from the files;
+# "none"), and ``config`` may hold only the keys of the family's config dataclass, with their types.
 
 _SHORT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -35,9 +36,16 @@ class WeightsSpec(_Strict):
     source: Literal["builtin-run", "local", "random"]
     run: str | None = None          # builtin-run: the run folder name under $TVTS_BENCH_HOME/runs/
     path: str | None = None         # local: default location (``~`` and ``$VARS`` expand); else --checkpoint
-    format: Literal["auto", "project", "hf", "videomae-pth", "tvts-authors", "none"] = "auto"
+    format: str = "auto"            # one of the family's formats (checked on load), "auto" or "none"
     seed: int | None = None         # random: the initialisation seed
     hint: str                       # how a user gets these weights, shown when they are missing
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, v: str) -> str:
+        if not _SHORT_NAME.match(v):
+            raise ValueError("must be lower-case letters, digits, '-', '_' or '.'")
+        return v
 
     @model_validator(mode="after")
     def _source_fields(self) -> "WeightsSpec":
@@ -88,7 +96,7 @@ class PreprocessSpec(_Strict):
 
 class ModelCard(_Strict):
     name: str
-    family: Literal["tvts", "videomae", "clip", "scratch", "user"]
+    family: str                     # a registered family (zoo/families.py; `tvts-bench list models`)
     description: str
     weights: WeightsSpec
     preprocess: PreprocessSpec
@@ -108,6 +116,16 @@ class ModelCard(_Strict):
             raise ValueError("must be lower-case letters, digits, '-', '_' or '.'")
         return v
 
+    @field_validator("family")
+    @classmethod
+    def _family(cls, v: str) -> str:
+        from .families import family_names
+
+        names = family_names()
+        if v not in names:
+            raise ValueError(f"unknown family {v!r} (registered: {', '.join(names)})")
+        return v
+
     @field_validator("trained_on")
     @classmethod
     def _datasets(cls, v: list[str]) -> list[str]:
@@ -120,7 +138,10 @@ class ModelCard(_Strict):
     def _resize_source(self) -> "ModelCard":
         # Weights trained elsewhere are evaluated at their own code's resize; the card must say where
         # that number comes from, so it can be checked.
-        if self.weights.source == "local" and self.family in ("tvts", "videomae", "clip") \
+        from .families import get_family
+
+        spec = get_family(self.family)
+        if self.weights.source == "local" and spec.needs_weights and spec.loads_by_name \
                 and not self.preprocess.resize_source:
             raise ValueError("preprocess.resize_source is required for external weights: name the "
                              "repository and file whose evaluation resize short_side copies")
@@ -158,6 +179,17 @@ def parse_card(data: Any, path: Path | str) -> ModelCard:
     except ValidationError as e:
         raise ConfigError(_format_validation_error(path, e),
                           hint="see models/tvts.yaml for a complete card") from None
+    # The family's own declaration: which weight formats it reads, which config keys it takes.
+    from .families import check_card_config, check_card_format
+
+    problems = check_card_config(card.family, card.config)
+    fmt_problem = check_card_format(card.family, card.weights.format)
+    if fmt_problem:
+        problems.insert(0, fmt_problem)
+    if problems:
+        raise ConfigError(f"{path}: invalid model card: " + "; ".join(problems),
+                          hint=f"the keys and formats of family {card.family!r} are in "
+                               f"tvts_bench/zoo/ (its config dataclass); docs/model_families.md")
     return card.model_copy(update={"source_file": str(path)})
 
 

@@ -177,3 +177,58 @@ def load_clip(card: ModelCard, path: Path, *, accept_unused: bool = False) -> Mo
                      std=tuple(pre_cfg.get("image_std", CLIP_STD)))
     return CLIPAdapter(card=card, video=video, preprocess=pre, feature_dim=dim, checkpoint=str(path),
                        report=report, text=text)
+
+
+# -- registration -------------------------------------------------------------------------------------
+
+def detect_clip(probe) -> str | None:
+    return "hf-clip" if probe.path.is_dir() and probe.model_type == "clip" else None
+
+
+def tiny_clip_tokenizer(folder: Path):
+    """A byte-level CLIP tokenizer with no merges (every byte one token), saved to ``folder``: example
+    hooks and tests need a tokenizer without downloading one."""
+    from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    vocab["<|startoftext|>"], vocab["<|endoftext|>"] = len(vocab), len(vocab) + 1
+    tok = CLIPTokenizer(vocab=vocab, merges=[])
+    tok.save_pretrained(folder)
+    return tok, vocab
+
+
+def example(tmp: Path) -> list:
+    """A tiny HF CLIP folder (width 32, 2 layers, 32 px, projection 16) with a byte-level tokenizer."""
+    from transformers import CLIPConfig, CLIPModel
+
+    from .families import Example
+
+    folder = tmp / "clip-hf"
+    _, vocab = tiny_clip_tokenizer(folder)
+    text = dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                num_attention_heads=2, max_position_embeddings=32, bos_token_id=vocab["<|startoftext|>"],
+                eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"])
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                  image_size=32, patch_size=16)
+    torch.manual_seed(0)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(folder)
+    return [Example("clip-vitb16", folder, 16, 8, 32, text=True, what="hf-clip folder with tokenizer")]
+
+
+def _register():
+    from .families import FamilySpec, FormatSpec, register_family
+
+    return register_family(FamilySpec(
+        name="clip",
+        summary="CLIP: HF CLIPModel folders (frame-averaged), this project's clip runs",
+        load=load_clip,
+        formats=(FormatSpec("hf-clip", "a HuggingFace CLIP folder (config.json model_type 'clip')",
+                            template="clip-vitb16"),),
+        card_formats=("project", "hf"), detect=detect_clip, detect_order=20, card_config=CLIPOptions,
+        hf_model_types=("clip",), example=example))
+
+
+FAMILY = _register()

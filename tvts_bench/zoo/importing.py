@@ -32,24 +32,29 @@ ACCEPT_UNUSED_FLAG = "--accept-unused-tensors"
 STANDARD_HEADS = {384: 6, 768: 12, 1024: 16, 1280: 16, 1408: 16}
 
 
-def heads_for_width(width: int, card_config: dict, source: str) -> tuple[int, str]:
+def heads_for_width(width: int, card_config: dict, source: str,
+                    table: dict[int, int] | None = None) -> tuple[int, str]:
     """(number of heads, where it came from) for a checkpoint of embedding width ``width``.
+
+    ``table``: the family's standard sizes (default ``STANDARD_HEADS``; V-JEPA 2's ViT-g has 22 heads
+    at width 1408 where VideoMAE V2's has 16).
 
     The standard table wins for a standard width: a card written for ViT-B (``num_heads: 12``) must
     never give 12 heads to a ViT-S file. A card may set a non-standard head count for a standard
     width only by pinning the width too (``hidden_size: <width>`` next to ``num_heads``).
     """
+    standard = STANDARD_HEADS if table is None else table
     given = card_config.get("num_heads")
     pinned = card_config.get("hidden_size", card_config.get("embed_dim"))
-    if given is not None and (width not in STANDARD_HEADS or (pinned is not None and int(pinned) == width)):
+    if given is not None and (width not in standard or (pinned is not None and int(pinned) == width)):
         heads = int(given)
         if heads <= 0 or width % heads:
             raise CheckpointError(f"{source}: card config num_heads {heads} does not divide the "
                                   f"checkpoint's width {width}",
                                   hint="set config.num_heads to the model's head count")
         return heads, "card config num_heads"
-    if width in STANDARD_HEADS:
-        heads = STANDARD_HEADS[width]
+    if width in standard:
+        heads = standard[width]
         if given is not None and int(given) != heads:
             raise CheckpointError(
                 f"{source}: the card's config says num_heads {given}, but this checkpoint has width "
@@ -59,7 +64,7 @@ def heads_for_width(width: int, card_config: dict, source: str) -> tuple[int, st
         return heads, f"standard head count for width {width}"
     raise CheckpointError(
         f"{source}: embedding width {width} is not a standard ViT size "
-        f"({', '.join(f'{w}: {h} heads' for w, h in STANDARD_HEADS.items())}), so the number of "
+        f"({', '.join(f'{w}: {h} heads' for w, h in standard.items())}), so the number of "
         "attention heads cannot be known from the file",
         hint="write a card for this model with config.num_heads set (and pass it with --model CARD "
              "--checkpoint PATH)")

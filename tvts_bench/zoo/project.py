@@ -117,3 +117,21 @@ def load_project(card: ModelCard, path: Path, *, accept_unused: bool = False) ->
                          feature_dim=bundle.feature_dim, checkpoint=str(ckpt), report=report,
                          text=text, video_proj=bundle.video_proj if has_text else None,
                          text_call=text_call, hash_state=bundle.state_dict)
+
+
+def example_run(tmp: Path, objective: str) -> tuple[Path, int, int, int]:
+    """A tiny run of ``objective`` (pretraining preset ``tiny``, random weights, one checkpoint) under
+    ``tmp/runs/``, for the families' example hooks: (run folder, feature dim, frames, crop size)."""
+    from ..nn.model import PretrainModel
+    from ..pretrain.checkpoint import save_checkpoint
+    from ..pretrain.presets import get_preset, model_config
+
+    preset = get_preset("tiny")
+    cfg = model_config(preset, objective, text_source="random-tiny")
+    torch.manual_seed(0)
+    model = PretrainModel(cfg).eval()
+    run = tmp / "runs" / f"example-{objective}"
+    save_checkpoint(run, 1, model, {"objective": objective, "model": cfg.as_dict(),
+                                    "preprocess": preset.preprocess().as_dict()}, {})
+    pre = preset.preprocess()
+    return run, int(preset.video.embed_dim), pre.num_frames, pre.size

@@ -5,8 +5,9 @@
 1. ``path/to/file.py:factory`` (a user model, see ``user.py``);
 2. a card name (``models/*.yaml``, plus cards in ``$TVTS_BENCH_HOME/models/`` and the folders in
    ``$TVTS_BENCH_MODELS``, separated by ``os.pathsep``);
-3. an existing path: a tvts-bench checkpoint or run folder, a HuggingFace VideoMAE/CLIP folder, the
-   authors' TVTS file or an original VideoMAE .pth (the format is detected);
+3. an existing path: a tvts-bench checkpoint or run folder, a HuggingFace folder of a model type a
+   family reads, or a checkpoint file in a registered family's layout (the format is detected by the
+   families' detectors, ``zoo/families.py``);
 4. an entry point name in the group ``tvts_bench.models``.
 
 ``checkpoint`` swaps in other weights of the card's family (e.g. ``--model tvts --checkpoint
@@ -24,7 +25,6 @@ passes ``accept_unused=True`` (``--accept-unused-tensors``); the accepted keys s
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,72 +151,42 @@ def list_models() -> list[ModelListing]:
 # -- loading ------------------------------------------------------------------------------------------
 
 def _load_card(card: ModelCard, path: Path | None, accept_unused: bool = False) -> VideoAdapter:
-    from . import clip, scratch, tvts, videomae
+    """Load ``card`` through its family's registered loader (``zoo/families.py``)."""
+    from .families import get_family
 
-    if card.family == "scratch":
-        return scratch.load_scratch(card, accept_unused=accept_unused)
-    if path is None:
+    spec = get_family(card.family)
+    if not spec.loads_by_name or spec.load is None:
+        raise ConfigError(f"{card.source_file}: field 'family': {card.family!r} cards cannot be loaded "
+                          "by name", hint="user models load with --model path/to/file.py:factory")
+    if spec.needs_weights and path is None:
         raise CheckpointError(f"model {card.name!r}: no weights given")
-    if card.family == "tvts":
-        if card.weights.format == "tvts-authors" and path.is_file():
-            return tvts.load_authors(card, path, accept_unused=accept_unused)
-        return tvts.load_tvts(card, path, accept_unused=accept_unused)
-    if card.family == "videomae":
-        return videomae.load_videomae(card, path, accept_unused=accept_unused)
-    if card.family == "clip":
-        return clip.load_clip(card, path, accept_unused=accept_unused)
-    raise ConfigError(f"{card.source_file}: field 'family': {card.family!r} cards cannot be loaded "
-                      "by name", hint="user models load with --model path/to/file.py:factory")
+    return spec.load(card, path, accept_unused=accept_unused)
 
 
 def detect_format(path: Path) -> str:
-    """project | hf-videomae | hf-clip | tvts-authors | videomae-pth (reads only what it must)."""
-    from .clip import is_hf_clip_folder
-    from .project import is_project_checkpoint
-    from .videomae import is_hf_videomae_folder
+    """The format of the weights at ``path`` (a registered family's format, e.g. ``project``,
+    ``hf-videomae``, ``tvts-authors``, ``frozen-pth``); reads only what the families' detectors need."""
+    from .families import detect
 
-    if path.is_dir():
-        if is_project_checkpoint(path):
-            return "project"
-        if is_hf_videomae_folder(path):
-            return "hf-videomae"
-        if is_hf_clip_folder(path):
-            return "hf-clip"
-        cfg = path / "config.json"
-        kind = ""
-        if cfg.is_file():
-            try:
-                kind = f" (model_type {json.loads(cfg.read_text()).get('model_type')!r})"
-            except (json.JSONDecodeError, OSError, AttributeError):
-                kind = " (config.json unreadable)"
-        raise CheckpointError(f"{path}: not a model folder this benchmark can load{kind}",
-                              hint="supported: tvts-bench checkpoint/run folders, HuggingFace VideoMAE "
-                                   "and CLIP folders, the authors' TVTS .pth, original VideoMAE .pth")
-    from .safe_load import load_weight_file
-    from .tvts import authors_state
-    from .videomae import original_layout
-
-    # Both external .pth formats pickle more than tensors (the authors' config object, VideoMAE's
-    # argparse args): read with the restricted unpickler, which refuses any pickle that asks to call
-    # something (UnsafePickleError propagates: nothing was run).
-    content = load_weight_file(path, allow_restricted=True).content
-    if authors_state(content) is not None:
-        return "tvts-authors"
-    if original_layout(content) is not None:
-        return "videomae-pth"
-    raise CheckpointError(f"{path}: unknown checkpoint layout",
-                          hint="expected the authors' TVTS file (module.video_model.*) or an original "
-                               "VideoMAE checkpoint ('model' with encoder.* or 'module' with blocks.*)")
+    return detect(path)
 
 
-_FORMAT_TEMPLATE = {"hf-videomae": "videomae-vitb-k400", "videomae-pth": "videomae-vitb-k400",
-                    "hf-clip": "clip-vitb16", "tvts-authors": "tvts-authors-vitb"}
+def _template_for(fmt: str, cards: dict[str, ModelCard]) -> tuple[ModelCard | None, bool]:
+    """(the card describing weights of format ``fmt`` given by path, whether the format pins down the
+    training data), from the format's registration."""
+    from .families import format_owner
+
+    _, spec = format_owner(fmt)
+    if spec.template is None or spec.template not in cards:
+        raise ConfigError(f"no card describes weights of format {fmt!r} given by path",
+                          hint="pass --model CARD --checkpoint PATH with a card of the format's family")
+    return cards[spec.template], spec.pins_training_data
 
 
-def _external_card(template: ModelCard, fmt: str, path: Path, name: str) -> ModelCard:
-    # Only the authors' TVTS format pins down the training data; any other folder/file could hold
-    # weights trained on anything, so the contamination badge says "unknown".
-    known = fmt == "tvts-authors"
+def _external_card(template: ModelCard, fmt: str, path: Path, name: str, known: bool) -> ModelCard:
+    # Only a format that identifies one released file (the authors' TVTS checkpoint) pins down the
+    # training data; any other folder/file could hold weights trained on anything, so the
+    # contamination badge says "unknown".
     return template.model_copy(update={
         "name": name,
         "weights": template.weights.model_copy(update={"source": "local", "path": str(path), "run": None}),
@@ -249,8 +219,9 @@ def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
             "name": _path_name(run, cards), "weights": template.weights.model_copy(
                 update={"source": "local", "path": str(path), "run": None}),
             "description": f"{template.description} (checkpoint {path})"})
-    return _external_card(cards[_FORMAT_TEMPLATE[fmt]], fmt, path,
-                          _path_name(path.stem if path.is_file() else path.name, cards))
+    template, known = _template_for(fmt, cards)
+    return _external_card(template, fmt, path, _path_name(path.stem if path.is_file() else path.name, cards),
+                          known)
 
 
 def card_for_override(card: ModelCard, path: Path, cards: dict[str, ModelCard]) -> ModelCard:
@@ -272,11 +243,15 @@ def card_for_override(card: ModelCard, path: Path, cards: dict[str, ModelCard]) 
             "name": _path_name(f"{card.name}-{label}", cards),
             "weights": card.weights.model_copy(update={"source": "local", "path": str(path), "run": None}),
             "description": f"{card.description} (checkpoint {path})"})
-    template = cards.get(_FORMAT_TEMPLATE[fmt])
+    from .families import format_owner
+
+    spec = format_owner(fmt)[1]
+    template = cards.get(spec.template) if spec.template else None
     if template is None or template.family != card.family:
         return card   # the family's loader explains why this file does not fit
     return _external_card(template, fmt, path,
-                          _path_name(f"{card.name}-{path.stem if path.is_file() else path.name}", cards))
+                          _path_name(f"{card.name}-{path.stem if path.is_file() else path.name}", cards),
+                          spec.pins_training_data)
 
 
 def _path_name(text: str, cards: dict[str, ModelCard]) -> str:

@@ -69,3 +69,31 @@ def load_scratch(card: ModelCard, seed: int | None = None, *, accept_unused: boo
                             checkpoint=None)
     adapter.notes = [note]
     return adapter
+
+
+# -- registration -------------------------------------------------------------------------------------
+
+def _load(card: ModelCard, path, *, accept_unused: bool = False) -> ModuleAdapter:
+    return load_scratch(card, accept_unused=accept_unused)
+
+
+def example(tmp) -> list:
+    """The built-in ``scratch`` card: no checkpoint; with no run here it builds the ``small`` preset."""
+    from ..pretrain.presets import get_preset
+    from .families import Example
+
+    preset = get_preset("small")
+    pre = preset.preprocess()
+    return [Example("scratch", None, int(preset.video.embed_dim), pre.num_frames, pre.size,
+                    what="random init (no weights)")]
+
+
+def _register():
+    from .families import FamilySpec, register_family
+
+    return register_family(FamilySpec(
+        name="scratch", summary="the TVTS encoder with a seeded random initialisation (lower bound)",
+        load=_load, needs_weights=False, card_config=ScratchOptions, example=example))
+
+
+FAMILY = _register()

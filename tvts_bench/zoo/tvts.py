@@ -283,3 +283,68 @@ def load_tvts(card: ModelCard, path: Path, *, accept_unused: bool = False) -> Mo
                               hint="pass a checkpoints/step-NNNNNNNN folder, a run folder, or the "
                                    "authors' .pth file")
     return load_authors(card, path, accept_unused=accept_unused)
+
+
+# -- registration -------------------------------------------------------------------------------------
+
+def _patch_embed_ndim(state: dict, prefix: str) -> int | None:
+    value = state.get(f"{prefix}video_model.patch_embed.proj.weight")
+    return value.ndim if isinstance(value, torch.Tensor) else None
+
+
+def detect_tvts(probe) -> str | None:
+    """``project`` for this project's checkpoint/run folders; ``tvts-authors`` for a file in the
+    authors' layout. Frozen-in-Time / MCQ / MILES files share the ``module.video_model.*`` prefix (TVTS
+    grew out of that code) but embed each frame with a Conv2d (4-D patch weight): those are left to the
+    ``frozen`` family; the authors' TVTS tubelet embedding is a Conv3d (5-D)."""
+    from .project import is_project_checkpoint
+
+    if probe.path.is_dir():
+        return "project" if is_project_checkpoint(probe.path) else None
+    found = authors_state(probe.content)
+    if found is None or _patch_embed_ndim(found[0], found[1]) == 4:
+        return None
+    return "tvts-authors"
+
+
+def load_tvts_family(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
+    if card.weights.format == "tvts-authors" and path.is_file():
+        return load_authors(card, path, accept_unused=accept_unused)
+    return load_tvts(card, path, accept_unused=accept_unused)
+
+
+def example(tmp: Path) -> list:
+    """A tiny authors'-layout file (ViT-S width, 1 block, 4 frames of 32 px) and a tiny project run."""
+    from .families import Example
+    from .project import example_run
+
+    from ..nn.video_vit import VideoViTConfig
+
+    torch.manual_seed(0)
+    vit = VideoViT(VideoViTConfig(img_size=32, num_frames=4, patch_size=(2, 16, 16), embed_dim=384,
+                                  depth=1, num_heads=6))
+    state = {f"module.video_model.{k}": v for k, v in vit.state_dict().items()}
+    state["module.pred_model.type_embed"] = torch.randn(2, 384)      # the sort module: ignored
+    torch.save({"arch": "TVTS", "state_dict": state, "config": {"arch": {"type": "TVTS"}}},
+               tmp / "tvts_authors_tiny.pth")
+    run, dim, frames, size = example_run(tmp, "tvts")
+    return [Example("tvts-authors-vitb", tmp / "tvts_authors_tiny.pth", 384, 4, 32, what="tvts-authors"),
+            Example("tvts", run, dim, frames, size, text=True, what="project run (objective tvts)")]
+
+
+def _register():
+    from .families import FamilySpec, FormatSpec, register_family
+
+    return register_family(FamilySpec(
+        name="tvts",
+        summary="TVTS: this project's runs and the authors' released ViT-B checkpoint",
+        load=load_tvts_family,
+        formats=(FormatSpec("project", "a tvts-bench checkpoint or run folder (config.json with format "
+                                       "tvts-bench-checkpoint, or checkpoints/)"),
+                 FormatSpec("tvts-authors", "the authors' TVTS .pth ('state_dict' with "
+                                            "module.video_model.* and a Conv3d tubelet embedding)",
+                            template="tvts-authors-vitb", pins_training_data=True)),
+        detect=detect_tvts, detect_order=0, card_config=AuthorsOptions, example=example))
+
+
+FAMILY = _register()

@@ -139,3 +139,46 @@ def wrap_result(result: Any, spec: str, name: str) -> VideoAdapter:
     return ModuleAdapter(card=card, video=module, preprocess=preprocess,
                          feature_dim=infer_feature_dim(module, preprocess), checkpoint=spec,
                          text=text, video_proj=extra.get("video_proj"))
+
+
+# -- registration -------------------------------------------------------------------------------------
+
+_EXAMPLE_FACTORY = '''
+import torch
+from torch import nn
+from tvts_bench.zoo.base import Preprocess
+
+
+class Pool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 5)
+
+    def forward(self, video):
+        return self.fc(video.mean(dim=(2, 3, 4)))
+
+
+def make(checkpoint=None):
+    torch.manual_seed(0)
+    return Pool(), Preprocess(num_frames=2, size=16, short_side=16)
+'''
+
+
+def example(tmp: Path) -> list:
+    """A factory file (``file.py:make``): the user family never loads by card name."""
+    from .families import Example
+
+    (tmp / "user_model.py").write_text(_EXAMPLE_FACTORY)
+    return [Example(f"{tmp / 'user_model.py'}:make", None, 5, 2, 16, what="file.py:factory")]
+
+
+def _register():
+    from .families import FamilySpec, register_family
+
+    return register_family(FamilySpec(
+        name="user", summary="user models: --model path/to/file.py:factory or a tvts_bench.models entry "
+                             "point (never loaded by card name)",
+        load=None, loads_by_name=False, example=example))
+
+
+FAMILY = _register()

@@ -52,6 +52,21 @@ from .safe_load import load_hf_folder_weights, load_weight_file, to_plain
 
 
 @dataclass
+class VideoMAEOptions:
+    """Card ``config`` keys for VideoMAE (and VideoMAE V2) files. Only original .pth files without
+    training ``args`` need sizes from the card; widths, depth, MLP and patch always come from the
+    tensors, and heads from the standard table by width (``importing.STANDARD_HEADS``)."""
+
+    num_heads: int | None = None     # only with a non-standard width, or pinned by hidden_size
+    hidden_size: int | None = None   # pins num_heads to this width (a non-standard head count)
+    embed_dim: int | None = None     # the original code's name for hidden_size
+    num_frames: int | None = None    # frames the fixed sin-cos positions cover (default 16)
+    image_size: int | None = None    # crop size they cover (default 224)
+    qkv_bias: bool = True            # false: the file has no q_bias / v_bias
+    pooling: str | None = None       # mean | first: overrides what the tensors say
+
+
+@dataclass
 class VideoMAEArch:
     """Architecture of a VideoMAE encoder (what transformers.VideoMAEConfig needs, plus pooling)."""
 
@@ -463,3 +478,70 @@ def load_videomae(card: ModelCard, path: Path, *, accept_unused: bool = False) -
                             checkpoint=str(path), report=report)
     adapter.feature_desc = model.arch.describe()
     return adapter
+
+
+# -- registration -------------------------------------------------------------------------------------
+
+def detect_videomae(probe) -> str | None:
+    if probe.path.is_dir():
+        return "hf-videomae" if probe.model_type == "videomae" else None
+    return "videomae-pth" if original_layout(probe.content) is not None else None
+
+
+def _to_original(hf: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
+    """HF VideoMAEModel weights in the original MCG-NJU layout (``ORIGINAL_TO_HF`` read backwards): for
+    the example hook only; the reference tests write their own conversion."""
+    state = {f"{prefix}patch_embed.proj.weight": hf.embeddings.patch_embeddings.projection.weight,
+             f"{prefix}patch_embed.proj.bias": hf.embeddings.patch_embeddings.projection.bias}
+    if hf.layernorm is not None:                  # use_mean_pooling builds no final norm
+        state.update({f"{prefix}norm.weight": hf.layernorm.weight, f"{prefix}norm.bias": hf.layernorm.bias})
+    for i, layer in enumerate(hf.encoder.layer):
+        att, o = layer.attention.attention, f"{prefix}blocks.{i}."
+        state[o + "attn.qkv.weight"] = torch.cat([att.query.weight, att.key.weight, att.value.weight])
+        state[o + "attn.q_bias"], state[o + "attn.v_bias"] = att.query.bias, att.value.bias
+        for src_name, hf_name in ORIGINAL_BLOCK_TO_HF.items():
+            module = layer.get_submodule(hf_name)
+            state[f"{o}{src_name}.weight"], state[f"{o}{src_name}.bias"] = module.weight, module.bias
+    return {k: v.detach().clone() for k, v in state.items()}
+
+
+def example(tmp: Path) -> list:
+    """A tiny HF VideoMAE folder (width 64), and an original pretrain .pth (``model`` with
+    ``encoder.*``, q_bias / v_bias, training ``args``) at ViT-S width (6 heads by the table), 1 block."""
+    import argparse
+
+    from transformers import VideoMAEModel
+
+    from .families import Example
+
+    torch.manual_seed(0)
+    small = VideoMAEArch(hidden_size=64, num_layers=1, num_heads=4, intermediate_size=128, num_frames=4,
+                         image_size=32, final_norm=True, fc_norm=False)
+    VideoMAEModel(small.hf_config()).save_pretrained(tmp / "videomae-hf")
+    vits = VideoMAEArch(hidden_size=384, num_layers=1, num_heads=6, intermediate_size=1536, num_frames=4,
+                        image_size=32, final_norm=True, fc_norm=False)
+    state = _to_original(VideoMAEModel(vits.hf_config()), "encoder.")
+    torch.save({"model": state, "args": argparse.Namespace(num_frames=4, input_size=32, tubelet_size=2)},
+               tmp / "videomae_pretrain_tiny.pth")
+    return [Example(str(tmp / "videomae-hf"), None, 64, 4, 32, what="hf-videomae folder by path"),
+            Example("videomae-vitb-k400", tmp / "videomae_pretrain_tiny.pth", 384, 4, 32,
+                    what="videomae-pth pretrain file, sizes from the tensors and args")]
+
+
+def _register():
+    from .families import FamilySpec, FormatSpec, register_family
+
+    return register_family(FamilySpec(
+        name="videomae",
+        summary="VideoMAE: HF folders, original MCG-NJU/VideoMAE .pth, this project's videomae runs",
+        load=load_videomae,
+        formats=(FormatSpec("hf-videomae", "a HuggingFace VideoMAE folder (config.json model_type "
+                                           "'videomae')", template="videomae-vitb-k400"),
+                 FormatSpec("videomae-pth", "an original VideoMAE / VideoMAE V2 checkpoint ('model' with "
+                                            "encoder.* or 'module' with blocks.*)",
+                            template="videomae-vitb-k400")),
+        card_formats=("project", "hf"), detect=detect_videomae, detect_order=20,
+        card_config=VideoMAEOptions, hf_model_types=("videomae",), example=example))
+
+
+FAMILY = _register()
