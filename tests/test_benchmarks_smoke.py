@@ -94,3 +94,18 @@ def test_demo_job_quick(tmp_path: Path, bench_home: Path) -> None:
     rec = assert_ratio_and_record(out, "demo_job", tmp_path)[0]
     assert rec["figures"]["preset"] == "tiny"
     assert rec["figures"]["peak_tree_rss_gib"] > 0
+
+
+def test_world_calibration_quick(tmp_path: Path, bench_home: Path) -> None:
+    out = run_bench("world_calibration", "--quick", results=tmp_path, timeout=600)
+    rec = assert_ratio_and_record(out, "world_calibration", tmp_path)[0]
+    assert rec["figures"]["tasks"]["ssv2-linear"]["chance"][0] == pytest.approx(25.0)
+    assert "pixel ceiling" in rec["figures"]["tasks"]["ssv2-ft"]
+
+
+def test_pretext_identifiability_quick(tmp_path: Path) -> None:
+    out = run_bench("pretext_identifiability", "--quick", results=tmp_path)
+    rec = json.loads((tmp_path / "pretext_identifiability.jsonl").read_text().splitlines()[0])
+    figures = rec["figures"]
+    assert figures["samples"] > 0 and 0.0 <= figures["share_identifiable"] <= figures["share_distinct"] <= 1.0
+    assert "share_identifiable" in out
