@@ -712,7 +712,7 @@ def _candidates(rows: list[dict], metric: str) -> list[tuple[list[dict], np.ndar
             continue
         used = [r for r in rows if r[key] is not None and _number(r, key) >= 0]
         ranks = np.asarray([_number(r, key) for r in used])
-        # 0-based ranks (REFERENCE 3) first; 1-based as a fallback. The caller keeps the reading that
+        # 0-based ranks (docs/protocols.md) first; 1-based as a fallback. The caller keeps the reading that
         # reproduces the recorded metric.
         for offset in (0.0, 1.0):
             r0 = ranks - offset

@@ -1,4 +1,4 @@
-"""The paper's reported numbers (TVTS, CVPR 2023; REFERENCE.md section 5), as data.
+"""The paper's reported numbers (TVTS, CVPR 2023, Tables 1-7; arXiv 2209.15280), as data.
 
 These are reference rows for the leaderboard. They are numbers the authors measured on the REAL
 datasets with ViT-B models pretrained at scale, so the report shows them only beside columns measured

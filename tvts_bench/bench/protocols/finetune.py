@@ -1,4 +1,4 @@
-"""End-to-end fine-tuning (``ft``): the VideoMAE recipe (REFERENCE 3), built from timm's pieces.
+"""End-to-end fine-tuning (``ft``): the VideoMAE recipe (run_class_finetuning.py, MCG-NJU/VideoMAE), built from timm's pieces.
 
 - model: a copy of ``adapter.video_backbone()`` (the adapter is never modified) + a linear head
   (truncated-normal init scaled by 0.001, as VideoMAE). ``head_only: true`` freezes the backbone (kept

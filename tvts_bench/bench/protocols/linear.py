@@ -1,6 +1,6 @@
 """Linear probe on cached frozen features: multinomial logistic regression (CLIP-style).
 
-Protocol (REFERENCE 3, never selecting on the test split):
+Protocol (docs/protocols.md; never selecting on the test split):
 
 1. A stratified ``val_fraction`` (default 20 %) of the TRAIN split is held out, per seed.
 2. For every C of the grid, the classifier is fit on the rest of train and scored (top-1) on the

@@ -1,5 +1,5 @@
 """One writer per dataset format. Each ``build(preset, seed) -> DatasetPlan`` lays out exactly the
-files of the real dataset (see CONTRACTS.md "Built-in world layout" and REFERENCE section 4)."""
+files of the real dataset (docs/datasets.md)."""
 
 from __future__ import annotations
 
