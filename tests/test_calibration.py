@@ -82,3 +82,28 @@ def test_frame_average_backbone_ignores_frame_order() -> None:
     x = torch.randn(2, 3, 4, 16, 16)
     with torch.no_grad():
         assert torch.allclose(model(x), model(x[:, :, [2, 0, 3, 1]]), atol=1e-6)
+
+
+def test_cnn_pixel_ceiling_rows_on_the_tiny_world(bench_home: Path) -> None:
+    from tvts_bench.bench.results import read_result
+
+    opts = CalibrationOptions(datasets=("ssv2",), rows=("pixel-cnn", "order-shuffled-cnn"), world_preset="tiny",
+                              budget=Budget(epochs=1, warmup_epochs=0))
+    table = calibrate(opts)
+    assert {r["row"] for r in table} == {"pixel ceiling (3D CNN)", "order ceiling (shuffled, 3D CNN)"}
+    record = read_result(next(r["path"] for r in table if r["task"] == "ssv2-ft"))
+    assert record.provenance.extra["calibration"]["architecture"] == "cnn3d"
+    assert record.model.card["role"] in ("ceiling", "diagnostic")
+
+
+def test_cnn3d_keeps_time_and_its_feature_size() -> None:
+    import torch
+
+    from tvts_bench.nn.cnn3d import Cnn3d
+
+    net = Cnn3d().eval()
+    x = torch.randn(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        out = net(x)
+        assert out.shape == (2, net.feature_dim)
+        assert not torch.allclose(out, net(x.flip(2)))         # frame order changes the feature

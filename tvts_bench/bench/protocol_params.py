@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_SEEDS = 1000                       # a seed list or count beyond this is a typo, not a plan
 
@@ -25,7 +25,7 @@ class CommonParams(BaseModel):
     seeds: Union[Annotated[int, Field(ge=1, le=MAX_SEEDS)], Annotated[list[int], Field(min_length=1,
                                                                                          max_length=MAX_SEEDS)]] = 1
     bootstrap: int = Field(default=1000, ge=0, le=100_000)      # resamples for the 95 % interval; 0: none
-    diagnostics: list[Literal["shuffled", "repeated"]] = Field(default_factory=list)
+    diagnostics: list[Literal["shuffled", "repeated", "reversed"]] = Field(default_factory=list)
 
     @field_validator("diagnostics", mode="before")
     @classmethod
@@ -33,7 +33,24 @@ class CommonParams(BaseModel):
         return [value] if isinstance(value, str) else value
 
 
-class LinearParams(CommonParams):
+class LowShotParams(BaseModel):
+    """A class-balanced part of the train split (protocols/_lowshot.py): a fraction of every class or
+    a number of videos per class, drawn ``subsets`` times (seeds subset_seed, subset_seed + 1, ...)."""
+
+    low_shot: Annotated[float, Field(gt=0, le=1)] | None = None
+    shots: Annotated[int, Field(ge=1)] | None = None
+    subsets: int = Field(default=3, ge=1, le=100)
+    subset_seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> "LowShotParams":
+        if self.low_shot is not None and self.shots is not None:
+            raise ValueError("low_shot (a fraction of each class) and shots (videos per class) exclude "
+                             "each other: give one")
+        return self
+
+
+class LinearParams(CommonParams, LowShotParams):
     seeds: Union[Annotated[int, Field(ge=1, le=MAX_SEEDS)], Annotated[list[int], Field(min_length=1,
                                                                                          max_length=MAX_SEEDS)]] = 3
     C: Union[PositiveFloat, Annotated[list[PositiveFloat], Field(min_length=1)]] = Field(
@@ -41,6 +58,27 @@ class LinearParams(CommonParams):
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     max_iter: int = Field(default=1000, ge=1, le=1_000_000)
     standardize: bool = True
+
+
+class KnnParams(CommonParams, LowShotParams):
+    ks: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [10, 20], min_length=1)
+    temperature: PositiveFloat = 0.07
+
+
+class AttnParams(CommonParams):
+    """The V-JEPA attentive probe (protocols/attn.py): lists of lr / weight_decay are a grid searched on
+    a held-out part of train."""
+
+    lr: Union[PositiveFloat, Annotated[list[PositiveFloat], Field(min_length=1)]] = 1e-3
+    weight_decay: Union[Annotated[float, Field(ge=0)], Annotated[list[Annotated[float, Field(ge=0)]],
+                                                                  Field(min_length=1)]] = 0.01
+    epochs: int = Field(default=20, ge=1, le=100_000)
+    warmup_epochs: float = Field(default=0, ge=0)
+    batch_size: int = Field(default=32, ge=1)
+    grad_clip: PositiveFloat = 1.0
+    val_fraction: float = Field(default=0.2, gt=0, lt=1)
+    heads: int | None = Field(default=None, ge=1)               # None: 16, 12, 8, ... dividing the width
+    mlp_ratio: PositiveFloat = 4.0
 
 
 class V2VParams(CommonParams):
@@ -76,6 +114,7 @@ class FtParams(CommonParams, _Training):
     # image ViT of the backbone's size from scratch; and score v2v on the fine-tuned features
     frames: Literal["normal", "shuffled", "frame-average"] = "normal"
     trained_v2v: bool = False
+    architecture: Literal["model", "cnn3d"] = "model"     # cnn3d: a small 3D CNN from scratch (nn/cnn3d.py)
 
 
 class RetFtParams(RetParams, _Training):
@@ -90,8 +129,9 @@ class RetFtParams(RetParams, _Training):
     embed_dim: int = Field(default=256, ge=1, le=65_536)
 
 
-PARAMS: dict[str, type[CommonParams]] = {"linear": LinearParams, "v2v": V2VParams, "ret": RetParams,
-                                         "ft": FtParams, "ret-ft": RetFtParams}
+PARAMS: dict[str, type[CommonParams]] = {"linear": LinearParams, "knn": KnnParams, "attn": AttnParams,
+                                         "v2v": V2VParams,
+                                         "ret": RetParams, "ft": FtParams, "ret-ft": RetFtParams}
 
 
 def check_params(protocol: str, params: dict) -> CommonParams:
@@ -113,5 +153,8 @@ def check_params(protocol: str, params: dict) -> CommonParams:
             # whose error is about the value, not about its type.
             about_value = [err for err in errs if not err["type"].endswith(("_type", "_parsing"))] or errs
             err = about_value[0]
+            if not field:            # a rule across fields (low_shot with shots)
+                problems.append(f"params: {err['msg'].removeprefix('Value error, ')}")
+                continue
             problems.append(f"params.{field}: {err['msg'].lower()} (got {str(err.get('input'))[:80]})")
         raise ValueError("; ".join(problems)) from None

@@ -23,7 +23,8 @@ def _choices(text: str, known: tuple[str, ...], option: str) -> tuple[str, ...]:
 @click.option("--datasets", default=None, metavar="LIST",
               help="Built-in datasets to calibrate (default: all: ssv2,k400,ucf101,hmdb51,msrvtt,didemo,msvd,lsmdc).")
 @click.option("--rows", default=None, metavar="LIST",
-              help="Reference rows (default: all: chance,perception,pixel,order-shuffled,order-frame-average).")
+              help="Reference rows (default: all: chance, perception, pixel, order-shuffled, order-frame-average, "
+                   "pixel-cnn, order-shuffled-cnn).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Supervised epochs behind the pixel and order ceilings (default 30).")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,

@@ -10,7 +10,9 @@ Rows (``ROWS``), per built-in classification dataset (ssv2, k400, ucf101, hmdb51
   a generous budget (``Budget``); its top-1 fills the ``linear`` and ``ft`` columns, and v2v on its
   fine-tuned features the ``v2v`` column;
 - ``order ceiling (shuffled)``: the same with every clip's frames shuffled, in training and test;
-- ``order ceiling (frame-averaged)``: a frame-averaged image ViT of the same size trained the same way.
+- ``order ceiling (frame-averaged)``: a frame-averaged image ViT of the same size trained the same way;
+- ``pixel ceiling (3D CNN)`` and ``order ceiling (shuffled, 3D CNN)``: the same with a small 3D CNN
+  (``nn/cnn3d.py``), which learns from a few hundred clips where a ViT from scratch does not.
 
 and per text-video dataset (msrvtt, didemo, msvd, lsmdc) its ``ret`` and ``ret-ft`` tasks: ``chance``
 (constant video and text features).
@@ -52,9 +54,13 @@ ROWS = {
     "pixel": Row("pixel ceiling", "pixel", "ceiling"),
     "order-shuffled": Row("order ceiling (shuffled)", "order-shuffled", "diagnostic"),
     "order-frame-average": Row("order ceiling (frame-averaged)", "order-frame-average", "diagnostic"),
+    "pixel-cnn": Row("pixel ceiling (3D CNN)", "pixel-cnn", "ceiling"),
+    "order-shuffled-cnn": Row("order ceiling (shuffled, 3D CNN)", "order-shuffled-cnn", "diagnostic"),
 }
-# the fine-tuning variant behind each pixel-trained row
-PIXEL_FRAMES = {"pixel": "normal", "order-shuffled": "shuffled", "order-frame-average": "frame-average"}
+# the fine-tuning variant behind each pixel-trained row: (frames, architecture)
+PIXEL_FRAMES = {"pixel": "normal", "order-shuffled": "shuffled", "order-frame-average": "frame-average",
+                "pixel-cnn": "normal", "order-shuffled-cnn": "shuffled"}
+PIXEL_ARCHITECTURE = {"pixel-cnn": "cnn3d", "order-shuffled-cnn": "cnn3d"}
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,13 @@ class Budget:
     lr: float = 0.05            # at batch 256 (x batch/256): 1.6e-3 at batch 8
     warmup_epochs: int = 2
 
-    def task_params(self, frames: str) -> tuple[str, ...]:
-        return (f"ft.epochs={self.epochs}", f"ft.lr={self.lr}", f"ft.warmup_epochs={self.warmup_epochs}",
-                "ft.mixup=0", "ft.cutmix=0", "ft.randaug=null", "ft.reprob=0", "ft.label_smoothing=0",
-                "ft.drop_path=0", f"ft.frames={frames}", "ft.trained_v2v=true")
+    def task_params(self, frames: str, architecture: str = "model") -> tuple[str, ...]:
+        params = (f"ft.epochs={self.epochs}", f"ft.lr={self.lr}", f"ft.warmup_epochs={self.warmup_epochs}",
+                  "ft.mixup=0", "ft.cutmix=0", "ft.randaug=null", "ft.reprob=0", "ft.label_smoothing=0",
+                  "ft.drop_path=0", f"ft.frames={frames}", "ft.trained_v2v=true")
+        if architecture != "model":           # a CNN has no layers to decay; its own batch norm
+            params += (f"ft.architecture={architecture}", "ft.layer_decay=1.0")
+        return params
 
 
 @dataclass
@@ -191,7 +200,8 @@ def pixel_run(dataset: str, row: str, opts: CalibrationOptions, console: Any) ->
     from ..bench.runner import RunOptions, run_tasks
 
     results = _results_dir(opts) / ".calibration"
-    run = RunOptions(model="scratch", tasks=f"{dataset}-ft", task_params=opts.budget.task_params(PIXEL_FRAMES[row]),
+    params = opts.budget.task_params(PIXEL_FRAMES[row], PIXEL_ARCHITECTURE.get(row, "model"))
+    run = RunOptions(model="scratch", tasks=f"{dataset}-ft", task_params=params,
                      results_dir=results, seeds=(opts.seed,), device=opts.device, batch_size=opts.batch_size,
                      workers=opts.workers, world_preset=opts.world_preset, name=f"calibration-{row}",
                      overwrite=opts.overwrite, frame_cache=True)
@@ -285,7 +295,8 @@ def calibrate(opts: CalibrationOptions, console: Any = None) -> list[dict]:
                         metrics = _metric_values(record.metrics, task)
                         how = "top-1 of the fine-tuned classifier"
                     extra = {"row": row_key, "how": how, "from": str(source), "budget": opts.budget.__dict__,
-                             "frames": PIXEL_FRAMES[row_key]}
+                             "frames": PIXEL_FRAMES[row_key],
+                             "architecture": PIXEL_ARCHITECTURE.get(row_key, "the model (scratch)")}
                     per_sample = None
                 else:
                     output, how = feature_row(row_key, task, data, truth, opts,

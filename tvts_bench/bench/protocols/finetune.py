@@ -352,10 +352,19 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     frames = str(param(ctx, "frames", "normal"))
     frame_op = "shuffle" if frames == "shuffled" else None
     backbone = copy.deepcopy(ctx.adapter.video_backbone())
+    feature_dim = ctx.adapter.feature_dim
+    architecture = str(param(ctx, "architecture", "model"))
+    if architecture == "cnn3d":             # calibration: a small 3D CNN from scratch instead of the model
+        from ...nn.cnn3d import Cnn3d
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            backbone = Cnn3d()
+        feature_dim = backbone.feature_dim
     if frames == "frame-average":
         backbone = frame_averaged_like(backbone, ctx)
     drop_blocks = 0 if head_only else apply_drop_path(backbone, float(param(ctx, "drop_path", 0.1)))
-    model = Classifier(backbone, ctx.adapter.feature_dim, num_classes, head_only).to(device)
+    model = Classifier(backbone, feature_dim, num_classes, head_only).to(device)
     optimizer = torch.optim.AdamW(param_groups(model, float(param(ctx, "weight_decay", 0.05)), layer_decay),
                                   lr=lr, betas=(0.9, 0.999))
     for g in optimizer.param_groups:
@@ -453,6 +462,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     "drop_path_blocks": drop_blocks, "mixup": augment.mixup is not None,
                     "randaug": augment.randaug, "resumed_from_epoch": start_epoch,
                     "test_views": sampling.clips * sampling.crops, "ties": TIE_RULE, "frames": frames,
+                    "architecture": architecture,
                     "failed_test_videos": [str(f) for f in failed]}}
     if bool(param(ctx, "trained_v2v", False)):
         extra["ft"]["trained_v2v"] = trained_v2v(model, ctx, test_split, bs, device, frame_op)
