@@ -109,3 +109,68 @@ def test_pretext_identifiability_quick(tmp_path: Path) -> None:
     figures = rec["figures"]
     assert figures["samples"] > 0 and 0.0 <= figures["share_identifiable"] <= figures["share_distinct"] <= 1.0
     assert "share_identifiable" in out
+
+
+def test_pipeline_efficiency_multi_epoch_quick(tmp_path: Path, tiny_world: Path) -> None:
+    out = run_bench("pipeline_efficiency", "--quick", "--world", str(tiny_world), "--limit", "8", "--epochs", "3",
+                    "--epoch-step", "encode", results=tmp_path)
+    rec = assert_ratio_and_record(out, "pipeline_efficiency", tmp_path)[0]
+    assert [r["metric"] for r in rec["ratios"]] == ["pipeline_efficiency", "pipeline_efficiency_multiepoch_cache"]
+    multi = rec["figures"]["multi_epoch"]
+    assert multi["epochs"] == 3 and multi["step"] == "encode"
+    for variant in ("no_cache", "cache"):
+        assert [e["epoch"] for e in multi[variant]["epochs"]] == [1, 2, 3]
+        assert all(e["clips"] == 8 for e in multi[variant]["epochs"])
+    assert multi["cache"]["cache_bytes"] > 0 and "cache_bytes" not in multi["no_cache"]
+
+
+def test_scale_quick(tmp_path: Path) -> None:
+    out = run_bench("scale", "--quick", "--tmp", str(tmp_path), results=tmp_path)
+    rec = assert_ratio_and_record(out, "scale", tmp_path)[0]
+    figures = rec["figures"]
+    read = figures["read"]
+    # sizes / 100, every video missing (none exists)
+    assert read["ssv2"]["splits"] == {"train": 1689, "validation": 247}
+    assert read["ssv2"]["missing"] == read["ssv2"]["listed"] == 1936
+    assert read["k400"]["splits"] == {"train": 2400, "val": 200}
+    assert read["msrvtt"]["splits"] == {"train": 90, "test": 10}
+    assert figures["v2v_exact"]["n"] == 247 and figures["v2v_ivf"]["n"] == 2000
+    assert 0 <= figures["v2v_ivf"]["recall_at_10"] <= 1
+    assert figures["linear_probe"]["iterations"] >= 1
+    cache = figures["feature_cache"]
+    assert cache["float16"]["bytes"] < cache["float32"]["bytes"]
+    assert not list(tmp_path.glob("tvts_scale_*")), "the temporary trees are removed"
+
+
+def _authors_checkout() -> Path | None:
+    import os
+
+    value = os.environ.get("TVTS_AUTHORS_CODE")
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    return path if (path / "v1" / "model" / "model_dist_TVTS.py").is_file() or \
+        (path / "model" / "model_dist_TVTS.py").is_file() else None
+
+
+def test_peer_step_quick(tmp_path: Path) -> None:
+    path = _authors_checkout()
+    if path is None:
+        pytest.skip("no authors' checkout: set TVTS_AUTHORS_CODE to a local clone of github.com/TencentARC/TVTS "
+                    "(the script imports their code from there; nothing is downloaded)")
+    out = run_bench("peer_step", "--authors-code", str(path), "--quick", "--steps", "1", "--warmup", "0",
+                    results=tmp_path)
+    rec = assert_ratio_and_record(out, "peer_step", tmp_path)[0]
+    row = rec["figures"]["rows"][0]
+    assert row["config"] == "small" and len(row["step_ms"]["ours"]) == len(row["step_ms"]["theirs"]) == 1
+    # Both sides built at the same sizes: the same trainable parameter count.
+    assert row["trainable_params_m"]["ours"] == pytest.approx(row["trainable_params_m"]["theirs"], rel=1e-3)
+
+
+def test_peer_step_without_authors_code(tmp_path: Path) -> None:
+    cmd = [sys.executable, str(BENCH / "peer_step.py"), "--authors-code", str(tmp_path / "no-such-checkout"),
+           "--quick", "--results-dir", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "no v1/model/model_dist_TVTS.py" in proc.stderr
+    assert not (tmp_path / "peer_step.jsonl").exists()
