@@ -35,3 +35,13 @@ def test_list_models_and_datasets() -> None:
     assert {"tvts", "tvts-base", "videomae", "clip", "scratch"} <= set(models)
     assert models["tvts"]["family"] == "tvts"
     assert [r["name"] for r in _list("datasets")] == list(DATASETS)
+
+
+def test_piped_output_is_one_plain_row_per_entry() -> None:
+    result = CliRunner().invoke(cli, ["list", "tasks"])        # CliRunner's stdout is not a terminal
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split("\t") == ["name", "dataset", "protocol", "main metric", "groups", "hash"]
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    assert rows["ssv2-knn"][2] == "knn" and rows["ssv2-linear-lowshot10"][1] == "ssv2"
+    assert len(rows) == len(_list("tasks"))                     # no wrapped continuation lines

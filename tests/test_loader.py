@@ -202,6 +202,8 @@ def test_frame_ops(clip_files):
     torch.testing.assert_close(shuffled, again)                       # fixed permutation
     r = frame_levels(repeated)
     np.testing.assert_allclose(r, np.full(4, a[2]), atol=1e-4)        # middle frame, T times
+    reversed_ = ClipDataset(recs, RAW, train=False, frame_op="reverse")[0]["video"][0]
+    np.testing.assert_allclose(frame_levels(reversed_), a[::-1], atol=1e-4)   # the same frames, backwards
 
 
 def test_dense_mode_and_views(clip_files):
@@ -213,7 +215,7 @@ def test_dense_mode_and_views(clip_files):
     np.testing.assert_allclose(frame_levels(video[1]), [level(j) for j in (17, 19, 21, 23)], atol=4)
 
 
-@pytest.mark.parametrize("kwargs", [dict(mode="slow"), dict(mode="dense"), dict(frame_op="reverse"),
+@pytest.mark.parametrize("kwargs", [dict(mode="slow"), dict(mode="dense"), dict(frame_op="backwards"),
                                     dict(backend="ffmpeg"), dict(clips=0)])
 def test_bad_options_raise(clip_files, kwargs):
     with pytest.raises(ValueError):

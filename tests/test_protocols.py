@@ -102,6 +102,8 @@ def _video_for(label: int, i: int, frame_op: str | None = None) -> torch.Tensor:
         v = v[:, torch.randperm(T, generator=g)]
     elif frame_op == "repeat":
         v = v[:, :1].expand(-1, T, -1, -1).clone()
+    elif frame_op == "reverse":
+        v = v.flip(1)
     return v
 
 
@@ -145,7 +147,10 @@ def make_index(kind: str, n_train: int = 48, n_test: int = 24, classes: int = 4)
 def make_ctx(tmp_path: Path, protocol: str, params: dict | None = None, *, kind: str = "cls",
              text: bool = False, dataset: str = "ssv2", feature_fn=None, sampling: dict | None = None,
              **index_kw) -> ProtocolContext:
-    metrics = {"linear": ["top1", "top5"], "ft": ["top1", "top5"], "v2v": ["R@1", "R@5", "R@10", "mAP"]}.get(
+    metrics = {"linear": ["top1", "top5"], "ft": ["top1", "top5"], "v2v": ["R@1", "R@5", "R@10", "mAP"],
+               "attn": ["top1", "top5"],
+               "knn": ["top1", "top5"] + (["top1@k20", "top5@k20"] if 20 in (params or {}).get("ks", [10, 20])
+                                          else [])}.get(
         protocol, [f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR")])
     task = TaskCard(name=f"{dataset}-{protocol}", dataset=dataset, protocol=protocol,
                     splits={"train": "train", "test": "test"}, metrics=metrics, main_metric=metrics[0],
@@ -191,8 +196,8 @@ def assert_well_formed(out: ProtocolOutput, keys):
     assert out.per_sample
 
 
-def test_registry_has_the_five_protocols():
-    assert set(PROTOCOLS) == {"linear", "v2v", "ft", "ret", "ret-ft"}
+def test_registry_has_every_protocol():
+    assert set(PROTOCOLS) == {"linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft"}
 
 
 def test_linear_protocol_on_fake_context(tmp_path):

@@ -110,7 +110,7 @@ def test_validation_error_names_file_and_field(extra_tasks: Path) -> None:
     registry.clear_cache()
     with pytest.raises(ConfigError, match=r"bad\.yaml.*sampling\.clips"):
         load_tasks()
-    bad.write_text("name: bad\ninclude: ssv2-linear\nprotocol: knn\n")
+    bad.write_text("name: bad\ninclude: ssv2-linear\nprotocol: nearest\n")
     registry.clear_cache()
     with pytest.raises(ConfigError, match=r"bad\.yaml.*'protocol'"):
         load_tasks()

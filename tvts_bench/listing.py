@@ -1,15 +1,17 @@
-"""``tvts-bench list tasks|models|datasets``: what is registered, as rich tables (or JSON)."""
+"""``tvts-bench list tasks|models|datasets``: what is registered, as a rich table on a terminal, plain
+tab-separated rows when the output goes to a pipe or a file, or JSON (``--json``)."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from .cli_options import home_option
-from .text_safety import rich_text
+from .text_safety import printable, rich_text
 
 DATASET_DESCRIPTIONS = {
     "ssv2": ("Something-Something v2", "classification", "174 classes; temporal templates"),
@@ -28,13 +30,19 @@ DATASET_DESCRIPTIONS = {
 
 @click.command(name="list")
 @click.argument("what", type=click.Choice(["tasks", "models", "datasets"]))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document instead of a table (piped output without --json: tab-separated rows).")
 @home_option
 def list_cmd(what: str, as_json: bool) -> None:
     """List registered tasks, models or datasets."""
     rows, columns = _rows(what)
     if as_json:
         click.echo(json.dumps([dict(zip(columns, r)) for r in rows], indent=2))
+        return
+    if not sys.stdout.isatty():
+        # piped into grep / cut / a file: one unwrapped line per row, tab-separated, header first
+        for r in [tuple(columns), *rows]:
+            click.echo("\t".join(printable(x) for x in r))
         return
     table = Table(title=f"tvts-bench {what}")
     for i, c in enumerate(columns):

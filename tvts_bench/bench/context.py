@@ -5,7 +5,7 @@ The runner builds one :class:`ProtocolContext` per (model, task, seed) and calls
 files or result folders itself: it asks ``ctx.features`` for cached frozen features, or ``ctx.loader``
 for a DataLoader (fine-tuning), and returns metrics; the runner writes the result file.
 
-Protocol keys: "linear", "v2v", "ft", "ret", "ret-ft".
+Protocol keys: "linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft".
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from torch.utils.data import DataLoader
 
-Variant = Literal["normal", "shuffled", "repeated"]
-VARIANTS: tuple[str, ...] = ("normal", "shuffled", "repeated")
+Variant = Literal["normal", "shuffled", "repeated", "reversed"]
+VARIANTS: tuple[str, ...] = ("normal", "shuffled", "repeated", "reversed")
 # variant -> the loader's frame_op (temporal-sensitivity diagnostic)
-FRAME_OPS: dict[str, str | None] = {"normal": None, "shuffled": "shuffle", "repeated": "repeat"}
+FRAME_OPS: dict[str, str | None] = {"normal": None, "shuffled": "shuffle", "repeated": "repeat",
+                                    "reversed": "reverse"}
 
 
 @dataclass
@@ -46,10 +47,14 @@ class FeatureSet:
     failed: list[tuple[str, str]] = field(default_factory=list)
     joint: bool = False                     # True: encode_video_joint (text-video space), else encode_video
     key: str = ""                           # the cache key these features were stored under
+    tokens: bool = False                    # True: features are [N, L, D] float16 encoder tokens (attn)
 
 
 class FeatureFn(Protocol):
-    def __call__(self, split: str, variant: str = "normal", *, joint: bool = False) -> FeatureSet: ...
+    """``tokens=True``: the encoder's output tokens ``[N, L, D]`` (float16) instead of ``[N, D]`` features."""
+
+    def __call__(self, split: str, variant: str = "normal", *, joint: bool = False,
+                 tokens: bool = False) -> FeatureSet: ...
 
 
 class LoaderFn(Protocol):

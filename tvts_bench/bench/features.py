@@ -123,10 +123,12 @@ class FeatureCache:
         self._memo: dict[str, FeatureSet] = {}
 
     # -- keys ---------------------------------------------------------------------------------------
-    def key_parts(self, split: str, variant: str, joint: bool) -> dict:
+    def key_parts(self, split: str, variant: str, joint: bool, tokens: bool = False) -> dict:
         from .. import __version__
 
-        return {
+        # token sets get their own keys; pooled features keep the keys they always had
+        extra = {"tokens": "encode_tokens [L, D] float16"} if tokens else {}
+        return {**extra,
             "format": FORMAT_VERSION,
             "code": __version__,            # a release may change decoding or models: never reuse across
             "weights": self.adapter.weights_hash(),
@@ -143,27 +145,32 @@ class FeatureCache:
             "precision": _precision_name(self.device),
         }
 
-    def key(self, split: str, variant: str = "normal", joint: bool = False) -> str:
-        return sha256_json(self.key_parts(split, variant, joint))
+    def key(self, split: str, variant: str = "normal", joint: bool = False, tokens: bool = False) -> str:
+        return sha256_json(self.key_parts(split, variant, joint, tokens))
 
-    def folder(self, split: str, variant: str = "normal", joint: bool = False) -> Path:
-        return self.root / self.key(split, variant, joint)
+    def folder(self, split: str, variant: str = "normal", joint: bool = False, tokens: bool = False) -> Path:
+        return self.root / self.key(split, variant, joint, tokens)
 
     # -- public -------------------------------------------------------------------------------------
-    def __call__(self, split: str, variant: str = "normal", *, joint: bool = False) -> FeatureSet:
-        return self.get(split, variant, joint=joint)
+    def __call__(self, split: str, variant: str = "normal", *, joint: bool = False,
+                 tokens: bool = False) -> FeatureSet:
+        return self.get(split, variant, joint=joint, tokens=tokens)
 
-    def get(self, split: str, variant: str = "normal", *, joint: bool = False) -> FeatureSet:
+    def get(self, split: str, variant: str = "normal", *, joint: bool = False, tokens: bool = False) -> FeatureSet:
         from ..errors import ConfigError
 
         if variant not in VARIANTS:
             raise ConfigError(f"unknown feature variant {variant!r}", hint=f"one of {', '.join(VARIANTS)}")
-        key = self.key(split, variant, joint)
+        if tokens and (joint or self.sampling.clips * self.sampling.crops != 1):
+            raise ConfigError("token features are cached for one view per video and the encoder's own space",
+                              hint="set sampling clips: 1, crops: 1 for a task that needs tokens")
+        self._tokens = tokens
+        key = self.key(split, variant, joint, tokens)
         if key in self._memo:
             return self._memo[key]
         records = self.index.records(split)
         folder = self.root / key
-        self._prepare(folder, key, split, variant, joint, records)
+        self._prepare(folder, key, split, variant, joint, records, tokens)
         shards = self._shard_ranges(len(records))
         todo = [k for k in range(len(shards)) if not (folder / f"shard-{k:05d}.json").exists()]
         _barrier()          # every rank has the same todo list before any rank writes a shard
@@ -171,7 +178,7 @@ class FeatureCache:
             self._extract(folder, key, split, variant, joint, records, shards, todo)
         else:
             self.stats.hits += 1
-        fs = self._load(folder, key, records, shards, joint)
+        fs = self._load(folder, key, records, shards, joint, tokens)
         self.stats.keys.append(key)
         for vid, err in fs.failed:
             self.stats.unreadable[vid] = err
@@ -183,7 +190,7 @@ class FeatureCache:
         return [(s, min(s + self.shard_size, n)) for s in range(0, n, self.shard_size)] or [(0, 0)]
 
     def _prepare(self, folder: Path, key: str, split: str, variant: str, joint: bool,
-                 records: list[VideoRecord]) -> None:
+                 records: list[VideoRecord], tokens: bool = False) -> None:
         """Check (or start) the folder's meta.json. Collective under torch.distributed: every rank
         decides on the same disk state before rank 0 changes anything."""
         ids_hash = sha256_lines(r.video_id for r in records)
@@ -201,12 +208,14 @@ class FeatureCache:
                 p.unlink()
             (folder / "index.json").unlink(missing_ok=True)
             write_json(meta_path, {
-                "key": key, "parts": self.key_parts(split, variant, joint), "records_hash": ids_hash,
+                "key": key, "parts": self.key_parts(split, variant, joint, tokens), "records_hash": ids_hash,
                 "n_records": len(records), "shard_size": self.shard_size,
                 "video_ids": [r.video_id for r in records]})
         _barrier()
 
     def _encode(self, video: Any) -> Any:
+        if getattr(self, "_tokens", False):
+            return self.adapter.encode_tokens(video)
         if getattr(self, "_joint", False):
             return self.adapter.encode_video_joint(video)
         return self.adapter.encode_video(video)
@@ -279,8 +288,9 @@ class FeatureCache:
     def _write_shard(self, folder: Path, k: int, bounds: tuple[int, int], buf: dict[str, list]) -> None:
         order = np.argsort(buf["ok"], kind="stable")                 # rows in record order
         ok = [buf["ok"][i] for i in order]
-        feats = (np.stack([buf["rows"][i] for i in order]).astype(np.float32, copy=False) if ok
-                 else np.zeros((0, 0), np.float32))
+        dtype = np.float16 if getattr(self, "_tokens", False) else np.float32
+        feats = (np.stack([buf["rows"][i] for i in order]).astype(dtype, copy=False) if ok
+                 else np.zeros((0, 0), dtype))
         with atomic_path(folder / f"shard-{k:05d}.npy") as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, feats)
@@ -304,6 +314,8 @@ class FeatureCache:
         with autocast_for(self.device):
             out = self._encode(video.flatten(0, 1))
         self.stats.clips += b * v
+        if getattr(self, "_tokens", False):          # one view (checked in get): [B, L, D] as float16
+            return out.float().detach().to("cpu", torch.float16).numpy()
         out = out.float().reshape(b, v, -1).mean(dim=1)
         return out.detach().to("cpu", torch.float32).numpy()
 
@@ -317,7 +329,7 @@ class FeatureCache:
             "failed": n_failed, "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
     def _load(self, folder: Path, key: str, records: list[VideoRecord], shards: list[tuple[int, int]],
-              joint: bool) -> FeatureSet:
+              joint: bool, tokens: bool = False) -> FeatureSet:
         from ..errors import TvtsBenchError
 
         parts: list[np.ndarray] = []
@@ -337,8 +349,12 @@ class FeatureCache:
                 parts.append(arr)
             positions.extend(meta["ok"])
             failed.extend((vid, err) for _, vid, err in meta["failed"])
-        feats = np.concatenate(parts) if parts else np.zeros((0, self.adapter.feature_dim), np.float32)
         kept = [records[p] for p in positions]
         views = self.sampling.clips * self.sampling.crops
+        if tokens:
+            feats = np.concatenate(parts) if parts else np.zeros((0, 0, self.adapter.feature_dim), np.float16)
+            return FeatureSet(features=feats, records=kept, labels=_labels(kept), views=views, failed=failed,
+                              joint=joint, key=key, tokens=True)
+        feats = np.concatenate(parts) if parts else np.zeros((0, self.adapter.feature_dim), np.float32)
         return FeatureSet(features=feats.astype(np.float32, copy=False), records=kept, labels=_labels(kept),
                           views=views, failed=failed, joint=joint, key=key)

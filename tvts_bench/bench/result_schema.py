@@ -42,7 +42,7 @@ class ModelInfo(_Strict):
 class TaskInfo(_Strict):
     name: str                       # e.g. ssv2-linear
     dataset: str                    # short name
-    protocol: Literal["linear", "v2v", "ft", "ret", "ret-ft"]
+    protocol: Literal["linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft"]
     hash: str                       # hash of every protocol parameter that changes a number
     main_metric: str                # key into metrics, e.g. top1, R@1
     card: dict = Field(default_factory=dict)

@@ -54,6 +54,9 @@ class RunOptions:
     name: str | None = None                  # --name: the result name (default: see _Runner.result_name)
     accept_unused: bool = False              # --accept-unused-tensors: load a checkpoint with unused tensors
     frame_cache: bool = False                # --frame-cache: training loaders read decoded frames once
+    # An adapter already in memory (tvts_bench.evaluate with a VideoAdapter or nn.Module): used instead
+    # of loading ``model``, which is then only its name. Never memoised: its weights are hashed per run.
+    adapter: Any = None
 
 
 @dataclass
@@ -161,6 +164,8 @@ class _Runner:
         return self._protocols
 
     def _key(self) -> str | None:
+        if self.opts.adapter is not None:    # no file describes it: hash its weights instead
+            return None
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             # Under torchrun every rank must take the same skip decisions; ranks reading a memo at
             # different moments (around a checkpoint write) could disagree and hang in a collective.
@@ -173,8 +178,11 @@ class _Runner:
             from ..zoo.registry import load_model
 
             key = self._identity_key if self._looked_up else self._key()
-            adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device,
-                                 accept_unused=self.opts.accept_unused)
+            if self.opts.adapter is not None:
+                adapter = self.opts.adapter
+            else:
+                adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device,
+                                     accept_unused=self.opts.accept_unused)
             if getattr(adapter, "unused_tensors", None):
                 self._log(f"warning: {len(adapter.unused_tensors)} tensor(s) of the checkpoint were not used "
                           f"(--accept-unused-tensors): {', '.join(adapter.unused_tensors[:8])}"
@@ -217,8 +225,8 @@ class _Runner:
         checkpoints loaded with one card never share a result path; ``--name`` overrides."""
         if self.opts.name:
             return self.opts.name
-        by_path = self.opts.checkpoint is not None or (
-            self.opts.model not in _card_names() and Path(self.opts.model).expanduser().exists())
+        by_path = self.opts.adapter is None and (self.opts.checkpoint is not None or (
+            self.opts.model not in _card_names() and Path(self.opts.model).expanduser().exists()))
         if by_path and known.name != self.opts.model and known.weights_hash:
             return f"{known.name}-{known.weights_hash[:8]}"
         return known.name
@@ -235,7 +243,13 @@ class _Runner:
     def run_one(self, task: TaskCard, seed: int) -> TaskOutcome:
         known = self.identity()                  # from the memo when an identical load was seen before
         model = self.result_name(known)
-        data = self.data_for(task)
+        from ..data.class_subset import ClassListNotApplicable
+
+        try:
+            data = self.data_for(task)
+        except ClassListNotApplicable as e:
+            # Not a failure: a real-data class list on the built-in world (or the reverse).
+            return TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None, e.message)
         path = result_path(self.results_dir, model, task.name, seed,
                            "builtin" if data.location.builtin else "real")
         skip, reason = existing_result(path, self.opts.overwrite, weights_hash=known.weights_hash,
@@ -369,6 +383,7 @@ class _Runner:
             "data_root": self.opts.data_root,
             "world_preset": self.opts.world_preset if data.location.builtin else None,
             "preprocess": cache.preprocess.as_dict(),
+            "views": views_of(task, cache.preprocess),
             "feature_cache": {"keys": sorted(set(cache.stats.keys)), "hits": cache.stats.hits,
                               "shards_extracted": cache.stats.shards_extracted,
                               "clips_extracted": cache.stats.clips,
@@ -394,6 +409,14 @@ class _Runner:
         self.console.print(escape(message))
 
 
+def views_of(task: TaskCard, preprocess: Any) -> dict:
+    """How each test video was sampled: frames x clips x crops, and the frame stride. TSN has no fixed
+    stride (one frame per 1/frames of the video, so it grows with the video's length): null there."""
+    s = task.sampling
+    return {"frames": int(preprocess.num_frames), "clips": s.clips, "crops": s.crops,
+            "stride": s.stride if s.mode == "dense" else None, "mode": s.mode}
+
+
 COLLAPSE_SPREAD = 1e-4   # relative spread of a split's features below which the encoder has collapsed
 
 
@@ -414,11 +437,12 @@ def _finite_features(cache: Any, notes: list[str] | None = None) -> Callable[...
 
     from .metrics import require_finite
 
-    def features(split: str, variant: str = "normal", *, joint: bool = False) -> Any:
-        fs = cache(split, variant, joint=joint)
-        require_finite(fs.features, f"the {split} split's {variant}{' joint' if joint else ''} video features",
-                       [r.video_id for r in fs.records])
-        x = np.asarray(fs.features, dtype=np.float64)
+    def features(split: str, variant: str = "normal", *, joint: bool = False, tokens: bool = False) -> Any:
+        fs = cache(split, variant, joint=joint, tokens=tokens) if tokens else cache(split, variant, joint=joint)
+        what = f"the {split} split's {variant}{' joint' if joint else ''} video {'tokens' if tokens else 'features'}"
+        require_finite(fs.features, what, [r.video_id for r in fs.records])
+        # tokens: the collapse check looks at each video's mean token (a float64 copy of all would be huge)
+        x = np.asarray(fs.features.astype(np.float32).mean(axis=1) if tokens else fs.features, dtype=np.float64)
         if notes is not None and len(x) > 1:
             scale = float(np.linalg.norm(x, axis=1).mean())
             spread = float(np.sqrt(((x - x.mean(0)) ** 2).sum(1).mean())) / max(scale, 1e-30)

@@ -6,6 +6,7 @@ are resolved, the merged mapping is validated by :class:`TaskCard`; errors name 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,11 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import ConfigError
 from ..hashing import sha256_json
 
-PROTOCOLS = ("linear", "v2v", "ft", "ret", "ret-ft")
+PROTOCOLS = ("linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft")
 CLASSIFICATION_METRICS = ("top1", "top5")
 V2V_METRICS = ("R@1", "R@5", "R@10", "mAP")
 RET_METRICS = tuple(f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR"))
 KNOWN_METRICS = set(CLASSIFICATION_METRICS + V2V_METRICS + RET_METRICS + ("R@1", "R@5", "R@10", "MedR", "MeanR"))
+# k-NN classification: top-1 / top-5 of the vote over k neighbours, for every k of params.ks
+KNN_METRIC = re.compile(r"top[15]@k[1-9][0-9]*")
+
+
+def known_metric(name: str) -> bool:
+    return name in KNOWN_METRICS or KNN_METRIC.fullmatch(name) is not None
 
 
 class _Strict(BaseModel):
@@ -53,7 +60,7 @@ class Sampling(_Strict):
 class TaskCard(_Strict):
     name: str
     dataset: str
-    protocol: Literal["linear", "v2v", "ft", "ret", "ret-ft"]
+    protocol: Literal["linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft"]
     splits: Splits
     sampling: Sampling = Sampling()
     metrics: list[str]
@@ -76,9 +83,10 @@ class TaskCard(_Strict):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if m not in KNOWN_METRICS]
+        unknown = [m for m in value if not known_metric(m)]
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(KNOWN_METRICS)}")
+            raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(KNOWN_METRICS)} and, for knn, "
+                             "top1@k<K> / top5@k<K>")
         if not value:
             raise ValueError("at least one metric is needed")
         return value
@@ -87,6 +95,17 @@ class TaskCard(_Strict):
     def _main_in_metrics(self) -> "TaskCard":
         if self.main_metric not in self.metrics:
             raise ValueError(f"main_metric {self.main_metric!r} is not one of metrics {self.metrics}")
+        return self
+
+    @model_validator(mode="after")
+    def _knn_metrics_have_their_k(self) -> "TaskCard":
+        if self.protocol == "knn":
+            ks = self.params.get("ks", [10, 20])
+            ks = ks if isinstance(ks, list) else [ks]
+            orphans = [m for m in self.metrics if KNN_METRIC.fullmatch(m) and int(m.split("@k")[1]) not in ks]
+            if orphans:
+                raise ValueError(f"metric(s) {orphans} need their k in params.ks (got {ks}): add the k to "
+                                 "params.ks or drop the metric")
         return self
 
     @model_validator(mode="after")

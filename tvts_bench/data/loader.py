@@ -31,7 +31,7 @@ from .transforms import ClipTransform
 if TYPE_CHECKING:
     from .frame_cache import FrameCache
 
-FRAME_OPS = (None, "shuffle", "repeat")
+FRAME_OPS = (None, "shuffle", "repeat", "reverse")
 MODES = ("tsn", "dense")
 
 # Custom frame choice (pretraining spans, ...): (source, record, rng) -> indices [m] or [clips, m].
@@ -47,7 +47,8 @@ class ClipDataset(Dataset):
             "path": str, "label": int (-1 when the record has none), "truncated": bool}
     Records with ``start``/``end`` are decoded as that time segment of their file.
     ``frame_op`` (temporal-sensitivity diagnostic): "shuffle" permutes the sampled frames with a
-    permutation fixed per (seed, index); "repeat" repeats the clip's middle frame T times.
+    permutation fixed per (seed, index); "repeat" repeats the clip's middle frame T times; "reverse"
+    plays the sampled frames backwards (the same frames as "normal": only their order changes).
     """
 
     def __init__(self, records: Sequence[VideoRecord], preprocess: Preprocess, *, train: bool,
@@ -128,6 +129,8 @@ class ClipDataset(Dataset):
             return idx[:, perm]
         if self.frame_op == "repeat":
             return np.repeat(idx[:, idx.shape[1] // 2: idx.shape[1] // 2 + 1], idx.shape[1], axis=1)
+        if self.frame_op == "reverse":
+            return idx[:, ::-1].copy()
         return idx
 
     def _load(self, record: VideoRecord, index: int, epoch: int) -> tuple[torch.Tensor, bool]:

@@ -50,12 +50,12 @@ from . import paper as paper_numbers
 from .bootstrap import PairedDiff, paired_bootstrap, paired_bootstrap_all
 
 BUILTIN_SUFFIX = " [built-in world]"
-PROTOCOL_ORDER = ("linear", "v2v", "ft", "ret", "ret-ft")
+PROTOCOL_ORDER = ("linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft")
 DATASET_ORDER = ("ssv2", "k400", "ucf101", "hmdb51", "msrvtt", "didemo", "msvd", "lsmdc")
 METRIC_ORDER = ("top1", "top5", "R@1", "R@5", "R@10", "mAP", "MedR", "MeanR",
                 "t2v_R@1", "t2v_R@5", "t2v_R@10", "t2v_MedR", "t2v_MeanR",
                 "v2t_R@1", "v2t_R@5", "v2t_R@10", "v2t_MedR", "v2t_MeanR")
-DIAGNOSTIC_ORDER = ("shuffled", "repeated")
+DIAGNOSTIC_ORDER = ("shuffled", "repeated", "reversed")
 # Keys a side-file line may use to name its sample, so two models' lines can be paired.
 SAMPLE_ID_KEYS = ("id", "sample_id", "query_id", "query", "video_id", "index", "key")
 # A statistic recomputed from a side file must match the recorded metric within this (rounding).

@@ -32,9 +32,12 @@ from .aggregate import Agg, Cell, Column, Leaderboard, long_rows
 
 TEMPLATES = Path(__file__).parent / "templates"
 # short enough for a one-column group (U+2011: a hyphen the line never breaks at); the title says more
-PROTOCOL_LABELS = {"linear": "linear probe", "v2v": "video\u2192video", "ft": "fine\u2011tuning",
+PROTOCOL_LABELS = {"linear": "linear probe", "knn": "k\u2011NN", "attn": "attentive probe",
+                   "v2v": "video\u2192video", "ft": "fine\u2011tuning",
                    "ret": "zero\u2011shot", "ret-ft": "fine\u2011tuned retrieval"}
 PROTOCOL_TITLES = {"linear": "linear probe: a linear classifier on frozen features",
+                   "knn": "k-NN: weighted nearest-neighbour vote over the train split's frozen features (no training)",
+                   "attn": "attentive probe: a learned query pools the frozen encoder's tokens, then a classifier",
                    "v2v": "video-to-video retrieval: nearest neighbours on frozen features (no training)",
                    "ft": "fine-tuning: the whole encoder trained on the task",
                    "ret": "zero-shot text-to-video retrieval with the model's own text tower (no training)",

@@ -18,7 +18,7 @@ VALUE_W = 120
 ROW_H = 22
 BAR_H = 14
 TOP = 24
-VARIANT_ORDER = ("normal", "shuffled", "repeated")
+VARIANT_ORDER = ("normal", "shuffled", "repeated", "reversed")
 
 
 def _nice_max(x: float) -> float:
@@ -107,8 +107,9 @@ def bars(col: Column) -> Markup:
 
 
 def temporal(col: Column) -> Markup:
-    """The temporal-sensitivity diagnostic: the main metric on normal, shuffled and repeated frames per
-    model. A model that uses frame order loses accuracy when frames are shuffled or repeated."""
+    """The temporal-sensitivity diagnostic: the main metric on normal, shuffled, repeated and reversed
+    frames per model (the variants its results have). A model that uses frame order loses accuracy
+    when frames are shuffled or repeated; one that uses the arrow of time also when they are reversed."""
     groups: list[tuple[str, list[tuple[str, Agg]]]] = []
     for cell in col.cells:
         series: list[tuple[str, Agg]] = []
@@ -132,7 +133,7 @@ def temporal(col: Column) -> Markup:
     plot_w = WIDTH - LABEL_W - VALUE_W
     plot_bottom = TOP + group_h * len(groups)
     height = plot_bottom + 42
-    title = f"{col.key}: temporal sensitivity ({col.main_metric} on normal / shuffled / repeated frames)"
+    title = f"{col.key}: temporal sensitivity ({col.main_metric} on {' / '.join(variants)} frames)"
     parts = [f'<svg class="plot" role="img" width="{WIDTH}" '
              f'height="{height}" viewBox="0 0 {WIDTH} {height}">',
              f"<title>{escape(title)}</title>",

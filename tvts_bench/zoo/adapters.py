@@ -79,6 +79,23 @@ class ModuleAdapter(VideoAdapter):
         finally:
             self._video.train(was_training)
 
+    def encode_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        """The module's ``forward_tokens`` ([B, L, D]), else its ``forward_features`` when that gives
+        tokens (tvts_bench.nn.VideoViT: CLS + patch tokens after the final norm)."""
+        fn = getattr(self._video, "forward_tokens", None) or getattr(self._video, "forward_features", None)
+        if not callable(fn):
+            return super().encode_tokens(video)
+        was_training = self._video.training
+        self._video.eval()
+        try:
+            with torch.no_grad():
+                out = fn(video.to(self._device(), torch.float32))
+        finally:
+            self._video.train(was_training)
+        if not isinstance(out, torch.Tensor) or out.dim() != 3:
+            return super().encode_tokens(video)
+        return out.float()
+
     @property
     def has_text(self) -> bool:
         return self._text is not None or self._text_call is not None

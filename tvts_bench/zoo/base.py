@@ -68,6 +68,11 @@ class VideoAdapter(ABC):
         """Video features in the joint text-video space (after any projection). Text models override."""
         return self.encode_video(video)
 
+    def encode_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, C, T, H, W]`` -> ``[B, L, D]`` output tokens of the frozen encoder (after its final
+        norm), for the attentive probe. Models that cannot give tokens leave this unimplemented."""
+        raise NotImplementedError(f"model {self.name} gives no token features (encode_tokens)")
+
     @abstractmethod
     def video_backbone(self) -> nn.Module:
         """A trainable module mapping ``[B, C, T, H, W]`` -> ``[B, feature_dim]``, for fine-tuning."""

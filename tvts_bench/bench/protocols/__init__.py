@@ -1,4 +1,4 @@
-"""The five protocols. ``PROTOCOLS[task.protocol](ctx) -> ProtocolOutput`` (see ``bench.context``).
+"""The protocols. ``PROTOCOLS[task.protocol](ctx) -> ProtocolOutput`` (see ``bench.context``).
 
 Each protocol module is imported only when its protocol runs (fine-tuning pulls in timm, text-video
 fine-tuning transformers), so listing tasks or running a linear probe stays light.
@@ -11,7 +11,8 @@ from typing import Callable
 
 from ..context import ProtocolContext, ProtocolOutput
 
-_MODULES = {"linear": "linear", "v2v": "v2v", "ft": "finetune", "ret": "retrieval", "ret-ft": "retrieval_ft"}
+_MODULES = {"linear": "linear", "knn": "knn", "attn": "attn", "v2v": "v2v", "ft": "finetune", "ret": "retrieval",
+            "ret-ft": "retrieval_ft"}
 
 
 def _lazy(module: str) -> Callable[[ProtocolContext], ProtocolOutput]:

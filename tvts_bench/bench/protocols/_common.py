@@ -68,14 +68,18 @@ def select_metrics(values: dict[str, MetricValue], ctx) -> dict[str, MetricValue
     return {m: values[m] for m in wanted} if wanted else values
 
 
+# frame-order variants scored beside the normal features (context.FRAME_OPS)
+DIAGNOSTICS = ("shuffled", "repeated", "reversed")
+
+
 def diagnostics_of(ctx) -> list[str]:
     raw = param(ctx, "diagnostics", []) or []
     if isinstance(raw, str):
         raw = [raw]
-    bad = [v for v in raw if v not in ("shuffled", "repeated")]
+    bad = [v for v in raw if v not in DIAGNOSTICS]
     if bad:
-        raise ConfigError(f"task {ctx.task.name}: unknown diagnostic variant(s) {bad}",
-                          hint="params.diagnostics takes shuffled and/or repeated")
+        raise ConfigError(f"task {ctx.task.name}: unknown diagnostic variant(s) {bad} in params.diagnostics",
+                          hint=f"params.diagnostics takes any of {', '.join(DIAGNOSTICS)}")
     return list(raw)
 
 

@@ -16,9 +16,14 @@ minimised in torch by full-batch L-BFGS on z-scored features: much faster than s
 on 100k x 768 features and usable on a GPU; ``tests/test_protocols_linear.py`` checks it against
 scikit-learn. Warm starts along the C grid (small C first) cut the iterations.
 
+Low-shot (``params.low_shot``: a fraction of every class, or ``params.shots`` per class; see
+``_lowshot.py``): steps 1-4 run on each of ``params.subsets`` (default 3) class-balanced subsets of the
+train split in turn (C is chosen on a held-out part of the subset); the number is the mean over
+subsets (and seeds), its interval a two-way bootstrap over subsets and test samples.
+
 Temporal-sensitivity diagnostic (``params.diagnostics``): the probe trained on the normal features
-(same C, same seeds) is scored on the test split's ``shuffled`` and ``repeated`` features; a model that
-uses frame order loses accuracy there. Only test features of the variants are extracted.
+(same C, same seeds) is scored on the test split's ``shuffled``, ``repeated`` and ``reversed`` features;
+a model that uses frame order loses accuracy there. Only test features of the variants are extracted.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ...errors import DataFormatError, TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, topk_hits
 from ._common import diagnostics_of, param, percent_value, progress_task, seeds_of, select_metrics, torch_device
+from ._lowshot import INTERVAL_RULE, LOW_SHOT_RULE, balanced_subset, low_shot_of, spread, subset_info, two_way_value
 
 
 @dataclass
@@ -172,49 +178,80 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     variant_feats = {v: ctx.features(ctx.task.splits.test, v) for v in variants}
 
     seeds = seeds_of(ctx, default=3)
-    hits = {k: np.zeros(len(y_test)) for k in ks}
-    var_hits = {v: {k: np.zeros(len(variant_feats[v].labels)) for k in ks} for v in variants}
     test_ids = [r.video_id for r in test.records]
-    pred_by_seed: list[np.ndarray] = []            # [N, 5] top-5 classes of each seed's probe
+    train_ids = [r.video_id for r in train.records]
+    low = low_shot_of(ctx)
+    banks = ([(s, balanced_subset(y_train, train_ids, seed=s, fraction=low.fraction, shots=low.shots))
+              for s in low.seeds()] if low else [(None, np.arange(len(y_train)))])
+    # outcomes per training set (one row per low-shot subset), averaged over the probe seeds
+    hits = {k: np.zeros((len(banks), len(y_test))) for k in ks}
+    var_hits = {v: {k: np.zeros((len(banks), len(variant_feats[v].labels))) for k in ks} for v in variants}
+    pred_by_seed: list[np.ndarray] = []            # [N, 5] top-5 classes of each (subset, seed)'s probe
     per_seed: list[dict] = []
-    with progress_task(ctx, f"{ctx.task.name}: linear probe", total=len(seeds)) as advance:
-        for seed in seeds:
-            if len(grid) > 1:
-                C, held_scores = choose_C(train.features, y_train, num_classes, grid, val_fraction=val_fraction,
-                                          seed=seed, standardize=standardize, max_iter=max_iter, device=device)
-            else:
-                C, held_scores = grid[0], {}
-            model = fit_logreg(train.features, y_train, num_classes, C, standardize=standardize,
-                               max_iter=max_iter, device=device)
-            logits = model.logits(test.features).cpu()
-            seed_hits = topk_hits(logits, y_test, ks, what=f"test logits (seed {seed})", ids=test_ids)
-            for k in ks:
-                hits[k] += seed_hits[k] / len(seeds)
-            pred_by_seed.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
-            for v in variants:
-                vf = variant_feats[v]
-                vh = topk_hits(model.logits(vf.features).cpu(), _labels(vf, f"{v} test"), ks,
-                               what=f"{v} test logits (seed {seed})", ids=[r.video_id for r in vf.records])
+    subsets: list[dict] = []
+    with progress_task(ctx, f"{ctx.task.name}: linear probe", total=len(seeds) * len(banks)) as advance:
+        for b, (subset_seed, idx) in enumerate(banks):
+            x_fit, y_fit = train.features[idx], y_train[idx]
+            for seed in seeds:
+                if len(grid) > 1:
+                    try:
+                        C, held_scores = choose_C(x_fit, y_fit, num_classes, grid, val_fraction=val_fraction,
+                                                  seed=seed, standardize=standardize, max_iter=max_iter,
+                                                  device=device)
+                    except TvtsBenchError as e:
+                        if low is None:
+                            raise
+                        raise TvtsBenchError(f"task {ctx.task.name}: {e.message} (params.low_shot/shots "
+                                             f"{low.label} leaves too few videos per class)",
+                                             hint="raise params.shots / params.low_shot, or give params.C "
+                                                  "a single value") from None
+                else:
+                    C, held_scores = grid[0], {}
+                model = fit_logreg(x_fit, y_fit, num_classes, C, standardize=standardize,
+                                   max_iter=max_iter, device=device)
+                logits = model.logits(test.features).cpu()
+                seed_hits = topk_hits(logits, y_test, ks, what=f"test logits (seed {seed})", ids=test_ids)
                 for k in ks:
-                    var_hits[v][k] += vh[k] / len(seeds)
-            per_seed.append({"seed": seed, "C": C, "heldout_top1": held_scores,
-                             "top1": 100 * float(seed_hits[1].mean()), "top5": 100 * float(seed_hits[5].mean()),
-                             "lbfgs_iterations": model.iterations})
-            advance()
+                    hits[k][b] += seed_hits[k] / len(seeds)
+                pred_by_seed.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
+                for v in variants:
+                    vf = variant_feats[v]
+                    vh = topk_hits(model.logits(vf.features).cpu(), _labels(vf, f"{v} test"), ks,
+                                   what=f"{v} test logits (seed {seed})", ids=[r.video_id for r in vf.records])
+                    for k in ks:
+                        var_hits[v][k][b] += vh[k] / len(seeds)
+                per_seed.append({"seed": seed, "C": C, "heldout_top1": held_scores,
+                                 "top1": 100 * float(seed_hits[1].mean()), "top5": 100 * float(seed_hits[5].mean()),
+                                 "lbfgs_iterations": model.iterations,
+                                 **({"subset_seed": subset_seed} if low else {})})
+                advance()
+            if low:
+                subsets.append({**subset_info(y_train, idx, subset_seed),
+                                **{f"top{k}": 100 * float(hits[k][b].mean()) for k in ks}})
 
-    metrics = select_metrics({f"top{k}": percent_value(hits[k], ctx, salt=k) for k in ks}, ctx)
-    diagnostics = {v: select_metrics({f"top{k}": percent_value(var_hits[v][k], ctx, salt=k) for k in ks}, ctx)
-                   for v in variants}
+    def values(outcomes: dict[int, np.ndarray]) -> dict:
+        if low:
+            return {f"top{k}": two_way_value(outcomes[k], ctx, salt=k) for k in ks}
+        return {f"top{k}": percent_value(outcomes[k][0], ctx, salt=k) for k in ks}
+
+    metrics = select_metrics(values(hits), ctx)
+    diagnostics = {v: select_metrics(values(var_hits[v]), ctx) for v in variants}
     # correct_top1/5 are the per-sample outcomes the metric averages (over seeds, ties by expected
     # hit); pred_by_seed lists each seed's own top-5, so a reader can recompute them seed by seed.
     per_sample = [{"video_id": r.video_id, "label": int(y_test[i]),
                    "pred_by_seed": [p[i].tolist() for p in pred_by_seed],
-                   "correct_top1": float(hits[1][i]), "correct_top5": float(hits[5][i])}
+                   "correct_top1": float(hits[1][:, i].mean()), "correct_top5": float(hits[5][:, i].mean())}
                   for i, r in enumerate(test.records)]
+    info = {"seeds": seeds, "per_seed": per_seed, "C_grid": grid, "val_fraction": val_fraction,
+            "standardize": standardize, "train_samples": int(len(y_train)),
+            "test_samples": int(len(y_test)), "num_classes": num_classes, "ties": TIE_RULE,
+            "diagnostic_train": "normal features (variant features only at test time)"}
+    if low:
+        info["low_shot"] = {"setting": low.label, "fraction": low.fraction, "shots": low.shots,
+                            "subsets": subsets, "rule": LOW_SHOT_RULE, "interval": INTERVAL_RULE,
+                            "pred_by_seed_order": "subset-major: every seed of subset 0, then subset 1, ...",
+                            **{f"spread_top{k}": spread([s[f"top{k}"] for s in subsets]) for k in ks}}
     return ProtocolOutput(
         metrics=metrics, diagnostics=diagnostics, per_sample=per_sample,
         clips=0,
-        extra={"linear": {"seeds": seeds, "per_seed": per_seed, "C_grid": grid, "val_fraction": val_fraction,
-                          "standardize": standardize, "train_samples": int(len(y_train)),
-                          "test_samples": int(len(y_test)), "num_classes": num_classes, "ties": TIE_RULE,
-                          "diagnostic_train": "normal features (variant features only at test time)"}})
+        extra={"linear": info})

@@ -2,7 +2,8 @@
 
 ``read_dataset(name, root, **options)`` is the entry point; ``READERS`` maps each short name to its
 reader function. Options: ``split`` (1|2|3) for ucf101/hmdb51, ``train`` ("9k"|"7k") for msrvtt,
-``load_annotations`` (bool) for yttemporal. Every record's ``path`` is absolute and under the root;
+``load_annotations`` (bool) for yttemporal, ``classes_file`` (a class list, ``data/class_subset.py``) for
+the classification datasets. Every record's ``path`` is absolute and under the root;
 videos that do not exist still get their path (the manifest counts them as missing).
 """
 
@@ -31,10 +32,16 @@ READERS: dict[str, Callable[..., DatasetIndex]] = {
 }
 
 
+# Options every classification dataset takes, handled here rather than by each reader.
+CLASSIFICATION = ("ssv2", "k400", "ucf101", "hmdb51")
+COMMON_OPTIONS = ("classes_file",)          # data/class_subset.py
+
+
 def reader_options(name: str) -> list[str]:
     """Names of the options ``read_dataset`` accepts for dataset ``name``."""
     params = inspect.signature(READERS[name]).parameters
-    return [p for p in params if p != "root"]
+    common = list(COMMON_OPTIONS) if name in CLASSIFICATION else []
+    return [p for p in params if p != "root"] + common
 
 
 def read_dataset(name: str, root: Path | str, **options: Any) -> DatasetIndex:
@@ -46,4 +53,10 @@ def read_dataset(name: str, root: Path | str, **options: Any) -> DatasetIndex:
     if unknown:
         raise ConfigError(f"dataset {name} has no option {', '.join(map(repr, unknown))}",
                           hint=f"its options: {', '.join(allowed) or 'none'}")
-    return READERS[name](Path(root), **options)
+    classes_file = options.pop("classes_file", None)
+    index = READERS[name](Path(root), **options)
+    if classes_file is not None:
+        from ..class_subset import restrict
+
+        index = restrict(index, classes_file)
+    return index
