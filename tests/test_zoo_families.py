@@ -110,3 +110,30 @@ def test_a_card_naming_an_unknown_family_format_or_config_key_is_refused(tmp_pat
         (tmp_path / "videomae-vitb-k400.yaml").write_text(text.replace(old, new))
         with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
             load_card_file(tmp_path / "videomae-vitb-k400.yaml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", [f for f in FAMILY_NAMES if f not in ("scratch", "user", "project")])
+def test_every_family_writes_a_v2v_result_on_the_built_in_world(family, tmp_path, bench_home, monkeypatch):
+    """`tvts-bench run --model <card> --checkpoint <file> --tasks ssv2-v2v` writes a result for every
+    family whose weights come from a file (sampling sized to the tiny example model)."""
+    from tvts_bench.bench.results import read_result
+    from tvts_bench.cli import main
+
+    work = tmp_path / "example"
+    work.mkdir()
+    examples = get_family(family).example(work)
+    ex = next((e for e in examples if e.checkpoint is not None), examples[0])      # else: a folder as the model
+    for name, value in ex.env.items():
+        monkeypatch.setenv(name, value)
+    sizes = [f"ssv2-v2v.sampling.frames={ex.frames}", f"ssv2-v2v.sampling.size={ex.size}",
+             f"ssv2-v2v.sampling.short_side={ex.size}", "ssv2-v2v.bootstrap=20", "ssv2-v2v.diagnostics=[]"]
+    argv = ["run", "--model", str(ex.model), "--tasks", "ssv2-v2v", "-q"]
+    if ex.checkpoint is not None:
+        argv += ["--checkpoint", str(ex.checkpoint)]
+    for s in sizes:
+        argv += ["--task-param", s]
+    main(argv)                                    # returns normally: exit status 0
+    [path] = list((bench_home / "results").rglob("builtin-seed0.json"))
+    record = read_result(path)
+    assert record.model.family == family and "R@1" in record.metrics
