@@ -98,6 +98,31 @@ def progress_task(ctx, description: str, total: int | None) -> Iterator:
             prog.remove_task(tid)
 
 
+def class_labels(fs, what: str, needs: str) -> np.ndarray:
+    """The class labels of a feature set; a clear error when the dataset has none (``needs``: which
+    protocol asked, e.g. "the linear probe")."""
+    from ...errors import DataFormatError
+
+    if fs.labels is None:
+        raise DataFormatError(fs.records[0].path.parent if fs.records else "?",
+                              f"the {what} split has no class labels; {needs} needs a classification dataset")
+    return np.asarray(fs.labels, dtype=np.int64)
+
+
+def labelled_splits(ctx, train, test, needs: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(train labels, test labels, number of classes) of a classification task's two feature sets;
+    an empty split is an error naming it."""
+    from ...errors import TvtsBenchError
+
+    y_train, y_test = class_labels(train, "train", needs), class_labels(test, "test", needs)
+    if len(y_train) == 0 or len(y_test) == 0:
+        empty = ctx.task.splits.train if len(y_train) == 0 else ctx.task.splits.test
+        raise TvtsBenchError(f"task {ctx.task.name}: no readable video in the {empty} split",
+                             hint="check the dataset root and the manifest (tvts-bench data check)")
+    num_classes = max(len(ctx.index.classes), int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
+    return y_train, y_test, num_classes
+
+
 def torch_device(ctx) -> torch.device:
     dev = str(getattr(ctx, "device", "cpu") or "cpu")
     if dev.startswith("cuda") and not torch.cuda.is_available():

@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import DataFormatError, TvtsBenchError
+from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, require_finite, topk_hits
-from ._common import diagnostics_of, param, percent_value, progress_task, seeds_of, select_metrics, torch_device
+from ._common import (class_labels, diagnostics_of, labelled_splits, param, percent_value, progress_task,
+                      seeds_of, select_metrics, torch_device)
 from .linear import stratified_holdout
 
 KS = (1, 5)
@@ -117,13 +118,6 @@ def probe_logits(probe: AttentiveProbe, tokens: np.ndarray, device: torch.device
     return torch.cat(out) if out else torch.zeros(0, probe.head.out_features)
 
 
-def _labels(fs, what: str) -> np.ndarray:
-    if fs.labels is None:
-        raise DataFormatError(fs.records[0].path.parent if fs.records else "?",
-                              f"the {what} split has no class labels; the attentive probe needs a "
-                              "classification dataset")
-    return np.asarray(fs.labels, dtype=np.int64)
-
 
 def _tokens(ctx: ProtocolContext, split: str, variant: str):
     try:
@@ -140,12 +134,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     name = ctx.task.name
     train = _tokens(ctx, ctx.task.splits.train, "normal")
     test = _tokens(ctx, ctx.task.splits.test, "normal")
-    y_train, y_test = _labels(train, "train"), _labels(test, "test")
-    if len(y_train) == 0 or len(y_test) == 0:
-        empty = ctx.task.splits.train if len(y_train) == 0 else ctx.task.splits.test
-        raise TvtsBenchError(f"task {name}: no readable video in the {empty} split",
-                             hint="check the dataset root and the manifest (tvts-bench data check)")
-    num_classes = max(len(ctx.index.classes), int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
+    y_train, y_test, num_classes = labelled_splits(ctx, train, test, "the attentive probe")
     dim = int(train.features.shape[-1])
     heads = int(param(ctx, "heads", None) or default_heads(dim))
     if dim % heads:
@@ -197,7 +186,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
             preds.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
             for v in variants:
                 vt = variant_tokens[v]
-                vh = topk_hits(probe_logits(probe, vt.features, device), _labels(vt, f"{v} test"), KS,
+                vy = class_labels(vt, f"{v} test", "the attentive probe")
+                vh = topk_hits(probe_logits(probe, vt.features, device), vy, KS,
                                what=f"{v} test logits (seed {seed})", ids=[r.video_id for r in vt.records])
                 for k in KS:
                     var_hits[v][k] += vh[k] / len(seeds)

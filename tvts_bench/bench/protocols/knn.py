@@ -37,10 +37,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...errors import DataFormatError, TvtsBenchError
+from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, l2_normalize, require_finite, topk_hits
-from ._common import diagnostics_of, param, percent_value, progress_task, select_metrics, torch_device
+from ._common import (class_labels, diagnostics_of, labelled_splits, param, percent_value, progress_task,
+                      select_metrics, torch_device)
 from ._lowshot import INTERVAL_RULE, LOW_SHOT_RULE, balanced_subset, low_shot_of, spread, subset_info, two_way_value
 
 CLASS_KS = (1, 5)
@@ -106,13 +107,6 @@ def knn_votes(train: np.ndarray | torch.Tensor, train_labels: np.ndarray, test: 
     return {k: v[expand] for k, v in out.items()}
 
 
-def _labels(fs, what: str) -> np.ndarray:
-    if fs.labels is None:
-        raise DataFormatError(fs.records[0].path.parent if fs.records else "?",
-                              f"the {what} split has no class labels; k-NN classification needs a "
-                              "classification dataset")
-    return np.asarray(fs.labels, dtype=np.int64)
-
 
 def _hits(votes: dict[int, np.ndarray], labels: np.ndarray, ks: list[int], what: str, ids: list[str]
           ) -> dict[tuple[int, int], np.ndarray]:
@@ -127,11 +121,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     name = ctx.task.name
     train = ctx.features(ctx.task.splits.train, "normal")
     test = ctx.features(ctx.task.splits.test, "normal")
-    y_train, y_test = _labels(train, "train"), _labels(test, "test")
-    if len(y_train) == 0 or len(y_test) == 0:
-        empty = ctx.task.splits.train if len(y_train) == 0 else ctx.task.splits.test
-        raise TvtsBenchError(f"task {name}: no readable video in the {empty} split",
-                             hint="check the dataset root and the manifest (tvts-bench data check)")
+    y_train, y_test, _ = labelled_splits(ctx, train, test, "k-NN classification")
     ks = [int(k) for k in param(ctx, "ks", [10, 20])]
     if not ks or min(ks) < 1:
         raise TvtsBenchError(f"task {name}: params.ks must list neighbour counts >= 1, got {ks}")
@@ -168,8 +158,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                 vf = variant_feats[v]
                 vv = knn_votes(bank_x, bank_y, vf.features, ks, num_classes, temperature=temperature,
                                device=device)
-                for key, h in _hits(vv, _labels(vf, f"{v} test"), ks, f"{v} test",
-                                    [r.video_id for r in vf.records]).items():
+                vy = class_labels(vf, f"{v} test", "k-NN classification")
+                for key, h in _hits(vv, vy, ks, f"{v} test", [r.video_id for r in vf.records]).items():
                     var_hits[v][key][i] = h
             if seed is not None:
                 subsets.append({**subset_info(y_train, idx, seed),

@@ -35,10 +35,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...errors import DataFormatError, TvtsBenchError
+from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, topk_hits
-from ._common import diagnostics_of, param, percent_value, progress_task, seeds_of, select_metrics, torch_device
+from ._common import (class_labels, diagnostics_of, labelled_splits, param, percent_value, progress_task,
+                      seeds_of, select_metrics, torch_device)
 from ._lowshot import INTERVAL_RULE, LOW_SHOT_RULE, balanced_subset, low_shot_of, spread, subset_info, two_way_value
 
 
@@ -150,23 +151,11 @@ def choose_C(x: np.ndarray, y: np.ndarray, num_classes: int, grid: list[float], 
     return best, scores
 
 
-def _labels(fs, what: str) -> np.ndarray:
-    if fs.labels is None:
-        raise DataFormatError(fs.records[0].path.parent if fs.records else "?",
-                              f"the {what} split has no class labels; the linear probe needs a "
-                              "classification dataset")
-    return np.asarray(fs.labels, dtype=np.int64)
-
 
 def run(ctx: ProtocolContext) -> ProtocolOutput:
     train = ctx.features(ctx.task.splits.train, "normal")
     test = ctx.features(ctx.task.splits.test, "normal")
-    y_train, y_test = _labels(train, "train"), _labels(test, "test")
-    if len(y_train) == 0 or len(y_test) == 0:
-        empty = ctx.task.splits.train if len(y_train) == 0 else ctx.task.splits.test
-        raise TvtsBenchError(f"task {ctx.task.name}: no readable video in the {empty} split",
-                             hint="check the dataset root and the manifest (tvts-bench data check)")
-    num_classes = max(len(ctx.index.classes), int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
+    y_train, y_test, num_classes = labelled_splits(ctx, train, test, "the linear probe")
     grid = param(ctx, "C", [0.001, 0.01, 0.1, 1.0, 10.0, 100.0])
     grid = [float(c) for c in (grid if isinstance(grid, (list, tuple)) else [grid])]
     val_fraction = float(param(ctx, "val_fraction", 0.2))
@@ -216,7 +205,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                 pred_by_seed.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
                 for v in variants:
                     vf = variant_feats[v]
-                    vh = topk_hits(model.logits(vf.features).cpu(), _labels(vf, f"{v} test"), ks,
+                    vy = class_labels(vf, f"{v} test", "the linear probe")
+                    vh = topk_hits(model.logits(vf.features).cpu(), vy, ks,
                                    what=f"{v} test logits (seed {seed})", ids=[r.video_id for r in vf.records])
                     for k in ks:
                         var_hits[v][k][b] += vh[k] / len(seeds)
