@@ -26,7 +26,7 @@ def _choices(text: str, known: tuple[str, ...], option: str) -> tuple[str, ...]:
               help="Reference rows (default: all: chance, perception, pixel, order-shuffled, order-frame-average, "
                    "pixel-cnn, order-shuffled-cnn).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Supervised epochs behind the pixel and order ceilings (default 30).")
+              help="Supervised epochs behind the pixel and order ceilings (default 30, batch 32).")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
               help="Results folder (default: <home>/results).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")

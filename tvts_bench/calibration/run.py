@@ -66,20 +66,23 @@ PIXEL_ARCHITECTURE = {"pixel-cnn": "cnn3d", "order-shuffled-cnn": "cnn3d"}
 @dataclass(frozen=True)
 class Budget:
     """The supervised training behind the pixel and order ceilings: many more epochs than the demo's
-    3-epoch fine-tuning, a learning rate for training from scratch, and none of the recipe's
+    3-epoch fine-tuning, batch 32 at an effective learning rate of 2e-3, and none of the recipe's
     regularisers (mixup, cutmix, RandAugment, random erasing, label smoothing, drop path), which are
-    tuned for fine-tuning a pretrained ViT-B and kept a small ViT trained from scratch at chance
-    (measured: SSV2 stand-in, loss flat at ln 16 for 5 epochs). The same for every dataset and variant."""
+    tuned for fine-tuning a pretrained ViT-B. Measured on the demo SSV2 stand-in with the 3D CNN:
+    12 epochs at batch 8 stayed at 10 % (chance 6 %), 12 epochs at batch 32 reached 16 %, 30 epochs at
+    batch 32 reached 67 %. The same for every dataset and variant."""
 
     epochs: int = 30
-    lr: float = 0.05            # at batch 256 (x batch/256): 1.6e-3 at batch 8
-    warmup_epochs: int = 2
+    lr: float = 0.016           # at batch 256 (x batch/256): 2e-3 at batch 32
+    warmup_epochs: int = 1
+    batch_size: int = 32
 
     def task_params(self, frames: str, architecture: str = "model") -> tuple[str, ...]:
         params = (f"ft.epochs={self.epochs}", f"ft.lr={self.lr}", f"ft.warmup_epochs={self.warmup_epochs}",
-                  "ft.mixup=0", "ft.cutmix=0", "ft.randaug=null", "ft.reprob=0", "ft.label_smoothing=0",
-                  "ft.drop_path=0", f"ft.frames={frames}", "ft.trained_v2v=true")
-        if architecture != "model":           # a CNN has no layers to decay; its own batch norm
+                  f"ft.batch_size={self.batch_size}", "ft.mixup=0", "ft.cutmix=0", "ft.randaug=null",
+                  "ft.reprob=0", "ft.label_smoothing=0", "ft.drop_path=0", f"ft.frames={frames}",
+                  "ft.trained_v2v=true")
+        if architecture != "model":           # a CNN has no layers to decay
             params += (f"ft.architecture={architecture}", "ft.layer_decay=1.0")
         return params
 
