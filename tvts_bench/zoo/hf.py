@@ -45,7 +45,7 @@ from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter, TextTower
 from .base import Preprocess
 from .card import ModelCard
-from .clip import CLIPAdapter
+from .clip import CLIPAdapter, CLIPFrameEncoder
 from .importing import KeyMapper, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights
 
@@ -113,23 +113,11 @@ class XCLIPVideoEncoder(_FixedShape):
         return self.mit(self.visual_projection(pooled).view(b, t, -1)).pooler_output
 
 
-class SiglipFrameEncoder(nn.Module):
-    """Per-frame SigLIP image features (attention-pooled), averaged over frames."""
+class SiglipFrameEncoder(CLIPFrameEncoder):
+    """Per-frame SigLIP image features (attention-pooled, no projection), averaged over frames."""
 
     def __init__(self, vision_model: nn.Module, dim: int, normalize_frames: bool = False):
-        super().__init__()
-        self.vision_model = vision_model
-        self.feature_dim = dim
-        self.normalize_frames = normalize_frames
-
-    def frame_embeds(self, video: torch.Tensor) -> torch.Tensor:
-        b, c, t, h, w = video.shape
-        frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        return self.vision_model(pixel_values=frames).pooler_output.view(b, t, -1)
-
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
-        emb = self.frame_embeds(video)
-        return (F.normalize(emb, dim=-1) if self.normalize_frames else emb).mean(dim=1)
+        super().__init__(vision_model, nn.Identity(), dim, normalize_frames)
 
 
 class _TextSide(nn.Module):
