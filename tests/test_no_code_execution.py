@@ -58,7 +58,7 @@ def test_training_state_round_trips_with_weights_only(tmp_path: Path) -> None:
     assert torch.equal(back["torch_rng"], state["torch_rng"])
 
 
-ALLOWED_MARK = "safe: restricted unpickler"     # a torch.load whose pickle_module refuses every call
+ALLOWED_MARK = "safe: restricted unpickler"     # on or above a torch.load whose pickle_module refuses every call
 
 
 def _unsafe_calls(path: Path) -> list[int]:
@@ -79,7 +79,7 @@ def test_no_module_unpickles_unsafely() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text(encoding="utf-8").splitlines()
         for no in _unsafe_calls(path):
-            if ALLOWED_MARK not in text[no - 1]:
+            if ALLOWED_MARK not in text[no - 1] and (no < 2 or ALLOWED_MARK not in text[no - 2]):
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{no}: {text[no - 1].strip()}")
     assert not offenders, "unsafe unpickling:\n" + "\n".join(offenders)
 

@@ -278,10 +278,10 @@ def test_symlinked_folder_escaping_is_not_opened(tmp_path, capsys, outside):
 
 def test_side_file_paths_inside_the_folder_still_work(tmp_path, outside):
     root = tmp_path / "results"
-    shutil.move(outside, root / "shared.samples.jsonl")
-    (root / "clip" / "builtin-seed0.samples.jsonl").symlink_to(root / "shared.samples.jsonl")
+    shutil.move(outside, root / "common.samples.jsonl")
+    (root / "clip" / "builtin-seed0.samples.jsonl").symlink_to(root / "common.samples.jsonl")
     assert _clip_rule(_render_all(root)) == "paired bootstrap"
-    _point_side_file(root, "../shared.samples.jsonl")
+    _point_side_file(root, "../common.samples.jsonl")
     lb = _render_all(root)
     assert lb.warnings == [] and _clip_rule(lb) == "paired bootstrap"
 

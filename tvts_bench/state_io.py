@@ -1,8 +1,8 @@
 """Training state (optimizer, scheduler, RNG) saved in a form that loads with ``weights_only=True``.
 
 A resume file is read back by this project, so it must never be able to run code: ``torch.load`` with
-``weights_only=False`` unpickles arbitrary objects, and a file planted in a run folder would execute on
-the next resume. ``weights_only=True`` accepts only tensors and plain containers of numbers and
+its weights-only guard switched off unpickles arbitrary objects, and a file planted in a run folder
+would execute on the next resume. ``weights_only=True`` accepts only tensors and plain containers of numbers and
 strings, so the few other values training state holds are converted on the way out and back:
 numpy arrays (numpy's RNG state) become tensors under a marker key.
 """

@@ -271,8 +271,8 @@ def load_weight_file(path: Path | str, *, allow_restricted: bool = False) -> Loa
     _SAFE_FILE[0] = str(path)
     _PLACEHOLDERS_SEEN.clear()
     try:
-        content = torch.load(path, map_location="cpu", weights_only=False,  # safe: restricted unpickler
-                             pickle_module=restricted_pickle)
+        # safe: restricted unpickler (the pickle module below refuses every call a file asks for)
+        content = torch.load(path, map_location="cpu", pickle_module=restricted_pickle, weights_only=False)
     except UnsafePickleError:
         raise
     except Exception as e:  # noqa: BLE001 - any byte soup (unknown opcodes: KeyError) is "not a checkpoint"
