@@ -120,17 +120,24 @@ def import_hf_clip(folder: Path, options: CLIPOptions, *, accept_unused: bool = 
     return model.eval(), report
 
 
-def _tokenizer(folder: Path, max_len: int):
+def hf_tokenizer(folder: Path, max_len: int, max_length_padding: bool = False):
+    """A ``list[str] -> token dict`` function from the tokenizer saved in a HuggingFace folder.
+
+    ``max_length_padding``: SigLIP's way (big_vision pads to a fixed length and attends to every
+    position, pads included; its tokenizer returns no attention mask, so none is passed)."""
     from transformers import AutoTokenizer
 
     try:
         tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder}: cannot load the CLIP tokenizer ({e})",
+        raise CheckpointError(f"{folder}: cannot load the tokenizer ({e})",
                               hint="save the tokenizer next to the model (processor.save_pretrained)") from None
 
     def tokenize(texts: list[str]) -> dict:
-        return dict(tok(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt"))
+        out = tok(texts, padding="max_length" if max_length_padding else True, truncation=True,
+                  max_length=max_len, return_tensors="pt")
+        keep = ("input_ids",) if max_length_padding else ("input_ids", "attention_mask")
+        return {k: v for k, v in out.items() if k in keep}
 
     return tokenize
 
@@ -165,7 +172,7 @@ def load_clip(card: ModelCard, path: Path, *, accept_unused: bool = False) -> Mo
     text = None
     if has_tok:
         text = TextTower(_TextSide(model.text_model, model.text_projection),
-                         _tokenizer(path, options.text_max_len), _encode_text)
+                         hf_tokenizer(path, options.text_max_len), _encode_text)
     else:
         report.notes.append("no tokenizer files in the folder: text tower disabled")
     pre_cfg = _preprocess_config(path)

@@ -45,7 +45,7 @@ from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter, TextTower
 from .base import Preprocess
 from .card import ModelCard
-from .clip import CLIPAdapter, CLIPFrameEncoder
+from .clip import CLIPAdapter, CLIPFrameEncoder, hf_tokenizer
 from .importing import KeyMapper, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights
 
@@ -180,26 +180,6 @@ def _config(folder: Path) -> Any:
         raise CheckpointError(f"{folder / 'config.json'}: not a readable config ({e})") from None
 
 
-def _tokenizer(folder: Path, max_len: int, max_length_padding: bool):
-    """``max_length_padding``: SigLIP's way (big_vision pads to a fixed length and attends to every
-    position, pads included; its tokenizer returns no attention mask, so none is passed)."""
-    from transformers import AutoTokenizer
-
-    try:
-        tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder}: cannot load the tokenizer ({e})",
-                              hint="save the tokenizer next to the model (processor.save_pretrained)") from None
-
-    def tokenize(texts: list[str]) -> dict:
-        out = tok(texts, padding="max_length" if max_length_padding else True, truncation=True,
-                  max_length=max_len, return_tensors="pt")
-        keep = ("input_ids",) if max_length_padding else ("input_ids", "attention_mask")
-        return {k: v for k, v in out.items() if k in keep}
-
-    return tokenize
-
-
 def _has_tokenizer(folder: Path) -> bool:
     return any((folder / n).is_file() for n in ("tokenizer.json", "vocab.json", "tokenizer_config.json",
                                                   "spiece.model", "vocab.txt"))
@@ -295,7 +275,7 @@ def load_hf(card: ModelCard, path: Path, *, accept_unused: bool = False) -> Modu
             adapter_cls = CLIPAdapter
         if _has_tokenizer(path):
             try:
-                text = TextTower(side, _tokenizer(path, max_len, max_pad), _encode_text)
+                text = TextTower(side, hf_tokenizer(path, max_len, max_pad), _encode_text)
             except CheckpointError as e:
                 # e.g. SigLIP's sentencepiece tokenizer without the sentencepiece package: the video
                 # side still evaluates; retrieval tasks then say "no text tower"
