@@ -49,7 +49,7 @@ def _assert_valid(home: Path, world: Path, world_size: int) -> dict[str, float]:
     assert values["top1"] <= values["top5"]
     # every test video was scored once, whatever rank scored it (no padding duplicates, none lost)
     side = expected.with_name("builtin-seed0.samples.jsonl")
-    scored = [json.loads(line)["video_id"] for line in side.read_text().splitlines() if line.strip()]
+    scored = [json.loads(line)["sample_id"] for line in side.read_text().splitlines() if line.strip()]
     test_ids = [r.video_id for r in read_dataset("ssv2", world / "ssv2").records("validation")]
     assert sorted(scored) == sorted(test_ids) and rec.metrics["top1"].n == len(test_ids)
     return values

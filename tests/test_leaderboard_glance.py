@@ -110,7 +110,7 @@ def make_results(root: Path) -> Path:
             for seed in seeds:
                 noise = rng.random(N)
                 correct = (0.8 * difficulty + 0.2 * noise < level).astype(float)
-                rows = [{"id": f"q{i:04d}", "correct": int(c)} for i, c in enumerate(correct)]
+                rows = [{"sample_id": f"q{i:04d}", metric: float(c)} for i, c in enumerate(correct)]
                 folder = root / f"m{m}" / task
                 folder.mkdir(parents=True, exist_ok=True)
                 write_result(folder / f"{source}-seed{seed}.json",

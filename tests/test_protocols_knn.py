@@ -51,9 +51,8 @@ def test_knn_protocol_on_fake_context(tmp_path):
     assert out.metrics["top1"].value > 60                        # the fake classes are separable
     assert set(out.diagnostics) == {"shuffled", "reversed"}
     assert out.extra["knn"]["ks"] == [10, 20] and "random tie-breaking" in out.extra["knn"]["ties"]
-    row = out.per_sample[0]
-    assert {"video_id", "label", "pred", "correct_top1", "correct_top1@k20"} <= set(row)
-    assert np.mean([r["correct_top1"] for r in out.per_sample]) * 100 == pytest.approx(out.metrics["top1"].value)
+    assert set(out.per_sample[0]) == {"sample_id", *KEYS}
+    assert np.mean([r["top1"] for r in out.per_sample]) * 100 == pytest.approx(out.metrics["top1"].value)
 
 
 def test_first_k_is_the_plain_top1(tmp_path):
@@ -129,9 +128,10 @@ def test_two_way_interval_is_wider_than_the_test_sample_one(tmp_path):
     per_subset_rate = np.array([0.2, 0.5, 0.8])                       # subsets that disagree a lot
     outcomes = (rng.random((3, 400)) < per_subset_rate[:, None]).astype(float)
     both = two_way_value(outcomes, ctx)
-    from tvts_bench.bench.protocols._common import percent_value
+    from tvts_bench.bench.protocols._common import spec_value
+    from tvts_bench.bench.protocols.knn_spec import SPEC
 
-    samples_only = percent_value(outcomes.mean(0), ctx)
+    samples_only = spec_value(SPEC, "top1", outcomes.mean(0), ctx)
     assert both.value == pytest.approx(samples_only.value)
     assert both.ci_high - both.ci_low > 3 * (samples_only.ci_high - samples_only.ci_low)
     assert both.n == 400
@@ -145,7 +145,8 @@ def test_knn_low_shot_reports_subsets(tmp_path):
     assert all(s["train_samples"] == 16 and s["per_class_min"] == s["per_class_max"] == 4 for s in low["subsets"])
     assert out.metrics["top1"].value == pytest.approx(np.mean(low["spread_top1@k3"]["per_subset"]))
     assert out.metrics["top1"].ci_low <= out.metrics["top1"].value <= out.metrics["top1"].ci_high
-    assert len(out.per_sample[0]["pred_by_subset"]) == 3
+    # a video's outcome is its hit averaged over the 3 subsets
+    assert {r["top1"] for r in out.per_sample} <= {0.0, 1 / 3, 2 / 3, 1.0}
     const = PROTOCOLS["knn"](make_ctx(tmp_path, "knn", {"low_shot": 0.1}, feature_fn=constant))
     assert const.metrics["top1"].value == pytest.approx(25.0)
 
@@ -170,8 +171,8 @@ def test_linear_low_shot(tmp_path):
     assert out.metrics["top1"].value == pytest.approx(np.mean(low["spread_top1"]["per_subset"]))
     assert [p["subset_seed"] for p in out.extra["linear"]["per_seed"]] == [0, 1, 2]
     assert set(out.diagnostics) == {"reversed"}
-    for row in out.per_sample:          # the side file still reproduces the outcomes, fit by fit
-        assert np.mean([p[0] == row["label"] for p in row["pred_by_seed"]]) == pytest.approx(row["correct_top1"])
+    # the side file reproduces the metric: the mean over videos of the outcome averaged over subsets
+    assert 100 * np.mean([r["top1"] for r in out.per_sample]) == pytest.approx(out.metrics["top1"].value)
     # one video per class leaves nothing to hold out for choosing C: a clear error
     from tvts_bench.errors import TvtsBenchError
 

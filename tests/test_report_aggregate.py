@@ -112,12 +112,13 @@ def test_paired_bootstrap_separability(lb):
     assert a.ci_low < b.ci_high
     assert (weaker.rule, weaker.separable) == ("paired bootstrap", True)
     assert weaker.test.diff == pytest.approx(a.value - b.value, abs=0.6)
-    # rank side files (0-based; v2v first_rank with -1 for queries without a positive) are used too
+    # clip's side file is in the layout before the per-sample schema: read by the compatibility function
+    assert clip.test is not None and clip.test.n == 200
     v2v = _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX)
     assert all(c.separation.rule == "paired bootstrap" for c in v2v.cells[1:])
     ret = _col(lb, "msrvtt-ret" + BUILTIN_SUFFIX)
     assert ret.cell("clip").separation.rule == "paired bootstrap"        # rows of both directions in one file
-    assert ret.cell("clip").separation.test.n == 100                    # only the t2v rows
+    assert ret.cell("clip").separation.test.n == 100                    # only the rows carrying t2v_R@1
 
 
 def test_interval_overlap_rule_without_side_files(lb):
@@ -144,23 +145,27 @@ def test_side_file_that_disagrees_with_metric_is_not_used(tmp_path):
     shutil.copytree(FIXTURES / "tvts" / "ssv2-linear", root / "tvts")
     shutil.copytree(FIXTURES / "videomae" / "ssv2-linear", root / "videomae")
     side = root / "videomae" / "builtin-seed1.samples.jsonl"
-    side.write_text("".join(json.dumps({"video_id": f"vid{i:04d}", "correct_top1": 1.0}) + "\n" for i in range(200)))
+    side.write_text("".join(json.dumps({"sample_id": f"vid{i:04d}", "top1": 1.0}) + "\n" for i in range(200)))
     lb = build_leaderboard(root)
     assert _col(lb, "ssv2-linear" + BUILTIN_SUFFIX).cell("videomae").separation.rule == "interval overlap"
     assert any(str(side) in w and "do not reproduce" in w for w in lb.warnings)
 
 
-def test_one_based_ranks_are_recognised(tmp_path):
+def test_side_file_in_an_unknown_earlier_layout_asks_for_a_rerun(tmp_path):
+    """A side file from before the per-sample schema that is not the layout tvts-bench last wrote (here
+    0-based ``first_rank`` fields) is not guessed at: the model falls back to interval overlap and the
+    warning says to re-run."""
     root = tmp_path / "results"
     for model in ("tvts", "clip"):
         shutil.copytree(FIXTURES / model / "ssv2-v2v", root / model)
-        side = root / model / "builtin-seed0.samples.jsonl"
-        rows = [json.loads(line) for line in side.read_text().splitlines()]
-        side.write_text("".join(json.dumps({**r, "first_rank": r["first_rank"] + 1 if r["first_rank"] >= 0 else -1})
-                                + "\n" for r in rows))
+    side = root / "clip" / "builtin-seed0.samples.jsonl"
+    rows = [json.loads(line) for line in side.read_text().splitlines()]
+    side.write_text("".join(json.dumps({"video_id": r["sample_id"], "first_rank": 0 if r["R@1"] else 3}) + "\n"
+                            for r in rows))
     lb = build_leaderboard(root)
-    sep = _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX).cell("clip").separation
-    assert sep.rule == "paired bootstrap" and lb.warnings == []
+    assert _col(lb, "ssv2-v2v" + BUILTIN_SUFFIX).cell("clip").separation.rule == "interval overlap"
+    assert any(str(side) in w and "before the per-sample schema" in w and "re-run the task" in w
+               and "'correct_R@1'" in w for w in lb.warnings)
 
 
 def test_invalid_files_are_skipped_with_a_warning_naming_them(tmp_path):

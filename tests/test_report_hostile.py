@@ -159,13 +159,17 @@ def _rewrite_side(root: Path, model: str, mutate) -> Path:
     return side
 
 
-def _set_field(value):
+def _set_field_named(field, value):
     def mutate(lines: list[str]) -> list[str]:
         row = json.loads(lines[3])
-        row["correct_top1"] = value
+        row[field] = value
         lines[3] = json.dumps(row)
         return lines
     return mutate
+
+
+def _set_field(value):
+    return _set_field_named("top1", value)
 
 
 SIDE_FILES = {
@@ -178,12 +182,15 @@ SIDE_FILES = {
     "deep-ish-line": (lambda lines: ['{"a": ' + _deep(300) + "}"] + lines, "nested more than 64 levels"),
     "non-utf8": (lambda lines: ("\n".join(lines) + "\n").encode() + b"\xff\xfe\x00garbage\n",
                  "line 201 is not UTF-8 text (byte b'\\xff')"),
-    "string-field": (_set_field("abc"), "field 'correct_top1' holds 'abc', not a number"),
-    "numeric-string-field": (_set_field("1"), "field 'correct_top1' holds '1', not a number"),
-    "null-field": (_set_field(None), "field 'correct_top1' holds None, not a number"),
-    "list-field": (_set_field([1]), "field 'correct_top1' holds [1], not a number"),
-    "object-field": (_set_field({"a": 1}), "field 'correct_top1' holds {'a': 1}, not a number"),
-    "overflowing-int-field": (_set_field(10 ** 400), "field 'correct_top1' holds 1000"),
+    "string-field": (_set_field("abc"), "field 'top1' holds 'abc', not a finite number"),
+    "numeric-string-field": (_set_field("1"), "field 'top1' holds '1', not a finite number"),
+    "null-field": (_set_field(None), "field 'top1' holds None, not a finite number"),
+    "list-field": (_set_field([1]), "field 'top1' holds [1], not a finite number"),
+    "object-field": (_set_field({"a": 1}), "field 'top1' holds {'a': 1}, not a finite number"),
+    "overflowing-int-field": (_set_field(10 ** 400), "field 'top1' holds 1000"),
+    "boolean-field": (_set_field(True), "field 'top1' holds True, not a finite number"),
+    "id-without-sample": (_set_field_named("sample_id", None), "sample_id must be a string or a [cluster, n] pair"),
+    "repeated-id": (_set_field_named("sample_id", "vid0000"), "sample_id 'vid0000' appears 2 times"),
 }
 
 
@@ -211,7 +218,7 @@ def test_wrong_types_in_fields_the_report_only_compares_are_harmless(tmp_path):
         rows[2]["video_id"] = [[["nested id"]]]
         return [json.dumps(r) for r in rows]
 
-    _rewrite_side(root, "clip", mutate)          # clip's side file is read through label/pred
+    _rewrite_side(root, "clip", mutate)          # clip's side file is in the layout before the schema
     _render_all(root)                            # whatever the verdict, no exception
 
 
@@ -475,8 +482,8 @@ def test_csv_cells_cannot_become_formulas(tmp_path):
                                                                       "weights_hash": f"f{i}"},
                                                      "per_sample_file": None}))
     neg = {**rec, "model": {**rec["model"], "name": "-1.5", "weights_hash": "neg"}, "per_sample_file": None,
-           "task": {**rec["task"], "name": "=task", "main_metric": "delta"},
-           "metrics": {"delta": {"value": -2.5, "ci_low": -3.25, "ci_high": -1e-7}}}
+           "task": {**rec["task"], "name": "=task", "main_metric": "top1"},
+           "metrics": {"top1": {"value": -2.5, "ci_low": -3.25, "ci_high": -1e-7}}}
     (root / "neg.json").write_text(json.dumps(neg))
     text = render_csv(build_leaderboard(root))
     rows = list(csv.DictReader(io.StringIO(text)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def test_layout_and_names(tmp_path: Path) -> None:
 
 def test_write_read_roundtrip_with_side_file(tmp_path: Path) -> None:
     path = result_path(tmp_path, "scratch", "ssv2-linear", 0)
-    rows = [{"video_id": "1", "pred": 3, "label": 3}, {"video_id": "2", "pred": 0, "label": 1}]
+    rows = [{"sample_id": "1", "top1": 1.0}, {"sample_id": "2", "top1": 0.0}]
     write_result(path, _record(), rows)
     back = read_result(path)
     assert back.metrics["top1"].value == 42.0 and back.per_sample_file == "real-seed0.samples.jsonl"
@@ -46,6 +47,18 @@ def test_write_read_roundtrip_with_side_file(tmp_path: Path) -> None:
     assert data["schema_version"] == 1
     assert data["provenance"]["clips_per_second"] == 20.0 and data["provenance"]["torch_version"]
     assert sorted(p.name for p in path.parent.iterdir()) == ["real-seed0.json", "real-seed0.samples.jsonl"]
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ([{"video_id": "1", "top1": 1.0}], "row 0 has no 'sample_id'"),
+    ([{"sample_id": "1", "top1": 1.0, "pred": 3}], "fields ['pred'] that are not metrics"),
+    ([{"sample_id": "1", "top5": 1.0}], "fields ['top5'] that are not metrics"),
+])
+def test_side_file_rows_out_of_the_schema_are_never_written(tmp_path: Path, rows, problem) -> None:
+    path = result_path(tmp_path, "scratch", "ssv2-linear", 0)
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        write_result(path, _record(), rows)
+    assert not path.parent.exists() or not any(path.parent.iterdir())
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -35,8 +35,8 @@ def nearest_centroid(ctx: ProtocolContext) -> ProtocolOutput:
     return ProtocolOutput(
         metrics={"top1": MetricValue(value=100 * hits1.mean(), n=len(hits1)),
                  "top5": MetricValue(value=100 * hits5.mean(), n=len(hits5))},
-        per_sample=[{"video_id": r.video_id, "pred": int(p), "label": int(y)}
-                    for r, p, y in zip(test.records, order[:, 0], test.labels)],
+        per_sample=[{"sample_id": r.video_id, "top1": float(h1), "top5": float(h5)}
+                    for r, h1, h5 in zip(test.records, hits1, hits5)],
         clips=0)
 
 
@@ -74,7 +74,7 @@ def test_one_failing_task_does_not_stop_the_others(bench_home: Path) -> None:
     assert cache["shards_extracted"] > 0 and cache["clips_extracted"] > 0
     assert rec.provenance.clips_per_second and rec.provenance.clips_per_second > 0
     samples = read_samples(results / "ssv2-linear" / "builtin-seed0.json")
-    assert len(samples) == rec.metrics["top1"].n and {"video_id", "pred", "label"} <= set(samples[0])
+    assert len(samples) == rec.metrics["top1"].n and set(samples[0]) == {"sample_id", "top1", "top5"}
 
 
 def test_second_run_skips_and_always_reuses_features(bench_home: Path) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from tvts_bench.bench.results import read_result
@@ -24,7 +26,9 @@ def test_knn_and_low_shot_cards_run_on_the_tiny_world(bench_home: Path, tmp_path
     assert views == {"frames": views["frames"], "clips": 1, "crops": 1, "stride": None, "mode": "tsn"}
     assert views["frames"] >= 1
     side = [json.loads(line) for line in (root / "ssv2-knn" / "builtin-seed0.samples.jsonl").read_text().splitlines()]
-    assert len(side) == knn.metrics["top1"].n and "correct_top1@k20" in side[0]
+    # the fixed per-sample schema: the sample's id and one outcome per metric of the result
+    assert len(side) == knn.metrics["top1"].n and set(side[0]) == {"sample_id", *knn.metrics}
+    assert 100 * np.mean([r["top1@k20"] for r in side]) == pytest.approx(knn.metrics["top1@k20"].value)
 
     low = read_result(root / "ssv2-linear-lowshot10" / "builtin-seed0.json")
     info = low.provenance.extra["protocol"]["linear"]["low_shot"]

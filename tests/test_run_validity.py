@@ -64,7 +64,7 @@ def _constant_protocol(ctx):
     from tvts_bench.bench.result_schema import MetricValue
 
     return ProtocolOutput(metrics={m: MetricValue(value=1.0, n=1) for m in ctx.task.metrics},
-                          per_sample=[{"video_id": "x", "correct": 1.0}])
+                          per_sample=[{"sample_id": "x", **{m: 1.0 for m in ctx.task.metrics}}])
 
 
 def _tiny_videomae(folder: Path, seed: int) -> Path:
@@ -116,7 +116,7 @@ def test_a_stale_result_is_moved_aside_not_deleted(bench_home: Path) -> None:
     opts = RunOptions(model="scratch", tasks="ssv2-v2v")
     first = run_tasks(opts, protocols=fake, show_progress=False).outcomes[0]
     old_hash = read_result(first.path).task.hash
-    changed = run_tasks(RunOptions(model="scratch", tasks="ssv2-v2v", task_params=("v2v.ks=[1,5]",)),
+    changed = run_tasks(RunOptions(model="scratch", tasks="ssv2-v2v", task_params=("v2v.ks=[1,5,10,50]",)),
                         protocols=fake, show_progress=False).outcomes[0]
     assert changed.reason == "stale: task card changed" and changed.path == first.path
     kept = list((bench_home / "results" / ".superseded").rglob("*.json"))

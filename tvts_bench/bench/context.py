@@ -5,7 +5,7 @@ The runner builds one :class:`ProtocolContext` per (model, task, seed) and calls
 files or result folders itself: it asks ``ctx.features`` for cached frozen features, or ``ctx.loader``
 for a DataLoader (fine-tuning), and returns metrics; the runner writes the result file.
 
-Protocol keys: "linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft".
+Protocol keys: the card names ``protocols.specs()`` declares.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ class ProtocolContext:
 class ProtocolOutput:
     metrics: dict[str, MetricValue]
     diagnostics: dict[str, dict[str, MetricValue]] = field(default_factory=dict)  # "shuffled" -> metrics
-    per_sample: list[dict] = field(default_factory=list)   # predictions / ranks, one JSON line each
+    # one row per test sample or query: {"sample_id": ..., <metric>: outcome, ...} (bench/sample_rows.py)
+    per_sample: list[dict] = field(default_factory=list)
     clips: int = 0                                          # clips encoded or trained on, for clips/s
     extra: dict[str, Any] = field(default_factory=dict)     # chosen C, epochs run, ... -> provenance.extra

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -42,10 +42,17 @@ class ModelInfo(_Strict):
 class TaskInfo(_Strict):
     name: str                       # e.g. ssv2-linear
     dataset: str                    # short name
-    protocol: Literal["linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft"]
+    protocol: str                   # a protocol's card name (bench/protocols/*_spec.py)
     hash: str                       # hash of every protocol parameter that changes a number
     main_metric: str                # key into metrics, e.g. top1, R@1
     card: dict = Field(default_factory=dict)
+
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        from .protocols import known_protocol       # the registry loads the protocols' declarations
+
+        return known_protocol(value)
 
 
 class DataInfo(_Strict):
@@ -79,6 +86,20 @@ class ResultRecord(_Strict):
     metrics: dict[str, MetricValue]
     # Temporal-sensitivity diagnostic: variant name ("shuffled", "repeated") -> metrics.
     diagnostics: dict[str, dict[str, MetricValue]] = Field(default_factory=dict)
-    per_sample_file: str | None = None   # side file (relative to this JSON) with predictions or ranks
+    per_sample_file: str | None = None   # side file (relative to this JSON): bench/sample_rows.py
     data: DataInfo
     provenance: Provenance
+
+    @model_validator(mode="after")
+    def _metrics_are_declared(self) -> "ResultRecord":
+        """Every metric is one its protocol declares, so a reader knows its direction and statistic
+        from the declaration and never from the name."""
+        from .protocols import spec_of
+
+        spec = spec_of(self.task.protocol)
+        names = [self.task.main_metric, *self.metrics, *(m for d in self.diagnostics.values() for m in d)]
+        undeclared = sorted({m for m in names if spec.metric(m) is None})
+        if undeclared:
+            raise ValueError(f"metric(s) {undeclared} are not declared by protocol {self.task.protocol} "
+                             f"(it declares {', '.join(m.name for m in spec.metrics)})")
+        return self

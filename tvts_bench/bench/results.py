@@ -2,9 +2,9 @@
 
 Layout: ``<results>/<model>/<task>/<source>-seed<N>.json`` (source = ``builtin`` or ``real``, so a run on
 the built-in world and one on the real dataset never overwrite each other) and
-``<source>-seed<N>.samples.jsonl`` next to it (one JSON
-object per test sample or query: predictions, ranks). Both are written atomically, the side file first,
-so a result JSON never points at a side file that is not there.
+``<source>-seed<N>.samples.jsonl`` next to it (one JSON object per test sample or query: its id and
+its outcome per metric, ``sample_rows.py``). Both are written atomically, the side file first, so a
+result JSON never points at a side file that is not there.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ..atomic import atomic_path, write_text
 from ..errors import ConfigError, DataFormatError
 from .result_schema import SCHEMA_VERSION, ResultRecord
+from .sample_rows import check_rows
 
 OverwriteMode = Literal["never", "always", "only-missing"]
 OVERWRITE_MODES: tuple[str, ...] = ("never", "always", "only-missing")
@@ -98,9 +99,11 @@ def _jsonable(obj: object) -> object:
 
 
 def write_result(path: Path | str, record: ResultRecord, per_sample: list[dict] | None = None) -> Path:
-    """Validate and write ``record`` (and its side file when ``per_sample`` is given)."""
+    """Validate and write ``record`` (and its side file when ``per_sample`` is given: rows in the
+    fixed schema of ``sample_rows.py``, one outcome per metric of the record)."""
     path = Path(path)
     if per_sample:
+        check_rows(per_sample, record.metrics)
         side = samples_path(path)
         write_samples(side, per_sample)
         record = record.model_copy(update={"per_sample_file": side.name})

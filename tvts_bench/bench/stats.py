@@ -37,6 +37,23 @@ def below_stat(k: int, scale: float = 100.0) -> Statistic:
     return lambda a: scale * np.mean(a < k, axis=-1)
 
 
+# How a metric is made from its per-sample outcomes (``protocol_spec.MetricSpec.statistic``): the
+# protocols compute every metric and its interval with these, and the report recomputes the same
+# statistic from the side file, so both read one definition.
+STATISTICS: dict[str, Statistic] = {
+    "percent": mean_stat(100.0),    # outcomes in [0, 1] (a hit, a correct answer, an AP): 100 x mean
+    "mean": mean_stat(),            # outcomes in the metric's own unit (MeanR: 1-based ranks)
+    "median": median_stat(),        # MedR: the median of 1-based ranks
+}
+
+
+def statistic_of(kind: str) -> Statistic:
+    try:
+        return STATISTICS[kind]
+    except KeyError:
+        raise ValueError(f"unknown statistic {kind!r}; known: {', '.join(STATISTICS)}") from None
+
+
 def _resample_indices(rng: np.random.Generator, n: int, reps: int) -> np.ndarray:
     return rng.integers(0, n, size=(reps, n))
 

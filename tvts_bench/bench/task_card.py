@@ -6,27 +6,16 @@ are resolved, the merged mapping is validated by :class:`TaskCard`; errors name 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ConfigError
 from ..hashing import sha256_json
 
-PROTOCOLS = ("linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft")
-CLASSIFICATION_METRICS = ("top1", "top5")
-V2V_METRICS = ("R@1", "R@5", "R@10", "mAP")
-RET_METRICS = tuple(f"{d}_{m}" for d in ("t2v", "v2t") for m in ("R@1", "R@5", "R@10", "MedR", "MeanR"))
-KNOWN_METRICS = set(CLASSIFICATION_METRICS + V2V_METRICS + RET_METRICS + ("R@1", "R@5", "R@10", "MedR", "MeanR"))
-# k-NN classification: top-1 / top-5 of the vote over k neighbours, for every k of params.ks
-KNN_METRIC = re.compile(r"top[15]@k[1-9][0-9]*")
-
-
-def known_metric(name: str) -> bool:
-    return name in KNOWN_METRICS or KNN_METRIC.fullmatch(name) is not None
-
+if TYPE_CHECKING:
+    from .protocol_spec import ProtocolSpec
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -60,7 +49,7 @@ class Sampling(_Strict):
 class TaskCard(_Strict):
     name: str
     dataset: str
-    protocol: Literal["linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft"]
+    protocol: str                   # a protocol's card name (bench/protocols/*_spec.py)
     splits: Splits
     sampling: Sampling = Sampling()
     metrics: list[str]
@@ -80,13 +69,16 @@ class TaskCard(_Strict):
             raise ValueError(f"unknown dataset {value!r}; known: {', '.join(DATASETS)}")
         return value
 
+    @field_validator("protocol")
+    @classmethod
+    def _known_protocol(cls, value: str) -> str:
+        from .protocols import known_protocol       # the registry loads the protocols' declarations
+
+        return known_protocol(value)
+
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, value: list[str]) -> list[str]:
-        unknown = [m for m in value if not known_metric(m)]
-        if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(KNOWN_METRICS)} and, for knn, "
-                             "top1@k<K> / top5@k<K>")
+    def _some_metric(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one metric is needed")
         return value
@@ -98,22 +90,28 @@ class TaskCard(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _knn_metrics_have_their_k(self) -> "TaskCard":
-        if self.protocol == "knn":
-            ks = self.params.get("ks", [10, 20])
-            ks = ks if isinstance(ks, list) else [ks]
-            orphans = [m for m in self.metrics if KNN_METRIC.fullmatch(m) and int(m.split("@k")[1]) not in ks]
-            if orphans:
-                raise ValueError(f"metric(s) {orphans} need their k in params.ks (got {ks}): add the k to "
-                                 "params.ks or drop the metric")
+    def _params_and_metrics_fit_the_protocol(self) -> "TaskCard":
+        spec = self.spec
+        params = spec.parameters(self.params)
+        computed = spec.metric_names(params)
+        missing = [m for m in self.metrics if m not in computed]
+        # a member of a {k} family whose k the parameters do not list (top1@k30 with ks [10, 20])
+        orphans = [m for m in missing if spec.metric(m) is not None and spec.metric(m).k_of(m) is not None]
+        if orphans:
+            ks = getattr(params, spec.k_param)
+            raise ValueError(f"metric(s) {orphans} need their k in params.{spec.k_param} (got {ks}): add the k "
+                             f"to params.{spec.k_param} or drop the metric")
+        if missing:
+            raise ValueError(f"unknown metric(s) {missing} for protocol {self.protocol}; it computes "
+                             f"{', '.join(computed)} with these params")
         return self
 
-    @model_validator(mode="after")
-    def _params_fit_the_protocol(self) -> "TaskCard":
-        from .protocol_params import check_params
+    @property
+    def spec(self) -> "ProtocolSpec":
+        """The declaration of the card's protocol."""
+        from .protocols import spec_of
 
-        check_params(self.protocol, self.params)
-        return self
+        return spec_of(self.protocol)
 
     def identity(self) -> dict:
         """Every field that changes a number (the name, description, paper and source do not)."""

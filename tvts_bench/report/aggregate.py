@@ -8,14 +8,19 @@ Rules the renderers rely on:
   warning naming the file. No file, however broken, stops the report.
 - Side files (``*.samples.jsonl``) are only read through ``per_sample_file``, and only when that path is
   relative and, after following links, inside the results folder: a result file cannot make the report
-  open ``../../etc/passwd``. A side file that cannot be read or understood (bad lines, wrong field
-  types) is named in a warning and its model is compared by interval overlap instead.
+  open ``../../etc/passwd``. They are read as their fixed schema says (``bench/sample_rows.py``: a
+  ``sample_id`` and one outcome per metric): the rows that carry the main metric give its per-sample
+  outcomes, and the statistic its protocol declares must reproduce the recorded value. A side file that
+  cannot be read, breaks the schema or does not reproduce its metric is named in a warning and its model
+  is compared by interval overlap instead; one in the layout before the schema is rewritten by
+  ``sample_rows.rows_from_legacy_layout`` where that layout is known, and otherwise named as needing a
+  re-run.
 - A column is (task, data source). Results on the built-in world and on the real dataset never share a
   column: their keys are ``"<task> [built-in world]"`` and ``"<task>"``. The paper's reported numbers
   are attached to real-dataset columns only.
 - Seeds of one (model, column) are averaged; the interval is the wider of the seed t-interval and the
   mean per-seed bootstrap interval (so it never claims less uncertainty than one test set gives).
-- Per column, the best model (by the task's main metric; lower is better for MedR/MeanR) is compared
+- Per column, the best model (by the task's main metric, in the direction its protocol declares) is compared
   with every other: a paired bootstrap over the per-sample side files when both have them, else
   interval overlap. The rule used is recorded with the verdict. Every other pair of models in a column
   is compared the same way (``Column.pairs``), for the page's "compare two models" control.
@@ -44,22 +49,20 @@ from typing import Iterable
 import numpy as np
 from pydantic import ValidationError
 
+from tvts_bench.bench.protocol_params import DIAGNOSTICS
+from tvts_bench.bench.protocols import spec_of, specs
 from tvts_bench.bench.result_schema import SCHEMA_VERSION, MetricValue, ModelInfo, ResultRecord
+from tvts_bench.bench.sample_rows import (LegacyLayout, clusters_of, is_legacy, metric_outcomes,
+                                          rows_from_legacy_layout)
 
 from . import paper as paper_numbers
 from .bootstrap import PairedDiff, paired_bootstrap, paired_bootstrap_all
 
 BUILTIN_SUFFIX = " [built-in world]"
-PROTOCOL_ORDER = ("linear", "knn", "attn", "v2v", "ft", "ret", "ret-ft")
 DATASET_ORDER = ("ssv2", "k400", "ucf101", "hmdb51", "msrvtt", "didemo", "msvd", "lsmdc")
-METRIC_ORDER = ("top1", "top5", "R@1", "R@5", "R@10", "mAP", "MedR", "MeanR",
-                "t2v_R@1", "t2v_R@5", "t2v_R@10", "t2v_MedR", "t2v_MeanR",
-                "v2t_R@1", "v2t_R@5", "v2t_R@10", "v2t_MedR", "v2t_MeanR")
-DIAGNOSTIC_ORDER = ("shuffled", "repeated", "reversed")
-# Keys a side-file line may use to name its sample, so two models' lines can be paired.
-SAMPLE_ID_KEYS = ("id", "sample_id", "query_id", "query", "video_id", "index", "key")
-# A statistic recomputed from a side file must match the recorded metric within this (rounding).
-SIDE_FILE_TOLERANCE = 0.51
+# A metric recomputed from its side file must equal the recorded value: both come from the same
+# outcomes, so only float summation order separates them; more is a file that is not its result's.
+AGREEMENT = 1e-9
 # Real result files nest about 6 deep; far deeper is a broken or hostile file, and walking it (to
 # validate, render or copy) would exhaust Python's recursion limit.
 MAX_JSON_DEPTH = 64
@@ -73,10 +76,6 @@ REFERENCE_ROLES = ("floor", "ceiling", "diagnostic")
 SCRATCH = "scratch"
 # Longest piece of a file's own text quoted in a warning (a 1 MB "model name" is not repeated).
 QUOTE_LIMIT = 120
-
-
-def lower_is_better(metric: str) -> bool:
-    return metric.endswith("MedR") or metric.endswith("MeanR")
 
 
 def column_key(task: str, source: str) -> str:
@@ -336,6 +335,7 @@ class Column:
     protocol: str
     source: str                     # "builtin" | "real"
     main_metric: str
+    higher_is_better: bool          # the main metric's direction, as its protocol declares it
     metric_names: list[str]
     cells: list[Cell]               # best first
     paper: list[PaperRef] = field(default_factory=list)
@@ -347,10 +347,6 @@ class Column:
     @property
     def builtin(self) -> bool:
         return self.source == "builtin"
-
-    @property
-    def higher_is_better(self) -> bool:
-        return not lower_is_better(self.main_metric)
 
     def cell(self, model: str) -> Cell | None:
         return next((c for c in self.cells if c.model == model), None)
@@ -385,7 +381,7 @@ class Column:
     @property
     def variants(self) -> list[str]:
         names = {v for c in self.cells for v in c.diagnostics}
-        return sorted(names, key=lambda v: (DIAGNOSTIC_ORDER.index(v) if v in DIAGNOSTIC_ORDER else 99, v))
+        return sorted(names, key=lambda v: (DIAGNOSTICS.index(v) if v in DIAGNOSTICS else 99, v))
 
 
 @dataclass
@@ -602,10 +598,6 @@ def _aggregate_cell(model: str, task_dataset: str, results: list[LoadedResult]) 
     return Cell(model, results, metrics, diagnostics, contaminated, paper_numbers.resolve_row(info.paper_row))
 
 
-def _metric_sort_key(metric: str) -> tuple[int, str]:
-    return (METRIC_ORDER.index(metric) if metric in METRIC_ORDER else len(METRIC_ORDER), metric)
-
-
 def _paper_refs(task: str, metric_names: list[str]) -> list[PaperRef]:
     refs: dict[str, PaperRef] = {}
     for metric in metric_names:
@@ -619,9 +611,9 @@ def _paper_refs(task: str, metric_names: list[str]) -> list[PaperRef]:
 
 @dataclass
 class SampleOutcomes:
-    values: dict[object, float]     # sample key -> per-sample outcome of the main metric
-    statistic: str                  # "mean" | "median"
-    # sample key -> video: several queries of one video (MSVD captions) are resampled together
+    values: dict[object, float]     # sample_id -> per-sample outcome of the main metric
+    statistic: str                  # the metric's declared statistic: "percent" | "mean" | "median"
+    # sample_id -> cluster: several queries of one video (MSVD captions) are resampled together
     clusters: dict[object, str] | None = None
 
 
@@ -647,148 +639,67 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _number(row: dict, key: str) -> float:
-    """A side-file field as a float; ValueError naming the field for anything but a JSON number."""
-    value = row[key]
-    if isinstance(value, (int, float)):     # bool included: true/false read as 1/0
-        try:
-            return float(value)
-        except OverflowError:
-            pass
-    raise ValueError(f"field {key!r} holds {_quote(value, 40)}, not a number")
-
-
-def _sample_keys(rows: list[dict]) -> list[object]:
-    """A key per line that names its sample (every id-like field it has), so two models' lines pair up;
-    repeated keys (the same caption twice) are told apart by their occurrence number; no ids: line order."""
-    present = [k for k in SAMPLE_ID_KEYS if rows and all(k in r for r in rows)]
-    if not present:
-        return list(range(len(rows)))
-    seen: Counter = Counter()
-    keys: list[object] = []
-    for r in rows:
-        base = json.dumps([r[k] for k in present], sort_keys=True, default=str)
-        keys.append((base, seen[base]))
-        seen[base] += 1
-    return keys
-
-
-def _rows_for_metric(rows: list[dict], metric: str) -> list[dict]:
-    """Retrieval side files mix directions (field "direction"): keep the metric's direction (t2v default)."""
-    if not any("direction" in r for r in rows):
-        return rows
-    direction = metric.rpartition("_")[0] or "t2v"
-    return [r for r in rows if r.get("direction") == direction]
-
-
-def _candidates(rows: list[dict], metric: str) -> list[tuple[list[dict], np.ndarray, str]]:
-    """Possible per-sample readings of ``metric``: (rows used, outcomes, statistic).
-
-    Understood fields: ``correct_<metric>`` / ``correct`` (0/1), ``label`` + ``pred`` (class or top-k list),
-    ``<direction>_rank`` / ``rank`` / ``first_rank`` (negative = no positive: query left out), ``ap``."""
-    direction, _, base = metric.rpartition("_")
-    out: list[tuple[list[dict], np.ndarray, str]] = []
-
-    def have(key: str) -> bool:
-        return bool(rows) and all(key in r for r in rows)
-
-    for key in (f"correct_{base}", f"correct_{metric}", "correct"):
-        if have(key) and not lower_is_better(base):
-            out.append((rows, 100.0 * np.asarray([_number(r, key) for r in rows]), "mean"))
-    if base in ("top1", "top5") and have("label") and have("pred"):
-        k = int(base[3:])
-
-        def hit(r: dict) -> float:
-            pred = r["pred"] if isinstance(r["pred"], list) else [r["pred"]]
-            # ``in`` compares with ==: any JSON label and predictions compare without raising
-            return float(r["label"] in pred[:k])
-        out.append((rows, 100.0 * np.asarray([hit(r) for r in rows]), "mean"))
-    if base == "mAP" and have("ap"):
-        used = [r for r in rows if r["ap"] is not None]
-        ap = np.asarray([_number(r, "ap") for r in used])
-        out += [(used, 100.0 * ap, "mean"), (used, ap, "mean")]
-    for key in (f"{direction}_rank" if direction else "", "rank", "first_rank"):
-        if not key or not have(key):
-            continue
-        used = [r for r in rows if r[key] is not None and _number(r, key) >= 0]
-        ranks = np.asarray([_number(r, key) for r in used])
-        # 0-based ranks (docs/protocols.md) first; 1-based as a fallback. The caller keeps the reading that
-        # reproduces the recorded metric.
-        for offset in (0.0, 1.0):
-            r0 = ranks - offset
-            if base.startswith("R@") and base[2:].isdigit():
-                out.append((used, 100.0 * (r0 < int(base[2:])), "mean"))
-            elif base in ("top1", "top5"):
-                out.append((used, 100.0 * (r0 < int(base[3:])), "mean"))
-            elif base == "MedR":
-                out.append((used, r0 + 1.0, "median"))
-            elif base == "MeanR":
-                out.append((used, r0 + 1.0, "mean"))
-    return out
-
-
-def _outcomes_for_metric(rows: list[dict], metric: str, recorded: float
-                         ) -> tuple[list[dict], np.ndarray, str] | None:
-    """Per-sample outcomes whose statistic reproduces ``recorded``, or None if the file cannot."""
-    for used, values, statistic in _candidates(_rows_for_metric(rows, metric), metric):
-        if not len(values):
-            continue
-        stat = float(np.mean(values) if statistic == "mean" else np.median(values))
-        if abs(stat - recorded) <= SIDE_FILE_TOLERANCE:
-            return used, values, statistic
-    return None
+def _seed_outcomes(r: LoadedResult, metric: str, warnings: list[str]
+                   ) -> tuple[list[object], np.ndarray, str] | None:
+    """(sample ids, outcomes, statistic) of ``metric`` in one result's side file, or None with a warning
+    saying why the model falls back to interval overlap."""
+    fallback = "comparisons for this model use interval overlap"
+    declared = spec_of(r.record.task.protocol).metric(metric)
+    if not r.record.per_sample_file or metric not in r.record.metrics or declared is None:
+        return None
+    try:
+        side = r.side_path
+    except UnsafeSideFile as e:
+        warnings.append(f"{r.path}: {e}; {fallback}")
+        return None
+    if side is None:
+        return None
+    if not side.is_file():
+        warnings.append(f"{r.path}: per_sample_file {_quote(r.record.per_sample_file)} not found; {fallback}")
+        return None
+    try:
+        rows = _read_jsonl(side)
+        if is_legacy(rows):
+            rows = rows_from_legacy_layout(rows, {metric: declared.statistic})
+        keys, values = metric_outcomes(rows, metric)
+    except OSError as e:
+        warnings.append(f"{side}: cannot read side file ({e.strerror or e}); {fallback}")
+        return None
+    except LegacyLayout as e:
+        warnings.append(f"{side}: a side file in a layout from before the per-sample schema that cannot be read "
+                        f"without guessing ({e}); re-run the task (--overwrite always) for paired comparisons; "
+                        f"{fallback}")
+        return None
+    except ValueError as e:
+        warnings.append(f"{side}: cannot use side file ({e}); {fallback}")
+        return None
+    recorded = r.record.metrics[metric].value
+    if not keys:
+        warnings.append(f"{side}: no per-sample outcome of {metric}; {fallback}")
+        return None
+    if not abs(declared.value(values) - recorded) <= AGREEMENT * max(1.0, abs(recorded)):
+        warnings.append(f"{side}: its per-sample outcomes do not reproduce {metric} = {recorded:g} "
+                        f"({declared.statistic} of them: {declared.value(values):g}); {fallback}")
+        return None
+    return keys, values, declared.statistic
 
 
 def cell_outcomes(cell: Cell, metric: str, warnings: list[str]) -> SampleOutcomes | None:
     """Per-sample outcomes of ``metric`` for a cell, averaged over seeds on the samples all seeds share."""
     per_seed: list[dict[object, float]] = []
-    clusters: dict[object, str] = {}
     statistic = "mean"
     for r in cell.results:
-        if not r.record.per_sample_file or metric not in r.record.metrics:
-            return None
-        try:
-            side = r.side_path
-        except UnsafeSideFile as e:
-            warnings.append(f"{r.path}: {e}; comparisons for this model use interval overlap")
-            return None
-        if side is None:
-            return None
-        if not side.is_file():
-            warnings.append(f"{r.path}: per_sample_file {_quote(r.record.per_sample_file)} not found; "
-                            f"comparisons for this model use interval overlap")
-            return None
-        try:
-            rows = _read_jsonl(side)
-        except OSError as e:
-            warnings.append(f"{side}: cannot read side file ({e.strerror or e}); comparisons use interval overlap")
-            return None
-        except ValueError as e:
-            warnings.append(f"{side}: cannot read side file ({e}); comparisons use interval overlap")
-            return None
-        try:
-            found = _outcomes_for_metric(rows, metric, r.record.metrics[metric].value)
-            keys = _sample_keys(found[0]) if found is not None else []
-        except (ValueError, TypeError, OverflowError, RecursionError) as e:
-            # TypeError etc.: a field of an unexpected JSON type that _number does not guard
-            problem = str(e) if isinstance(e, ValueError) else f"unexpected field types: {e}"
-            warnings.append(f"{side}: cannot use side file ({problem}); comparisons use interval overlap")
-            return None
+        found = _seed_outcomes(r, metric, warnings)
         if found is None:
-            warnings.append(f"{side}: its per-sample fields do not reproduce {metric} = "
-                            f"{r.record.metrics[metric].value:g}; comparisons use interval overlap")
             return None
-        used, values, statistic = found
+        keys, values, statistic = found
         per_seed.append(dict(zip(keys, values.tolist())))
-        videos = [str(row.get("video_id")) for row in used]
-        if all("video_id" in row for row in used) and len(set(videos)) < len(videos):
-            clusters.update(zip(keys, videos))
     if not per_seed:
         return None
-    common = set(per_seed[0]).intersection(*per_seed[1:])
+    common = [k for k in per_seed[0] if all(k in s for s in per_seed[1:])]
+    clusters = clusters_of(common)
     return SampleOutcomes({k: float(np.mean([s[k] for s in per_seed])) for k in common}, statistic,
-                          {k: clusters[k] for k in common} if clusters and all(k in clusters for k in common)
-                          else None)
+                          dict(zip(common, clusters)) if clusters is not None else None)
 
 
 def _intervals_overlap(a: Agg, b: Agg) -> bool:
@@ -863,7 +774,7 @@ def _column_order(col: Column) -> tuple:
     its columns by protocol), then dataset."""
     def idx(seq: tuple[str, ...], x: str) -> int:
         return seq.index(x) if x in seq else len(seq)
-    return (col.source == "builtin", idx(PROTOCOL_ORDER, col.protocol), col.protocol,
+    return (col.source == "builtin", idx(tuple(specs()), col.protocol), col.protocol,
             idx(DATASET_ORDER, col.dataset), col.dataset, col.task)
 
 
@@ -964,16 +875,21 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str], *, pairs
         notes: list[str] = []
         if len(mains) > 1:
             notes.append(f"result files name different main metrics ({', '.join(sorted(mains))}); using {main}")
+        # the protocol of the results that name this main metric declares which way it is better (every
+        # result file's metrics are declared by its protocol: ResultRecord checks it)
+        protocol = next(r.record.task.protocol for c in (cells or references) for r in c.results
+                        if r.record.task.main_metric == main)
+        spec = spec_of(protocol)
+        higher_is_better = spec.metric(main).higher_is_better  # type: ignore[union-attr]
         for c in every:
             if main not in c.metrics:
                 what = "reference row" if c.is_reference else "model"
                 warnings.append(f"{what} {c.model!r} on {key}: no {main!r} metric; shown without a main value")
-        names = sorted({m for c in every for m in c.metrics}, key=_metric_sort_key)
+        names = sorted({m for c in every for m in c.metrics}, key=spec.sort_key)
         names = [main] + [m for m in names if m != main]
-        lower = lower_is_better(main)
         # a NaN main value (e.g. no valid query) cannot be ranked: such cells go last, unranked
         scored = [c for c in cells if main in c.metrics and math.isfinite(c.metrics[main].value)]
-        scored.sort(key=lambda c: c.metrics[main].value, reverse=not lower)
+        scored.sort(key=lambda c: c.metrics[main].value, reverse=higher_is_better)
         cells = scored + [c for c in cells if c not in scored]
         if len({c.results[-1].record.data.manifest_hash for c in cells}) > 1:
             notes.append("models were evaluated on different copies of the data (manifest hashes differ): "
@@ -981,8 +897,8 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str], *, pairs
         if len({c.results[-1].record.task.hash for c in cells}) > 1:
             notes.append("models were evaluated with different protocol parameters (task hashes differ): "
                          "compare with care")
-        col = Column(key, task, first.dataset, first.protocol, source, main, names, cells, notes=notes,
-                     references=references)
+        col = Column(key, task, first.dataset, protocol, source, main, higher_is_better, names, cells,
+                     notes=notes, references=references)
         if scored:
             best = scored[0]
             best.is_best = True
@@ -996,7 +912,7 @@ def build_columns(results: Iterable[LoadedResult], warnings: list[str], *, pairs
                     for b in scored[i + 1:]:
                         sep = compare(a, b, main, warnings, cache=cache, tests=tests)
                         col.pairs[(a.model, b.model)] = _pair(a, b, main, sep)
-        _rank(cells, main, not lower)
+        _rank(cells, main, higher_is_better)
         col.scale = _scale(col)
         for c in cells + references:
             c.position = col.scale.position(c.main_value(main))
@@ -1059,8 +975,9 @@ def long_rows(lb: Leaderboard, *, include_paper: bool = True) -> list[dict]:
         for cell in col.cells + col.references:
             items = [(m, a) for m, a in cell.metrics.items()]
             for variant in col.variants:
-                items += [(f"{variant}:{m}", a) for m, a in sorted(cell.diagnostics.get(variant, {}).items(),
-                                                                   key=lambda x: _metric_sort_key(x[0]))]
+                by_order = sorted(cell.diagnostics.get(variant, {}).items(),
+                                  key=lambda x: spec_of(col.protocol).sort_key(x[0]))
+                items += [(f"{variant}:{m}", a) for m, a in by_order]
             rank = lb.ranks.get(cell.model) if not cell.is_reference else None
             for metric, agg in items:
                 rows.append({"model": cell.model, "task": col.task, "source": col.source, "metric": metric,

@@ -12,13 +12,10 @@ the result files agree on one implementation; this module adapts it to the repor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
 import numpy as np
 
 from ..bench import stats as bench_stats
-
-Statistic = Literal["mean", "median"]
+from ..bench.protocol_spec import StatisticKind as Statistic   # "percent" | "mean" | "median"
 N_RESAMPLES = 2000
 LEVEL = 0.95
 
@@ -46,7 +43,7 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, statistic: Statistic = "me
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f"paired samples must be equal-length non-empty vectors, got {a.shape} and {b.shape}")
-    stat_fn = bench_stats.mean_stat() if statistic == "mean" else bench_stats.median_stat()
+    stat_fn = bench_stats.statistic_of(statistic)
     t = bench_stats.paired_bootstrap(a, b, stat_fn, n_resamples=n_boot, level=level, seed=seed, clusters=clusters)
     return PairedDiff(float(t.difference), float(t.ci_low), float(t.ci_high), float(t.level), int(t.n),
                       n_boot, float(t.p_value))
@@ -68,7 +65,7 @@ def paired_bootstrap_all(outcomes: list[np.ndarray], *, statistic: Statistic = "
     n = xs[0].shape[0]
     if any(x.ndim != 1 or x.shape[0] != n for x in xs) or n == 0:
         raise ValueError("paired samples must be equal-length non-empty vectors")
-    stat_fn = bench_stats.mean_stat() if statistic == "mean" else bench_stats.median_stat()
+    stat_fn = bench_stats.statistic_of(statistic)
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[] for _ in xs]
     for reps in bench_stats._chunks(n, n_boot):

@@ -1,30 +1,40 @@
-"""Helpers the protocols share: parameters, metric values with intervals, progress, seeding."""
+"""Helpers the protocols share: parameters, metric values with intervals, per-sample rows, progress,
+seeding."""
 
 from __future__ import annotations
 
 import contextlib
 import random
-from typing import Any, Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
+from pydantic import BaseModel
 
-from ...errors import ConfigError
-from ..result_schema import MetricValue
 from ..metrics import RankResult
-from ..stats import Statistic, mean_stat, median_stat, metric_value
+from ..protocol_spec import ProtocolSpec
+from ..result_schema import MetricValue
+from ..sample_rows import make_rows
+from ..stats import Statistic, metric_value, statistic_of
 
 
-def param(ctx, key: str, default: Any = None) -> Any:
-    return ctx.task.params.get(key, default)
+def params_of(ctx, spec: ProtocolSpec) -> BaseModel:
+    """The task's parameters, typed and with the protocol's defaults filled in (validated when the card
+    loaded; validated again here because a context may carry a card built in code)."""
+    return spec.parameters(ctx.task.params)
 
 
-def seeds_of(ctx, default: int = 1) -> list[int]:
+def bootstrap_of(ctx) -> int:
+    """``params.bootstrap``: resamples for the intervals (0: none)."""
+    from . import spec_of
+
+    return int(params_of(ctx, spec_of(ctx.task.protocol)).bootstrap)
+
+
+def seeds_of(ctx, params: BaseModel) -> list[int]:
     """``params.seeds``: a list of seeds, or a count of seeds starting at the run's seed."""
-    raw = param(ctx, "seeds", default)
+    raw = params.seeds
     if isinstance(raw, int):
-        if raw < 1:
-            raise ConfigError(f"task {ctx.task.name}: params.seeds must be >= 1, got {raw}")
         return [ctx.seed + i for i in range(raw)]
     return [int(s) for s in raw]
 
@@ -40,26 +50,37 @@ def mv(outcomes: np.ndarray, statistic: Statistic, ctx, *, salt: int = 0,
     """A metric value with its percentile bootstrap interval (params.bootstrap resamples, seeded).
 
     ``clusters`` (one id per outcome) resamples whole clusters: all captions of a video together."""
-    n = int(param(ctx, "bootstrap", 1000) or 0)
+    n = bootstrap_of(ctx)
     if n <= 0:
         x = np.asarray(outcomes, dtype=np.float64)
         return MetricValue(value=float(statistic(x[None, :])[0]) if x.size else float("nan"), n=int(x.size))
     return metric_value(outcomes, statistic, n_resamples=n, seed=ctx.seed * 1000 + salt, clusters=clusters)
 
 
-def rank_metric_values(result: RankResult, prefix: str, ctx, *, salt: int = 0,
+def spec_value(spec: ProtocolSpec, metric: str, outcomes: np.ndarray, ctx, *, salt: int = 0,
+               clusters: np.ndarray | None = None) -> MetricValue:
+    """``metric`` of per-sample ``outcomes`` by the statistic its spec declares, with its interval."""
+    declared = spec.metric(metric)
+    if declared is None:
+        raise ValueError(f"protocol {spec.name} does not declare metric {metric!r}")
+    return mv(outcomes, statistic_of(declared.statistic), ctx, salt=salt, clusters=clusters)
+
+
+def rank_outcomes(result: RankResult, prefix: str) -> dict[str, np.ndarray]:
+    """Per-query outcomes of one retrieval direction: the expected hit@K, and the expected 1-based rank
+    (which MedR takes the median of and MeanR the mean of)."""
+    rank = np.asarray(result.ranks, dtype=np.float64) + 1.0
+    return {**{f"{prefix}R@{k}": np.asarray(h, dtype=np.float64) for k, h in result.hits.items()},
+            f"{prefix}MedR": rank, f"{prefix}MeanR": rank}
+
+
+def rank_metric_values(spec: ProtocolSpec, result: RankResult, prefix: str, ctx, *, salt: int = 0,
                        clusters: np.ndarray | None = None) -> dict[str, MetricValue]:
-    """R@K (from expected hits), MedR, MeanR (from expected ranks), with intervals."""
-    r = np.asarray(result.ranks, dtype=np.float64)
-    out = {f"{prefix}R@{k}": mv(h, mean_stat(100.0), ctx, salt=salt + i, clusters=clusters)
-           for i, (k, h) in enumerate(result.hits.items())}
-    out[f"{prefix}MedR"] = mv(r, median_stat(offset=1.0), ctx, salt=salt + 50, clusters=clusters)
-    out[f"{prefix}MeanR"] = mv(r, mean_stat(offset=1.0), ctx, salt=salt + 51, clusters=clusters)
-    return out
-
-
-def percent_value(hits: np.ndarray, ctx, *, salt: int = 0) -> MetricValue:
-    return mv(hits, mean_stat(100.0), ctx, salt=salt)
+    """R@K, MedR and MeanR of one direction, with intervals."""
+    salts = {**{f"{prefix}R@{k}": salt + i for i, k in enumerate(result.hits)},
+             f"{prefix}MedR": salt + 50, f"{prefix}MeanR": salt + 51}
+    return {m: spec_value(spec, m, o, ctx, salt=salts[m], clusters=clusters)
+            for m, o in rank_outcomes(result, prefix).items()}
 
 
 def select_metrics(values: dict[str, MetricValue], ctx) -> dict[str, MetricValue]:
@@ -68,19 +89,9 @@ def select_metrics(values: dict[str, MetricValue], ctx) -> dict[str, MetricValue
     return {m: values[m] for m in wanted} if wanted else values
 
 
-# frame-order variants scored beside the normal features (context.FRAME_OPS)
-DIAGNOSTICS = ("shuffled", "repeated", "reversed")
-
-
-def diagnostics_of(ctx) -> list[str]:
-    raw = param(ctx, "diagnostics", []) or []
-    if isinstance(raw, str):
-        raw = [raw]
-    bad = [v for v in raw if v not in DIAGNOSTICS]
-    if bad:
-        raise ConfigError(f"task {ctx.task.name}: unknown diagnostic variant(s) {bad} in params.diagnostics",
-                          hint=f"params.diagnostics takes any of {', '.join(DIAGNOSTICS)}")
-    return list(raw)
+def sample_rows(ids: Sequence, outcomes: dict[str, np.ndarray], kept: dict[str, MetricValue]) -> list[dict]:
+    """The side file's rows (``bench/sample_rows.py``): the outcomes of the metrics the result keeps."""
+    return make_rows(ids, {m: outcomes[m] for m in kept if m in outcomes})
 
 
 @contextlib.contextmanager

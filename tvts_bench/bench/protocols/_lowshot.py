@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import ConfigError
 from ..result_schema import MetricValue
 from ..stats import DEFAULT_LEVEL
-from ._common import param
+from ._common import bootstrap_of
 
 LOW_SHOT_RULE = ("class-balanced subsets of the train split: low_shot f keeps max(round(f * n_c), min(2, n_c)) "
                  "videos of class c, shots s keeps min(s, n_c); within a class, videos ordered by "
@@ -50,23 +49,12 @@ class LowShot:
         return [self.subset_seed + i for i in range(self.subsets)]
 
 
-def low_shot_of(ctx) -> LowShot | None:
-    """The task's low-shot setting, or None for the whole train split."""
-    fraction, shots = param(ctx, "low_shot"), param(ctx, "shots")
-    if fraction is not None and shots is not None:
-        raise ConfigError(f"task {ctx.task.name}: params.low_shot and params.shots are exclusive",
-                          hint="low_shot is a fraction of each class, shots a count per class: give one")
-    if fraction is None and shots is None:
+def low_shot_of(params) -> LowShot | None:
+    """The task's low-shot setting (typed parameters, checked when the card loaded), or None for the
+    whole train split."""
+    if params.low_shot is None and params.shots is None:
         return None
-    if fraction is not None and not 0 < float(fraction) <= 1:
-        raise ConfigError(f"task {ctx.task.name}: params.low_shot must be a fraction in (0, 1], got {fraction}")
-    if shots is not None and int(shots) < 1:
-        raise ConfigError(f"task {ctx.task.name}: params.shots must be >= 1, got {shots}")
-    subsets = int(param(ctx, "subsets", 3))
-    if subsets < 1:
-        raise ConfigError(f"task {ctx.task.name}: params.subsets must be >= 1, got {subsets}")
-    return LowShot(None if fraction is None else float(fraction), None if shots is None else int(shots),
-                   subsets, int(param(ctx, "subset_seed", 0)))
+    return LowShot(params.low_shot, params.shots, params.subsets, params.subset_seed)
 
 
 def _order_key(seed: int, video_id: str) -> bytes:
@@ -105,7 +93,7 @@ def two_way_value(outcomes: np.ndarray, ctx, *, salt: int = 0, scale: float = 10
         raise ValueError(f"outcomes must be a non-empty [subsets, samples] matrix; got shape {x.shape}")
     s, n = x.shape
     value = scale * float(x.mean())
-    reps = int(param(ctx, "bootstrap", 1000) or 0)
+    reps = bootstrap_of(ctx)
     if reps <= 0:
         return MetricValue(value=value, n=n)
     rng = np.random.default_rng(ctx.seed * 1000 + salt)

@@ -35,8 +35,9 @@ from torch import nn
 from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, require_finite, topk_hits
-from ._common import (class_labels, diagnostics_of, labelled_splits, param, percent_value, progress_task,
-                      seeds_of, select_metrics, torch_device)
+from ._common import (class_labels, labelled_splits, params_of, progress_task, sample_rows, seeds_of,
+                      select_metrics, spec_value, torch_device)
+from .attn_spec import SPEC
 from .linear import stratified_holdout
 
 KS = (1, 5)
@@ -136,26 +137,24 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     test = _tokens(ctx, ctx.task.splits.test, "normal")
     y_train, y_test, num_classes = labelled_splits(ctx, train, test, "the attentive probe")
     dim = int(train.features.shape[-1])
-    heads = int(param(ctx, "heads", None) or default_heads(dim))
+    p = params_of(ctx, SPEC)
+    heads = int(p.heads or default_heads(dim))
     if dim % heads:
         raise TvtsBenchError(f"task {name}: params.heads={heads} does not divide the token width {dim}")
-    lrs = _as_list(param(ctx, "lr", [1e-3]))
-    wds = _as_list(param(ctx, "weight_decay", [0.01]))
-    hp = dict(epochs=int(param(ctx, "epochs", 20)), batch_size=int(param(ctx, "batch_size", 32)),
-              grad_clip=float(param(ctx, "grad_clip", 1.0)), warmup_epochs=float(param(ctx, "warmup_epochs", 0)),
-              heads=heads, mlp_ratio=float(param(ctx, "mlp_ratio", 4.0)))
-    val_fraction = float(param(ctx, "val_fraction", 0.2))
+    lrs, wds = _as_list(p.lr), _as_list(p.weight_decay)
+    hp = dict(epochs=p.epochs, batch_size=p.batch_size, grad_clip=p.grad_clip, warmup_epochs=p.warmup_epochs,
+              heads=heads, mlp_ratio=p.mlp_ratio)
+    val_fraction = p.val_fraction
     device = torch_device(ctx)
-    variants = diagnostics_of(ctx)
+    variants = list(p.diagnostics)
     variant_tokens = {v: _tokens(ctx, ctx.task.splits.test, v) for v in variants}
-    seeds = seeds_of(ctx, default=1)
+    seeds = seeds_of(ctx, p)
     grid = list(product(lrs, wds))
 
     hits = {k: np.zeros(len(y_test)) for k in KS}
     var_hits = {v: {k: np.zeros(len(variant_tokens[v].records)) for k in KS} for v in variants}
     test_ids = [r.video_id for r in test.records]
     per_seed: list[dict] = []
-    preds: list[np.ndarray] = []
     fits = len(seeds) * (len(grid) + 1 if len(grid) > 1 else 1)
     with progress_task(ctx, f"{name}: attentive probe", total=fits) as advance:
         for seed in seeds:
@@ -183,7 +182,6 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
             seed_hits = topk_hits(logits, y_test, KS, what=f"test logits (seed {seed})", ids=test_ids)
             for k in KS:
                 hits[k] += seed_hits[k] / len(seeds)
-            preds.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
             for v in variants:
                 vt = variant_tokens[v]
                 vy = class_labels(vt, f"{v} test", "the attentive probe")
@@ -195,12 +193,11 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                              "top1": 100 * float(seed_hits[1].mean()), "top5": 100 * float(seed_hits[5].mean())})
             advance()
 
-    metrics = select_metrics({f"top{k}": percent_value(hits[k], ctx, salt=k) for k in KS}, ctx)
-    diagnostics = {v: select_metrics({f"top{k}": percent_value(var_hits[v][k], ctx, salt=k) for k in KS}, ctx)
-                   for v in variants}
-    per_sample = [{"video_id": r.video_id, "label": int(y_test[i]), "pred_by_seed": [p[i].tolist() for p in preds],
-                   "correct_top1": float(hits[1][i]), "correct_top5": float(hits[5][i])}
-                  for i, r in enumerate(test.records)]
+    metrics = select_metrics({f"top{k}": spec_value(SPEC, f"top{k}", hits[k], ctx, salt=k) for k in KS}, ctx)
+    diagnostics = {v: select_metrics({f"top{k}": spec_value(SPEC, f"top{k}", var_hits[v][k], ctx, salt=k)
+                                      for k in KS}, ctx) for v in variants}
+    # per test video: the expected hit averaged over probe seeds
+    per_sample = sample_rows(test_ids, {f"top{k}": hits[k] for k in KS}, metrics)
     info = {"seeds": seeds, "per_seed": per_seed, "lr_grid": lrs, "weight_decay_grid": wds,
             "val_fraction": val_fraction, **hp, "tokens": int(train.features.shape[1]), "token_dim": dim,
             "train_samples": int(len(y_train)), "test_samples": int(len(y_test)), "num_classes": num_classes,

@@ -43,7 +43,9 @@ from ...nn.precision import autocast_for
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, topk_hits
 from . import _train as tr
-from ._common import param, percent_value, progress_task, seed_everything, select_metrics, torch_device
+from ._common import (params_of, progress_task, sample_rows, seed_everything, select_metrics,
+                      spec_value, torch_device)
+from .finetune_spec import SPEC
 
 NO_DECAY_NAMES = ("pos_embed", "cls_token", "temporal_embed", "dist_token", "position_embedding")
 
@@ -249,12 +251,12 @@ class Augmenter:
     def __init__(self, ctx: ProtocolContext, num_classes: int, device: torch.device):
         pre = ctx.preprocess or ctx.adapter.preprocess
         self.mean, self.std = pre.mean, pre.std
-        self.randaug = parse_randaug(param(ctx, "randaug", None))       # the timm string (recorded)
+        p = params_of(ctx, SPEC)
+        self.randaug = parse_randaug(p.randaug)                         # the timm string (recorded)
         self._randaug = ClipRandAugment(self.randaug, self.mean) if self.randaug else None
-        self.flip = bool(param(ctx, "flip", True))
+        self.flip = p.flip
         self.num_classes = num_classes
-        smoothing = float(param(ctx, "label_smoothing", 0.1))
-        mixup, cutmix = float(param(ctx, "mixup", 0.8)), float(param(ctx, "cutmix", 1.0))
+        smoothing, mixup, cutmix = p.label_smoothing, p.mixup, p.cutmix
         self.smoothing = smoothing
         self.mixup = None
         if mixup > 0 or cutmix > 0:
@@ -262,7 +264,7 @@ class Augmenter:
 
             self.mixup = Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, label_smoothing=smoothing,
                                num_classes=num_classes)
-        reprob = float(param(ctx, "reprob", 0.25))
+        reprob = p.reprob
         self.erase = None
         if reprob > 0:
             from timm.data.random_erasing import RandomErasing
@@ -341,19 +343,17 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     train_records, test_records = ctx.index.records(train_split), ctx.index.records(test_split)
     train_labels = _labels_of(train_records, range(len(train_records)))
     num_classes = max(len(ctx.index.classes), int(train_labels.max(initial=0)) + 1)
-    epochs = int(param(ctx, "epochs", 3))
-    bs = int(param(ctx, "batch_size", ctx.batch_size))
-    head_only = bool(param(ctx, "head_only", False))
+    p = params_of(ctx, SPEC)
+    epochs, head_only, val_fraction, frames = p.epochs, p.head_only, p.val_fraction, p.frames
+    bs = p.batch_size or ctx.batch_size
     _, world = tr.world()
-    lr = float(param(ctx, "lr", 1e-3)) * bs * world / 256.0
-    layer_decay = 1.0 if head_only else float(param(ctx, "layer_decay", 0.75))
-    val_fraction = float(param(ctx, "val_fraction", 0.0))
+    lr = p.lr * bs * world / 256.0
+    layer_decay = 1.0 if head_only else p.layer_decay
 
-    frames = str(param(ctx, "frames", "normal"))
     frame_op = "shuffle" if frames == "shuffled" else None
     backbone = copy.deepcopy(ctx.adapter.video_backbone())
     feature_dim = ctx.adapter.feature_dim
-    architecture = str(param(ctx, "architecture", "model"))
+    architecture = p.architecture
     if architecture == "cnn3d":             # calibration: a small 3D CNN from scratch instead of the model
         from ...nn.cnn3d import Cnn3d
 
@@ -363,9 +363,9 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         feature_dim = backbone.feature_dim
     if frames == "frame-average":
         backbone = frame_averaged_like(backbone, ctx)
-    drop_blocks = 0 if head_only else apply_drop_path(backbone, float(param(ctx, "drop_path", 0.1)))
+    drop_blocks = 0 if head_only else apply_drop_path(backbone, p.drop_path)
     model = Classifier(backbone, feature_dim, num_classes, head_only).to(device)
-    optimizer = torch.optim.AdamW(param_groups(model, float(param(ctx, "weight_decay", 0.05)), layer_decay),
+    optimizer = torch.optim.AdamW(param_groups(model, p.weight_decay, layer_decay),
                                   lr=lr, betas=(0.9, 0.999))
     for g in optimizer.param_groups:
         g["lr"] = lr
@@ -381,8 +381,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         plain = ctx.loader(train_split, False, bs, 1, 1, shuffle=False)
         val_loader = tr.subset_loader(plain, held_idx, bs, shuffle=False, seed=ctx.seed)
     steps = max(1, len(loader))
-    scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=float(param(ctx, "warmup_epochs", 1)),
-                                    steps_per_epoch=steps, min_lr=float(param(ctx, "min_lr", 1e-6)))
+    scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
+                                    steps_per_epoch=steps, min_lr=p.min_lr)
     augment = Augmenter(ctx, num_classes, device)
     ddp = tr.wrap_ddp(model, device)
 
@@ -451,12 +451,10 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     labels = _labels_of(test_records, positions)
     hits = topk_hits(probs, labels, (1, 5), what="test class probabilities",
                      ids=[test_records[p].video_id for p in positions])
-    metrics = select_metrics({"top1": percent_value(hits[1], ctx, salt=1),
-                              "top5": percent_value(hits[5], ctx, salt=5)}, ctx)
-    top5 = np.argsort(-probs, axis=1)[:, :5]
-    per_sample = [{"video_id": test_records[p].video_id, "label": int(labels[i]), "pred": top5[i].tolist(),
-                   "prob_top1": float(probs[i, top5[i, 0]]), "correct_top1": float(hits[1][i]),
-                   "correct_top5": float(hits[5][i])} for i, p in enumerate(positions)]
+    metrics = select_metrics({f"top{k}": spec_value(SPEC, f"top{k}", hits[k], ctx, salt=k) for k in (1, 5)}, ctx)
+    # per test video: the expected hit of the view-averaged softmax
+    per_sample = sample_rows([test_records[i].video_id for i in positions], {f"top{k}": hits[k] for k in (1, 5)},
+                             metrics)
     extra = {"ft": {"epochs": epochs, "tested_epoch": tested_epoch, "history": history, "head_only": head_only,
                     "lr": lr, "batch_size": bs, "world_size": world, "layer_decay": layer_decay,
                     "drop_path_blocks": drop_blocks, "mixup": augment.mixup is not None,
@@ -464,7 +462,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     "test_views": sampling.clips * sampling.crops, "ties": TIE_RULE, "frames": frames,
                     "architecture": architecture,
                     "failed_test_videos": [str(f) for f in failed]}}
-    if bool(param(ctx, "trained_v2v", False)):
+    if p.trained_v2v:
         extra["ft"]["trained_v2v"] = trained_v2v(model, ctx, test_split, bs, device, frame_op)
     return ProtocolOutput(metrics=metrics, per_sample=per_sample, clips=clips, extra=extra)
 
@@ -505,6 +503,8 @@ def trained_v2v(model: "Classifier", ctx: ProtocolContext, split: str, bs: int, 
     x, positions, _ = tr.merge_ranks(feats, idx, failed)
     labels = _labels_of(records, positions)
     res = v2v_retrieval(x, labels, ks=(1, 5, 10))
-    values = {f"R@{k}": percent_value(res.hits[k], ctx, salt=k) for k in (1, 5, 10)}
-    values["mAP"] = percent_value(res.ap, ctx, salt=99)
+    from .v2v_spec import SPEC as V2V             # the v2v protocol's metrics, on fine-tuned features
+
+    values = {f"R@{k}": spec_value(V2V, f"R@{k}", res.hits[k], ctx, salt=k) for k in (1, 5, 10)}
+    values["mAP"] = spec_value(V2V, "mAP", res.ap, ctx, salt=99)
     return {k: v.model_dump() for k, v in values.items()}

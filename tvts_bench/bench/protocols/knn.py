@@ -37,12 +37,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, l2_normalize, require_finite, topk_hits
-from ._common import (class_labels, diagnostics_of, labelled_splits, param, percent_value, progress_task,
-                      select_metrics, torch_device)
+from ._common import (class_labels, labelled_splits, params_of, progress_task, sample_rows, select_metrics,
+                      spec_value, torch_device)
 from ._lowshot import INTERVAL_RULE, LOW_SHOT_RULE, balanced_subset, low_shot_of, spread, subset_info, two_way_value
+from .knn_spec import SPEC
 
 CLASS_KS = (1, 5)
 NEIGHBOUR_TIES = ("train videos tied with the k-th neighbour share the places left: each votes with weight "
@@ -122,29 +122,24 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     train = ctx.features(ctx.task.splits.train, "normal")
     test = ctx.features(ctx.task.splits.test, "normal")
     y_train, y_test, _ = labelled_splits(ctx, train, test, "k-NN classification")
-    ks = [int(k) for k in param(ctx, "ks", [10, 20])]
-    if not ks or min(ks) < 1:
-        raise TvtsBenchError(f"task {name}: params.ks must list neighbour counts >= 1, got {ks}")
-    temperature = float(param(ctx, "temperature", 0.07))
-    if not temperature > 0:
-        raise TvtsBenchError(f"task {name}: params.temperature must be > 0, got {temperature}")
+    p = params_of(ctx, SPEC)
+    ks, temperature = list(p.ks), p.temperature
     num_classes = max(len(ctx.index.classes), int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
     device = torch_device(ctx)
     train_ids = [r.video_id for r in train.records]
     test_ids = [r.video_id for r in test.records]
     require_finite(train.features, f"the {ctx.task.splits.train} split's features", train_ids)
     require_finite(test.features, f"the {ctx.task.splits.test} split's features", test_ids)
-    variants = diagnostics_of(ctx)
+    variants = list(p.diagnostics)
     variant_feats = {v: ctx.features(ctx.task.splits.test, v) for v in variants}
 
-    low = low_shot_of(ctx)
+    low = low_shot_of(p)
     banks = ([(s, balanced_subset(y_train, train_ids, seed=s, fraction=low.fraction, shots=low.shots))
               for s in low.seeds()] if low else [(None, np.arange(len(y_train)))])
     names = metric_names(ks)
     hits = {key: np.zeros((len(banks), len(y_test))) for key in names}
     var_hits = {v: {key: np.zeros((len(banks), len(variant_feats[v].records))) for key in names}
                 for v in variants}
-    preds: list[np.ndarray] = []
     subsets: list[dict] = []
     with progress_task(ctx, f"{name}: k-NN", total=len(banks)) as advance:
         for i, (seed, idx) in enumerate(banks):
@@ -153,7 +148,6 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                               device=device)
             for key, h in _hits(votes, y_test, ks, "test", test_ids).items():
                 hits[key][i] = h
-            preds.append(torch.as_tensor(votes[ks[0]]).topk(min(5, num_classes), dim=1).indices.numpy())
             for v in variants:
                 vf = variant_feats[v]
                 vv = knn_votes(bank_x, bank_y, vf.features, ks, num_classes, temperature=temperature,
@@ -170,23 +164,16 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         out = {}
         for j, (key, metric_keys) in enumerate(names.items()):
             o = outcomes[key]
-            mv = two_way_value(o, ctx, salt=j) if low else percent_value(o[0], ctx, salt=j)
+            # one value serves every name of (k, c): top1 is top1@k<first k> to the last bit
+            mv = two_way_value(o, ctx, salt=j) if low else spec_value(SPEC, metric_keys[0], o[0], ctx, salt=j)
             out.update({m: mv for m in metric_keys})
         return out
 
     metrics = select_metrics(values(hits), ctx)
     diagnostics = {v: select_metrics(values(var_hits[v]), ctx) for v in variants}
-    per_sample = []
-    for i, r in enumerate(test.records):
-        row = {"video_id": r.video_id, "label": int(y_test[i])}
-        if low:
-            row["pred_by_subset"] = [p[i].tolist() for p in preds]
-        else:
-            row["pred"] = preds[0][i].tolist()
-        for key, metric_keys in names.items():
-            for m in metric_keys:
-                row[f"correct_{m}"] = float(hits[key][:, i].mean())
-        per_sample.append(row)
+    # per test video: the expected hit of every kept metric, averaged over low-shot subsets
+    per_sample = sample_rows(test_ids, {m: hits[key].mean(axis=0) for key, metric_keys in names.items()
+                                        for m in metric_keys}, metrics)
     info = {"ks": ks, "temperature": temperature, "memory_bank": f"{ctx.task.splits.train} split features",
             "similarity": "cosine (L2-normalised features)", "vote": "sum over the k neighbours of exp(sim / T)",
             "metric_names": "top1/top5: the first k; top1@k<K>/top5@k<K>: each k",

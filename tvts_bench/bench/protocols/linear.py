@@ -38,9 +38,10 @@ import torch.nn.functional as F
 from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, topk_hits
-from ._common import (class_labels, diagnostics_of, labelled_splits, param, percent_value, progress_task,
-                      seeds_of, select_metrics, torch_device)
+from ._common import (class_labels, labelled_splits, params_of, progress_task, sample_rows, seeds_of,
+                      select_metrics, spec_value, torch_device)
 from ._lowshot import INTERVAL_RULE, LOW_SHOT_RULE, balanced_subset, low_shot_of, spread, subset_info, two_way_value
+from .linear_spec import SPEC
 
 
 @dataclass
@@ -156,26 +157,23 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     train = ctx.features(ctx.task.splits.train, "normal")
     test = ctx.features(ctx.task.splits.test, "normal")
     y_train, y_test, num_classes = labelled_splits(ctx, train, test, "the linear probe")
-    grid = param(ctx, "C", [0.001, 0.01, 0.1, 1.0, 10.0, 100.0])
-    grid = [float(c) for c in (grid if isinstance(grid, (list, tuple)) else [grid])]
-    val_fraction = float(param(ctx, "val_fraction", 0.2))
-    max_iter = int(param(ctx, "max_iter", 1000))
-    standardize = bool(param(ctx, "standardize", True))
+    p = params_of(ctx, SPEC)
+    grid = [float(c) for c in (p.C if isinstance(p.C, list) else [p.C])]
+    val_fraction, max_iter, standardize = p.val_fraction, p.max_iter, p.standardize
     device = torch_device(ctx)
     ks = (1, 5)
-    variants = diagnostics_of(ctx)
+    variants = list(p.diagnostics)
     variant_feats = {v: ctx.features(ctx.task.splits.test, v) for v in variants}
 
-    seeds = seeds_of(ctx, default=3)
+    seeds = seeds_of(ctx, p)
     test_ids = [r.video_id for r in test.records]
     train_ids = [r.video_id for r in train.records]
-    low = low_shot_of(ctx)
+    low = low_shot_of(p)
     banks = ([(s, balanced_subset(y_train, train_ids, seed=s, fraction=low.fraction, shots=low.shots))
               for s in low.seeds()] if low else [(None, np.arange(len(y_train)))])
     # outcomes per training set (one row per low-shot subset), averaged over the probe seeds
     hits = {k: np.zeros((len(banks), len(y_test))) for k in ks}
     var_hits = {v: {k: np.zeros((len(banks), len(variant_feats[v].labels))) for k in ks} for v in variants}
-    pred_by_seed: list[np.ndarray] = []            # [N, 5] top-5 classes of each (subset, seed)'s probe
     per_seed: list[dict] = []
     subsets: list[dict] = []
     with progress_task(ctx, f"{ctx.task.name}: linear probe", total=len(seeds) * len(banks)) as advance:
@@ -202,7 +200,6 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                 seed_hits = topk_hits(logits, y_test, ks, what=f"test logits (seed {seed})", ids=test_ids)
                 for k in ks:
                     hits[k][b] += seed_hits[k] / len(seeds)
-                pred_by_seed.append(logits.topk(min(5, num_classes), dim=1).indices.numpy())
                 for v in variants:
                     vf = variant_feats[v]
                     vy = class_labels(vf, f"{v} test", "the linear probe")
@@ -222,16 +219,12 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     def values(outcomes: dict[int, np.ndarray]) -> dict:
         if low:
             return {f"top{k}": two_way_value(outcomes[k], ctx, salt=k) for k in ks}
-        return {f"top{k}": percent_value(outcomes[k][0], ctx, salt=k) for k in ks}
+        return {f"top{k}": spec_value(SPEC, f"top{k}", outcomes[k][0], ctx, salt=k) for k in ks}
 
     metrics = select_metrics(values(hits), ctx)
     diagnostics = {v: select_metrics(values(var_hits[v]), ctx) for v in variants}
-    # correct_top1/5 are the per-sample outcomes the metric averages (over seeds, ties by expected
-    # hit); pred_by_seed lists each seed's own top-5, so a reader can recompute them seed by seed.
-    per_sample = [{"video_id": r.video_id, "label": int(y_test[i]),
-                   "pred_by_seed": [p[i].tolist() for p in pred_by_seed],
-                   "correct_top1": float(hits[1][:, i].mean()), "correct_top5": float(hits[5][:, i].mean())}
-                  for i, r in enumerate(test.records)]
+    # per test video: the expected hit (ties by expectation) averaged over probe seeds and subsets
+    per_sample = sample_rows(test_ids, {f"top{k}": hits[k].mean(axis=0) for k in ks}, metrics)
     info = {"seeds": seeds, "per_seed": per_seed, "C_grid": grid, "val_fraction": val_fraction,
             "standardize": standardize, "train_samples": int(len(y_train)),
             "test_samples": int(len(y_test)), "num_classes": num_classes, "ties": TIE_RULE,
@@ -239,7 +232,6 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     if low:
         info["low_shot"] = {"setting": low.label, "fraction": low.fraction, "shots": low.shots,
                             "subsets": subsets, "rule": LOW_SHOT_RULE, "interval": INTERVAL_RULE,
-                            "pred_by_seed_order": "subset-major: every seed of subset 0, then subset 1, ...",
                             **{f"spread_top{k}": spread([s[f"top{k}"] for s in subsets]) for k in ks}}
     return ProtocolOutput(
         metrics=metrics, diagnostics=diagnostics, per_sample=per_sample,

@@ -22,13 +22,13 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ...errors import ConfigError, TvtsBenchError
+from ...errors import TvtsBenchError
 from ..context import ProtocolContext, ProtocolOutput
-from ..metrics import QUERY_MODES, TIE_RULE, require_finite, RankResult, build_text_queries, text_video_retrieval
+from ..metrics import TIE_RULE, build_text_queries, require_finite, text_video_retrieval
+from ..protocol_spec import ProtocolSpec
 from ..result_schema import MetricValue
-from ._common import param, rank_metric_values, select_metrics
-
-KS = (1, 5, 10)
+from ._common import params_of, rank_metric_values, rank_outcomes, sample_rows, select_metrics
+from .retrieval_spec import KS, SPEC
 
 
 def no_text_tower_error(ctx: ProtocolContext) -> TvtsBenchError:
@@ -38,13 +38,6 @@ def no_text_tower_error(ctx: ProtocolContext) -> TvtsBenchError:
         f"({ctx.task.name})",
         hint=f"run {dataset}-ret-ft instead: it attaches a pretrained MiniLM text tower and fine-tunes both "
              "towers on the train split, so video-only models can be compared on text-video retrieval")
-
-
-def query_mode(ctx: ProtocolContext) -> str:
-    mode = str(param(ctx, "captions", "first"))
-    if mode not in QUERY_MODES:
-        raise ConfigError(f"task {ctx.task.name}: params.captions must be one of {QUERY_MODES}, got {mode!r}")
-    return mode
 
 
 def encode_texts(encode: Callable[[list[str]], torch.Tensor], texts: Sequence[str], batch: int = 256) -> np.ndarray:
@@ -61,10 +54,11 @@ def _normalize(x: np.ndarray) -> torch.Tensor:
 
 
 def score_retrieval(video_emb: np.ndarray, video_ids: list[str], captions: list[Sequence[str]],
-                    encode: Callable[[list[str]], torch.Tensor], ctx: ProtocolContext
+                    encode: Callable[[list[str]], torch.Tensor], ctx: ProtocolContext, spec: ProtocolSpec = SPEC
                     ) -> tuple[dict[str, MetricValue], list[dict], dict]:
-    """Build the queries, embed them, rank both directions, and return metric values with intervals."""
-    mode = query_mode(ctx)
+    """Build the queries, embed them, rank both directions, and return metric values with intervals,
+    the per-sample rows and details. ``spec``: the protocol scoring (ret, or ret-ft's own)."""
+    mode = params_of(ctx, spec).captions
     queries, owner = build_text_queries(captions, mode)
     if not queries:
         raise TvtsBenchError(f"task {ctx.task.name}: the {ctx.task.splits.test} split has no captions to query with",
@@ -82,23 +76,25 @@ def score_retrieval(video_emb: np.ndarray, video_ids: list[str], captions: list[
     t2v, v2t = res["t2v"], res["v2t"]
     several = len(owner) > len(np.unique(owner))
     values: dict[str, MetricValue] = {}
-    values.update(rank_metric_values(t2v, "t2v_", ctx, salt=0, clusters=owner if several else None))
-    values.update(rank_metric_values(v2t, "v2t_", ctx, salt=100))
+    values.update(rank_metric_values(spec, t2v, "t2v_", ctx, salt=0, clusters=owner if several else None))
+    values.update(rank_metric_values(spec, v2t, "v2t_", ctx, salt=100))
     described = v2t.extra["videos"]
-
-    def outcome(r: RankResult, i: int) -> dict:
-        return {"rank": float(r.ranks[i]), **{f"correct_R@{k}": float(h[i]) for k, h in r.hits.items()}}
-
-    per_sample = [{"direction": "t2v", "query": q, "video_id": video_ids[owner[i]], **outcome(t2v, i)}
-                  for i, q in enumerate(queries)]
-    per_sample += [{"direction": "v2t", "video_id": video_ids[v], **outcome(v2t, j)}
-                   for j, v in enumerate(described)]
+    metrics = select_metrics(values, ctx)
+    # caption queries carry the t2v metrics, id [video, n-th caption of that video] (a cluster per
+    # video, which the report resamples whole); described videos carry the v2t metrics
+    nth = np.zeros(len(owner), dtype=np.int64)
+    for v in np.unique(owner):
+        where = np.flatnonzero(owner == v)
+        nth[where] = np.arange(len(where))
+    per_sample = sample_rows([[video_ids[v], int(n)] for v, n in zip(owner, nth)], rank_outcomes(t2v, "t2v_"),
+                             metrics)
+    per_sample += sample_rows([video_ids[v] for v in described], rank_outcomes(v2t, "v2t_"), metrics)
     info = {"queries": len(queries), "videos": int(video_emb.shape[0]), "captions": mode,
             "captions_per_video": round(len(queries) / max(1, len(described)), 3),
             "videos_without_caption": int(video_emb.shape[0] - len(described)), "ties": TIE_RULE,
             "v2t": "each video ranks caption groups scored by their best caption (CLIP4Clip)",
             "bootstrap": "videos (with all their captions)" if several else "queries"}
-    return select_metrics(values, ctx), per_sample, info
+    return metrics, per_sample, info
 
 
 def run(ctx: ProtocolContext) -> ProtocolOutput:

@@ -32,13 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import ConfigError, TvtsBenchError
+from ...errors import TvtsBenchError
 from ...hashing import sha256_json
 from ...nn.precision import autocast_for
 from ..context import ProtocolContext, ProtocolOutput
 from . import _train as tr
-from ._common import param, progress_task, seed_everything, torch_device
-from .retrieval import query_mode, score_retrieval
+from ._common import params_of, progress_task, seed_everything, torch_device
+from .retrieval import score_retrieval
+from .retrieval_ft_spec import SPEC
 
 
 class JointModel(nn.Module):
@@ -91,12 +92,11 @@ def build_joint_model(ctx: ProtocolContext, device: torch.device, example_video:
                       ) -> tuple[JointModel, list[nn.Module], str]:
     """(model, fresh modules, text tower description)."""
     adapter = ctx.adapter
-    embed_dim = int(param(ctx, "embed_dim", 256))
-    temp = param(ctx, "temperature", 0.05)
+    params = params_of(ctx, SPEC)
+    embed_dim, temp = params.embed_dim, params.temperature
     learnable = temp == "learnable"
-    temperature = 0.05 if learnable else float(temp)
-    if temperature <= 0:
-        raise ConfigError(f"task {ctx.task.name}: params.temperature must be > 0 or 'learnable', got {temp!r}")
+    # a learnable temperature starts where the fixed default sits
+    temperature = float(SPEC.params.model_fields["temperature"].default) if learnable else float(temp)
 
     video = copy.deepcopy(adapter.video_backbone()).to(device)
     fresh: list[nn.Module] = []
@@ -180,15 +180,11 @@ def training_text(captions, mode: str, paragraph: bool, rng: np.random.Generator
 
 def run(ctx: ProtocolContext) -> ProtocolOutput:
     device = torch_device(ctx)
-    epochs = int(param(ctx, "epochs", 2))
-    bs = int(param(ctx, "batch_size", ctx.batch_size))
-    lr = float(param(ctx, "lr", 3e-5))
-    head_lr = float(param(ctx, "head_lr", 10 * lr))
-    wd = float(param(ctx, "weight_decay", 0.01))
-    caption_mode = str(param(ctx, "train_captions", "random"))
-    if caption_mode not in ("random", "first"):
-        raise ConfigError(f"task {ctx.task.name}: params.train_captions must be random or first, got {caption_mode!r}")
-    paragraph = query_mode(ctx) == "paragraph"
+    p = params_of(ctx, SPEC)
+    epochs, lr, wd, caption_mode = p.epochs, p.lr, p.weight_decay, p.train_captions
+    bs = p.batch_size or ctx.batch_size
+    head_lr = p.head_lr or 10 * lr
+    paragraph = p.captions == "paragraph"
     seed_everything(ctx.seed)
     rng = np.random.default_rng(ctx.seed)
     train_records = ctx.index.records(ctx.task.splits.train)
@@ -199,8 +195,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     model, fresh, text_desc = build_joint_model(ctx, device, first["video"][:1, 0])
     optimizer = torch.optim.AdamW(_param_groups(model, fresh, lr, head_lr, wd), lr=lr, betas=(0.9, 0.98))
     steps = max(1, len(loader))
-    scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=float(param(ctx, "warmup_epochs", 0)),
-                                    steps_per_epoch=steps, min_lr=float(param(ctx, "min_lr", 0.0)))
+    scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
+                                    steps_per_epoch=steps, min_lr=p.min_lr)
     ddp = tr.wrap_ddp(model, device)
     ckpt_path = ctx.work_dir / "ret-ft-checkpoint.pt"
     fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(), "seed": ctx.seed})
@@ -249,7 +245,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
             return model.encode_text(texts).float()
 
     metrics, per_sample, info = score_retrieval(video_emb, [r.video_id for r in recs], [r.captions for r in recs],
-                                                encode, ctx)
+                                                encode, ctx, SPEC)
     info.update({"text_tower": text_desc, "epochs": epochs, "train_loss": losses, "batch_size": bs, "lr": lr,
                  "head_lr": head_lr, "temperature": float(1.0 / model.scale().detach()),
                  "resumed_from_epoch": start_epoch,

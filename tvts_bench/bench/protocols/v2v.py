@@ -8,7 +8,7 @@ of such queries is in ``extra``. Ties: expected rank under random tie-breaking (
 
 Search: exact ranking by a blocked torch matmul (CPU, or the GPU when the run is on CUDA), the fastest
 exact path measured here and the one that also yields the full ranking mAP needs. ``params.index``:
-``flat-ip`` (default, exact) or ``ivf`` / ``hnsw``: an approximate faiss index gives the R@K neighbour
+``exact`` (default; ``flat-ip`` is another name for it) or ``ivf`` / ``hnsw``: an approximate faiss index gives the R@K neighbour
 lists (for galleries too large to scan; its recall@10 against exact search on a sample of queries is
 recorded in ``extra``); mAP always comes from the exact ranking.
 
@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ConfigError, DataFormatError
+from ...errors import DataFormatError
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, V2VResult, v2v_retrieval
 from ..result_schema import MetricValue
 from ..retrieval_index import IndexConfig, RetrievalIndex, recall_at_10_vs_exact
-from ._common import diagnostics_of, param, percent_value, select_metrics, torch_device
-
-INDEX_KINDS = ("flat-ip", "exact", "ivf", "hnsw")
+from ._common import params_of, sample_rows, select_metrics, spec_value, torch_device
+from .v2v_spec import SPEC
 
 
 def _approx_hits(features: np.ndarray, labels: np.ndarray, ks, kind: str, seed: int, exact: V2VResult
@@ -40,14 +39,13 @@ def _approx_hits(features: np.ndarray, labels: np.ndarray, ks, kind: str, seed: 
 
 
 def score(features: np.ndarray, labels: np.ndarray | None, ctx, *, what: str
-          ) -> tuple[dict[str, MetricValue], V2VResult, dict]:
+          ) -> tuple[dict[str, MetricValue], dict[str, np.ndarray], dict]:
+    """(kept metric values, per-query outcomes of every metric, search details)."""
     if labels is None:
         raise DataFormatError(ctx.index.root, f"the {what} features have no class labels; "
                               "video-to-video retrieval needs a classification dataset")
-    ks = tuple(int(k) for k in param(ctx, "ks", [1, 5, 10]))
-    kind = str(param(ctx, "index", "flat-ip"))
-    if kind not in INDEX_KINDS:
-        raise ConfigError(f"task {ctx.task.name}: params.index must be one of {INDEX_KINDS}, got {kind!r}")
+    p = params_of(ctx, SPEC)
+    ks, kind = tuple(p.ks), p.index
     labels = np.asarray(labels, dtype=np.int64)
     res = v2v_retrieval(features, labels, ks=tuple(sorted(set(ks) | {10})), device=torch_device(ctx))
     hits = {k: res.hits[k] for k in ks}
@@ -63,24 +61,20 @@ def score(features: np.ndarray, labels: np.ndarray | None, ctx, *, what: str
         raise DataFormatError(ctx.index.root, f"no video of the {what} split has another video of its class, "
                               "so video-to-video retrieval has nothing to find",
                               hint="v2v needs at least two videos of some class in the test split")
-    values = {f"R@{k}": percent_value(hits[k], ctx, salt=k) for k in ks}
-    values["mAP"] = percent_value(res.ap, ctx, salt=99)
-    return select_metrics(values, ctx), res, info
+    outcomes = {**{f"R@{k}": hits[k] for k in ks}, "mAP": res.ap}
+    salts = {**{f"R@{k}": k for k in ks}, "mAP": 99}
+    values = {m: spec_value(SPEC, m, o, ctx, salt=salts[m]) for m, o in outcomes.items()}
+    return select_metrics(values, ctx), outcomes, info
 
 
 def run(ctx: ProtocolContext) -> ProtocolOutput:
     test = ctx.features(ctx.task.splits.test, "normal")
-    metrics, res, info = score(test.features, test.labels, ctx, what="test")
+    metrics, outcomes, info = score(test.features, test.labels, ctx, what="test")
     diagnostics = {}
-    for v in diagnostics_of(ctx):
+    for v in params_of(ctx, SPEC).diagnostics:
         vf = ctx.features(ctx.task.splits.test, v)
         diagnostics[v], _, _ = score(vf.features, vf.labels, ctx, what=f"{v} test")
-    ids = [r.video_id for r in test.records]
-    hits = {k: h for k, h in res.hits.items()}
-    per_sample = [{"video_id": ids[i], "label": int(test.labels[i]),
-                   "first_rank": None if np.isnan(res.first_rank[i]) else float(res.first_rank[i]),
-                   **{f"correct_R@{k}": float(h[i]) for k, h in hits.items()},
-                   "ap": float(res.ap[i]), "neighbors": [ids[j] for j in res.neighbors[i][:10]]}
-                  for i in range(len(ids))]
+    # per query video: the expected hit@K (R@K) and expected average precision (mAP)
+    per_sample = sample_rows([r.video_id for r in test.records], outcomes, metrics)
     return ProtocolOutput(metrics=metrics, diagnostics=diagnostics, per_sample=per_sample, clips=0,
                           extra={"v2v": info})
