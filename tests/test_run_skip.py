@@ -190,3 +190,28 @@ def test_no_key_for_user_factories_and_unknown_names(bench_home: Path) -> None:
     (bench_home / "runs" / "tvts" / "checkpoints").mkdir(parents=True)
     (bench_home / "runs" / "tvts" / "checkpoints" / "latest").write_text("step-00000001\n")
     assert results_mod.model_identity_key("scratch") != key     # scratch copies runs/tvts's architecture
+
+
+def test_training_resume_files_are_keyed_by_data_and_weights(bench_home: Path) -> None:
+    """A fine-tuning resume file must never continue a run on other data or from other weights: the
+    work folder a training protocol is given changes with either (it once was keyed by the task alone,
+    and a calibration run on a regenerated world resumed the old world's finished fine-tuning)."""
+    seen: list[Path] = []
+
+    def record_work_dir(ctx: ProtocolContext) -> ProtocolOutput:
+        seen.append(ctx.work_dir)
+        return nearest_centroid(ctx)
+
+    opts = RunOptions(model="tvts", tasks="ssv2-linear", shard_size=16, overwrite="always")
+    for seed in (0, 0, 1):
+        _save_tvts_run(bench_home, 10, seed=seed)
+        summary = run_tasks(opts, protocols={"linear": record_work_dir}, show_progress=False)
+        assert not summary.failed
+    assert seen[0] == seen[1] and seen[2] != seen[0]       # same weights: same folder; new weights: another
+    assert all(p.is_dir() and p.is_relative_to(bench_home) for p in seen)
+    # and the data: the key carries the dataset's manifest hash
+    from tvts_bench.bench.registry import load_tasks
+    from tvts_bench.bench.runner import prepare_data
+
+    manifest = prepare_data(load_tasks()["ssv2-linear"], opts).manifest_hash
+    assert f"data{manifest[:8]}" in seen[0].parent.name

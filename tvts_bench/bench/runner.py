@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # the protocol and feature modules import torch: only the com
     from .features import FeatureCache
 
 ProtocolFn = Callable[["ProtocolContext"], "ProtocolOutput"]
-TRAINING_PROTOCOLS = ("ft", "ret-ft")
 
 
 @dataclass
@@ -258,8 +257,9 @@ class _Runner:
             record = read_result(path)
             return TaskOutcome(task.name, seed, "skipped", task.main_metric,
                                record.metrics.get(task.main_metric), 0.0, path, reason)
-        if task.protocol == "ret" and not known.has_text:
-            # Not a failure: zero-shot text retrieval does not apply to a video-only model.
+        if task.spec.needs_text and not known.has_text:
+            # Not a failure: a protocol that needs the model's text tower does not apply to a video-only
+            # model (zero-shot text retrieval; the -ret-ft task attaches a text tower instead).
             return TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None,
                                f"no text tower; {task.dataset}-ret-ft applies")
         adapter = self.load_model()
@@ -285,7 +285,7 @@ class _Runner:
 
         decode_report = DecodeReport()
         feature_notes: list[str] = []
-        work_dir = _work_dir(model, task, seed)
+        work_dir = _work_dir(model, task, seed, data.manifest_hash, adapter.weights_hash())
         ctx = ProtocolContext(
             task=task, adapter=adapter, index=data.index, seed=seed, device=self.opts.device,
             features=_finite_features(cache, feature_notes),
@@ -294,7 +294,7 @@ class _Runner:
             batch_size=self.opts.batch_size, workers=self.opts.workers, rank=_rank(),
             world_size=_world(), log=self._log, decode_report=decode_report)
         _seed_everything(seed)
-        snapshot = _snapshot(adapter) if task.protocol in TRAINING_PROTOCOLS else None
+        snapshot = _snapshot(adapter) if task.spec.trains else None
         try:
             output = self.protocols[task.protocol](ctx)
         except NonFiniteError as e:      # say whose numbers were not finite; no result is written
@@ -479,10 +479,13 @@ def _reporting_class(base: type) -> type:
     return _REPORTING[base]
 
 
-def _work_dir(model: str, task: TaskCard, seed: int) -> Path:
+def _work_dir(model: str, task: TaskCard, seed: int, manifest_hash: str, weights_hash: str) -> Path:
+    """Where a training protocol keeps its resume files: keyed by everything its training reads (the
+    task card, the data and the starting weights), so a resume never continues a run on other inputs."""
     from ..home import cache_dir
 
-    d = cache_dir() / "work" / safe_name(model) / f"{safe_name(task.name)}-{task.hash}" / f"seed{seed}"
+    key = f"{safe_name(task.name)}-{task.hash}-data{manifest_hash[:8]}-weights{weights_hash[:8]}"
+    d = cache_dir() / "work" / safe_name(model) / key / f"seed{seed}"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
