@@ -56,7 +56,7 @@ def test_world_equivalents(tiny_world):
     assert static.classes == full.classes                            # every k400 stand-in class is static
     temporal = read_dataset("ssv2", tiny_world / "ssv2", classes_file="ssv2-temporal18")
     assert temporal.classes == read_dataset("ssv2", tiny_world / "ssv2").classes
-    assert any("not in this dataset" in n for n in temporal.notes)   # the tiny preset has 4 of 16
+    assert any("not in this dataset" in n for n in temporal.notes)   # the tiny preset has 4 of 6
 
 
 def test_temporal_static_cards_on_the_world(bench_home):

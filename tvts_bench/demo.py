@@ -42,6 +42,13 @@ PRETRAINED_MODELS = (("tvts", "tvts"), ("tvts-base", "base"), ("videomae", "vide
 EVALUATED_MODELS = ("tvts", "tvts-base", "videomae", "clip", "scratch")
 
 
+def _datasets(tasks: str) -> list[str]:
+    """The built-in datasets behind a task list or group, in order."""
+    from .bench.registry import resolve_tasks
+
+    return list(dict.fromkeys(card.dataset for card in resolve_tasks(tasks)))
+
+
 def _invoke(args: list[str]) -> int:
     """Run one command as a user would; its exit status (click returns it in this mode, never raises)."""
     from .cli import cli
@@ -68,11 +75,11 @@ def demo(preset: str, tasks: str | None, pretrain_steps: int | None, out: str) -
     steps = pretrain_steps or plan.pretrain_steps
     started = time.perf_counter()
 
-    console.print(Rule(f"1/4 built-in world ({plan.world_preset})"))
+    console.print(Rule(f"1/5 built-in world ({plan.world_preset})"))
     world = ensure_world(plan.world_preset, quiet=True)
     console.print(f"world: {world}")
 
-    console.print(Rule("2/4 pretraining on the built-in corpus"))
+    console.print(Rule("2/5 pretraining on the built-in corpus"))
     failures: list[str] = []
     for name, objective in PRETRAINED_MODELS:
         step_args = ["--steps", str(steps)] if steps else []
@@ -80,13 +87,20 @@ def demo(preset: str, tasks: str | None, pretrain_steps: int | None, out: str) -
                     *step_args, "--world-preset", plan.world_preset]):
             failures.append(f"pretrain {name}")
 
-    console.print(Rule("3/4 evaluation"))
+    console.print(Rule("3/5 evaluation"))
     for model in EVALUATED_MODELS:
         # `run` exits non-zero when a task failed; the other models still run
         if _invoke(["run", "--model", model, "--tasks", tasks or plan.tasks, "--world-preset", plan.world_preset]):
             failures.append(model)
 
-    console.print(Rule("4/4 leaderboard"))
+    # Floor and ceiling rows beside the models: chance and the scene-truth probe cost seconds. The
+    # pixel-trained ceilings take minutes per dataset; `tvts-bench calibrate` adds them to the same results.
+    console.print(Rule("4/5 world calibration (chance, perception ceiling)"))
+    if _invoke(["calibrate", "--rows", "chance,perception", "--datasets", ",".join(_datasets(tasks or plan.tasks)),
+                "--world-preset", plan.world_preset]):
+        failures.append("calibrate")
+
+    console.print(Rule("5/5 leaderboard"))
     out_path = Path(out)
     for fmt, path in (("html", out_path), ("md", out_path.with_suffix(".md")), ("csv", out_path.with_suffix(".csv"))):
         if _invoke(["leaderboard", "--results", str(results_dir()), "--out", str(path), "--format", fmt]):

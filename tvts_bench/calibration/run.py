@@ -15,7 +15,8 @@ Rows (``ROWS``), per built-in classification dataset (ssv2, k400, ucf101, hmdb51
   (``nn/cnn3d.py``), which learns from a few hundred clips where a ViT from scratch does not.
 
 and per text-video dataset (msrvtt, didemo, msvd, lsmdc) its ``ret`` and ``ret-ft`` tasks: ``chance``
-(constant video and text features).
+(constant video and text features) and ``perception ceiling`` (scene-truth bags for the videos, the same
+tokens parsed from each caption: ``truth.caption_tokens``).
 
 Everything goes through the benchmark's own protocols, so a reference number means what a model's
 number in that column means. Fine-tuning runs are ordinary runs filed under ``<results>/.calibration``
@@ -125,10 +126,10 @@ class _ConstantText:
 
 
 def _context(task: Any, data: Any, features: Callable, seed: int, device: str, text_dim: int | None,
-             work_dir: Path) -> Any:
+             work_dir: Path, encode_text: Callable | None = None) -> Any:
     from ..bench.context import ProtocolContext
 
-    adapter = _FeatureAdapter(text_dim)
+    adapter = _FeatureAdapter(text_dim, encode_text)
     return ProtocolContext(task=task, adapter=adapter, index=data.index, seed=seed, device=device, features=features,
                            loader=None, progress=None, work_dir=work_dir, log=lambda message: None)  # type: ignore[arg-type]
 
@@ -139,9 +140,9 @@ class _FeatureAdapter:
     name = "reference"
     family = "reference"
 
-    def __init__(self, text_dim: int | None):
+    def __init__(self, text_dim: int | None, encode_text: Callable | None = None):
         self.has_text = text_dim is not None
-        self.encode_text = _ConstantText(text_dim) if text_dim is not None else None
+        self.encode_text = encode_text or (_ConstantText(text_dim) if text_dim is not None else None)
 
     def weights_hash(self) -> str:
         return "0" * 16
@@ -180,15 +181,25 @@ def feature_row(row: str, task: Any, data: Any, truth: Any, opts: CalibrationOpt
         width = 16
         make = lambda records: np.ones((len(records), width), dtype=np.float32)  # noqa: E731
         how = "the task's protocol on one constant feature for every clip"
+    elif task.protocol in ("ret", "ret-ft"):
+        make = lambda records: truth.video_features([r.path for r in records])  # noqa: E731
+        width = len(truth.retrieval_index)
+        how = (f"the task's protocol on scene-truth bags ({width} tokens: setting, event kinds and actors, "
+               "which event precedes which) for the videos, and the same tokens read from each caption")
     else:
         make = lambda records: truth.features([r.path for r in records])  # noqa: E731
         how = f"the task's protocol on scene-truth features ({truth.dim} binary tokens)"
         width = truth.dim
-    if scored.protocol == "ret-ft":        # zero-shot and fine-tuned retrieval: constant towers alike
+    if scored.protocol == "ret-ft":        # zero-shot and fine-tuned retrieval: the same fixed towers
         scored = scored.model_copy(update={"protocol": "ret", "params": {
             k: v for k, v in scored.params.items() if k in ("captions", "bootstrap", "seeds")}})
+    encode_text = None
+    if row != "chance" and scored.protocol == "ret":
+        import torch
+
+        encode_text = lambda texts: torch.from_numpy(truth.caption_features(list(texts)))  # noqa: E731
     ctx = _context(scored, data, _feature_fn(data, make), opts.seed, opts.device,
-                   width if scored.protocol == "ret" else None, work_dir)
+                   width if scored.protocol == "ret" else None, work_dir, encode_text)
     if task.protocol == "ft":
         how += " (scored by the linear probe on the same split)"
     return PROTOCOLS[scored.protocol](ctx), how
@@ -277,17 +288,23 @@ def calibrate(opts: CalibrationOptions, console: Any = None) -> list[dict]:
         pixel: dict[str, tuple[Any, Path]] = {}
         for row_key in opts.rows:
             row = ROWS[row_key]
-            if dataset in TEXT_VIDEO and row_key != "chance":
-                continue                          # see docs/calibration.md: only chance rows so far
+            if dataset in TEXT_VIDEO and row_key not in ("chance", "perception"):
+                continue                          # see docs/calibration.md: no pixel rows for text-video yet
             for task in tasks:
                 t0 = time.perf_counter()
                 identity = {"reference_kind": row.kind, "world_manifest": data.manifest_hash, "seed": opts.seed,
                             "calibration_version": CALIBRATION_VERSION}
+                path = result_path(out, row.label, task.name, opts.seed, "builtin")
                 if row_key in PIXEL_FRAMES:
                     if row_key not in pixel:
                         pixel[row_key] = pixel_run(dataset, row_key, opts, console)
                     record, source = pixel[row_key]
                     identity.update(budget=opts.budget.__dict__, weights=record.model.weights_hash)
+                existing = _same_row(path, identity, task) if opts.overwrite != "always" else None
+                if existing is not None:               # computed before from the same inputs: keep it
+                    table.append(_table_row(task, row, existing.metrics, path))
+                    continue
+                if row_key in PIXEL_FRAMES:
                     if task.protocol == "v2v":
                         raw = record.provenance.extra.get("protocol", {}).get("ft", {}).get("trained_v2v")
                         if not raw:
@@ -308,10 +325,28 @@ def calibrate(opts: CalibrationOptions, console: Any = None) -> list[dict]:
                     extra = {"row": row_key, "how": how, "protocol": output.extra}
                     per_sample = output.per_sample
                 record = _record(row, task, data, metrics, extra, identity, time.perf_counter() - t0)
-                path = result_path(out, row.label, task.name, opts.seed, "builtin")
                 write_result(path, record, per_sample)
-                main = metrics.get(task.main_metric)
-                table.append({"task": task.name, "row": row.label, "metric": task.main_metric,
-                              "value": None if main is None else main.value,
-                              "ci": None if main is None else (main.ci_low, main.ci_high), "path": str(path)})
+                table.append(_table_row(task, row, metrics, path))
     return table
+
+
+def _same_row(path: Path, identity: dict, task: Any) -> Any:
+    """The result already at ``path`` when it was computed from the same inputs (row, world, seed, budget,
+    trained weights) for the same task card, else None."""
+    from ..bench.results import read_result
+
+    if not path.is_file():
+        return None
+    try:
+        record = read_result(path)
+    except Exception:                   # unreadable or an older schema: recompute it
+        return None
+    same = record.model.weights_hash == sha256_json(identity)[:16] and record.task.hash == task.hash
+    return record if same else None
+
+
+def _table_row(task: Any, row: Row, metrics: dict, path: Path) -> dict:
+    main = metrics.get(task.main_metric)
+    return {"task": task.name, "row": row.label, "metric": task.main_metric,
+            "value": None if main is None else main.value,
+            "ci": None if main is None else (main.ci_low, main.ci_high), "path": str(path)}

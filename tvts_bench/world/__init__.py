@@ -26,7 +26,7 @@ from .presets import PRESETS, WorldPreset
 if TYPE_CHECKING:  # the planner pulls in numpy; a run that only checks is_complete() does not need it
     from .plan import DatasetPlan, VideoJob
 
-WORLD_VERSION = 1
+WORLD_VERSION = 2  # 2: SSV2 classes are event orders, K400 classes object shapes, temporary events
 WORLD_FILE = "world.json"
 
 __all__ = ["PRESETS", "WORLD_VERSION", "WorldPreset", "generate", "is_complete", "plan_world", "read_world_info"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenes import Scene
+from .scenes import TEMPORARY_PROPS, Scene
 
 
 @dataclass
@@ -15,7 +15,7 @@ class Tracks:
 
     t: np.ndarray
     x: np.ndarray
-    y: np.ndarray  # already includes the temporary hop of a bounce
+    y: np.ndarray  # temporary offsets (a hop, a nudge, a pulse, a blink) are already included
     r: np.ndarray
     angle: np.ndarray
     alpha: np.ndarray
@@ -28,6 +28,8 @@ def _ease(kind: str, p: np.ndarray) -> np.ndarray:
         return p * p
     if kind == "bounce":  # two hops, back on the ground at the end
         return np.abs(np.sin(2.0 * np.pi * p))
+    if kind == "plateau":  # up over the first sixth, held, down over the last sixth
+        return np.clip(np.minimum(p, 1.0 - p) * 6.0, 0.0, 1.0)
     return p * p * (3.0 - 2.0 * p)  # smoothstep
 
 
@@ -44,7 +46,7 @@ def compute_tracks(scene: Scene, t: np.ndarray | None = None) -> Tracks:
         "r": np.array([[o.radius] for o in scene.objects]).repeat(len(t), 1),
         "angle": np.array([[o.angle] for o in scene.objects]).repeat(len(t), 1),
         "alpha": np.array([[1.0 if o.visible else 0.0] for o in scene.objects]).repeat(len(t), 1),
-        "hop": np.zeros((n, len(t))),
+        **{prop: np.zeros((n, len(t))) for prop in TEMPORARY_PROPS},
     }
     changes = sorted((ch for ev in scene.events for ch in ev.changes), key=lambda c: c.t0)
     for ch in changes:
@@ -52,9 +54,10 @@ def compute_tracks(scene: Scene, t: np.ndarray | None = None) -> Tracks:
         p = np.clip((t - ch.t0) / span, 0.0, 1.0)
         value = ch.v0 + (ch.v1 - ch.v0) * _ease(ch.ease, p)
         row = props[ch.prop][ch.obj]
-        if ch.prop == "hop":
+        if ch.prop in TEMPORARY_PROPS:
             row += np.where((t >= ch.t0) & (t <= ch.t1), value, 0.0)
         else:
             # Later changes of the same property overwrite from their start on.
             props[ch.prop][ch.obj] = np.where(t >= ch.t0, value, row)
-    return Tracks(t, props["x"], props["y"] - props["hop"], props["r"], props["angle"], props["alpha"])
+    return Tracks(t, props["x"] + props["dx"], props["y"] - props["hop"], props["r"] + props["dr"], props["angle"],
+                  np.clip(props["alpha"] + props["dalpha"], 0.0, 1.0))

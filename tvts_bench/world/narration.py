@@ -33,6 +33,12 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "stack": ("{o} hops onto {p}", "{o} goes and sits on {p}", "{o} lands right on {p}"),
     "cover": ("{o} parks itself over {p}", "{o} sits over {p} so we cant see it",
               "{o} blocks {p} completely"),
+    "hop": ("{o} jumps up for a second", "{o} springs up and lands again", "{o} leaps up once"),
+    "pulse": ("{o} puffs up for a moment and goes back", "{o} swells for a bit then back to normal",
+              "{o} balloons out for a second"),
+    "nudge": ("{o} wiggles over to the {d} and back", "{o} scoots {d} for a sec then returns",
+              "{o} leans {d} and comes right back"),
+    "blink": ("{o} blinks out for a moment", "{o} flickers off and on again", "{o} goes invisible for a second"),
     "push": ("{o} bumps into {p} and shoves it {d}", "{o} knocks {p} over to the {d}",
              "{o} rams {p} and they both go {d}"),
 }
@@ -110,8 +116,8 @@ def _clean(sentence: str) -> str:
     return sentence[:1].upper() + sentence[1:] + "."
 
 
-def narrate(scene: Scene, rng: np.random.Generator, *, miss_rate: float = 0.12,
-            off_topic_rate: float = 0.25) -> list[Utterance]:
+def narrate(scene: Scene, rng: np.random.Generator, *, miss_rate: float = 0.05,
+            off_topic_rate: float = 0.15) -> list[Utterance]:
     """Utterances in time order. Event utterances lie inside [event.start, event.end]."""
     utterances: list[Utterance] = []
 

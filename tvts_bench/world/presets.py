@@ -73,8 +73,8 @@ PRESETS: dict[str, WorldPreset] = {
     "demo": WorldPreset(
         name="demo", size=112, fps=8, workers=2, clip_seconds=(2.5, 3.5),
         yt_train=270, yt_val=30, yt_seconds=(20.0, 60.0), yt_per_subset=100,
-        ssv2_classes=16, ssv2_train_per_class=24, ssv2_val_per_class=8,
-        k400_classes=10, k400_train_per_class=24, k400_val_per_class=8,
+        ssv2_classes=6, ssv2_train_per_class=64, ssv2_val_per_class=16,
+        k400_classes=10, k400_train_per_class=48, k400_val_per_class=8,
         ucf_classes=10, ucf_groups=6, ucf_clips_per_group=4,
         hmdb_classes=10, hmdb_clips_per_class=24,
         msrvtt_train=150, msrvtt_test=50, msrvtt_captions=10,
@@ -87,8 +87,8 @@ PRESETS: dict[str, WorldPreset] = {
     "large": WorldPreset(
         name="large", size=112, fps=8, workers=2, clip_seconds=(2.5, 3.5),
         yt_train=1080, yt_val=120, yt_seconds=(20.0, 60.0), yt_per_subset=200,
-        ssv2_classes=16, ssv2_train_per_class=96, ssv2_val_per_class=32,
-        k400_classes=10, k400_train_per_class=96, k400_val_per_class=32,
+        ssv2_classes=6, ssv2_train_per_class=256, ssv2_val_per_class=64,
+        k400_classes=10, k400_train_per_class=192, k400_val_per_class=32,
         ucf_classes=10, ucf_groups=12, ucf_clips_per_group=8,
         hmdb_classes=10, hmdb_clips_per_class=96,
         msrvtt_train=600, msrvtt_test=200, msrvtt_captions=10,

@@ -72,6 +72,17 @@ def _shape_mask(shape: str, qx: np.ndarray, qy: np.ndarray) -> np.ndarray:
         return (d2 <= 1.0) & (d2 >= 0.36)
     if shape == "cross":
         return ((ax <= 0.3) & (ay <= 0.95)) | ((ay <= 0.3) & (ax <= 0.95))
+    if shape == "star":  # five points, one up; the edge radius runs 0.45 (between points) to 1 (tips)
+        sector = 2.0 * np.pi / 5.0
+        a = np.mod(np.arctan2(qy, qx) + np.pi / 2.0, sector) / sector
+        return qx * qx + qy * qy <= (0.45 + 0.55 * np.abs(2.0 * a - 1.0)) ** 2
+    if shape == "hexagon":  # flat top and bottom
+        return (ay <= 0.87) & (ax * 0.87 + ay * 0.5 <= 0.87)
+    if shape == "heart":  # the classic implicit curve, point down
+        hx, hy = qx * 1.25, -qy * 1.25 + 0.2
+        return (hx * hx + hy * hy - 1.0) ** 3 - hx * hx * hy ** 3 <= 0.0
+    if shape == "crescent":  # a disc with an offset disc cut out of its right side
+        return (qx * qx + qy * qy <= 1.0) & ((qx - 0.45) ** 2 + qy * qy > 0.72)
     raise ValueError(f"unknown shape {shape!r}")
 
 

@@ -17,8 +17,15 @@ import numpy as np
 
 from . import vocab
 
+HOP_HEIGHT = 0.2      # temporary events' sizes, as fractions of the frame (radius: a factor)
+PULSE_FACTOR = 1.6
+NUDGE_DISTANCE = 0.18
 FLOOR = 0.9  # y of the floor line: fallen objects rest on it
 MARGIN = 0.03
+# Offsets that last only for their change's time span (the object returns to its state afterwards):
+# hop (upward), dx (sideways), dr (radius), dalpha (opacity). They make the world's temporary events,
+# whose frames are the same in any order: only the sequence tells them apart.
+TEMPORARY_PROPS = ("hop", "dx", "dr", "dalpha")
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,12 @@ class Change:
     """Property ``prop`` of object ``obj`` goes from v0 to v1 between t0 and t1 (seconds)."""
 
     obj: int
-    prop: str  # x, y, r, angle, alpha, hop (temporary upward offset)
+    prop: str  # x, y, r, angle, alpha, or one of TEMPORARY_PROPS
     v0: float
     v1: float
     t0: float
     t1: float
-    ease: str = "smooth"  # linear, smooth, accel (falling), bounce (0 -> 1 -> 0 twice)
+    ease: str = "smooth"  # linear, smooth, accel (falling), bounce (0 -> 1 -> 0 twice), plateau (0 -> 1, hold, -> 0)
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class SceneBuilder:
     def _add(self, kind: str, actor: int, start: float, end: float, changes: list[Change],
              other: int | None = None, **params: str) -> Event:
         for ch in changes:
-            if ch.prop != "hop":  # a hop is temporary: the object lands where it was
+            if ch.prop not in TEMPORARY_PROPS:  # the object returns to its state after a temporary offset
                 setattr(self.state[ch.obj], ch.prop, ch.v1)
         event = Event(kind, actor, start, end, other, tuple(sorted(params.items())), tuple(changes))
         self.events.append(event)
@@ -159,7 +166,7 @@ class SceneBuilder:
         if not self.visible(i):
             return False
         if self.carries(i) and kind in ("move", "grow", "shrink", "fall", "bounce", "stack", "cover",
-                                        "push", "vanish"):
+                                        "push", "vanish", "hop", "pulse", "nudge", "blink"):
             return False
         if kind in ("fall", "bounce") and s.resting_on is not None:
             return False
@@ -177,6 +184,15 @@ class SceneBuilder:
             return (FLOOR - s.r) - s.y >= 0.3
         if kind == "bounce":
             return s.y - s.r - 0.15 >= 0.0
+        if kind == "hop":
+            return s.y - s.r - HOP_HEIGHT >= 0.0
+        if kind == "pulse":
+            return s.r * PULSE_FACTOR <= 0.21 and s.y - s.r * PULSE_FACTOR > 0 \
+                and s.y + s.r * PULSE_FACTOR < 1.0
+        if kind == "nudge":
+            return max(self.move_room(i, "left"), self.move_room(i, "right")) >= NUDGE_DISTANCE
+        if kind == "blink":
+            return True
         if j is None or j == i or not self.visible(j):
             return False
         t = self.state[j]
@@ -230,6 +246,25 @@ class SceneBuilder:
 
     def bounce(self, i: int, start: float, end: float, height: float = 0.15) -> Event:
         return self._add("bounce", i, start, end, [Change(i, "hop", 0.0, height, start, end, "bounce")])
+
+    # Temporary events: an offset that rises over the first sixth of the event, holds, and falls back,
+    # so that every frame inside the event shows it (a frame sampled anywhere in it can identify it).
+    def hop(self, i: int, start: float, end: float, height: float = 0.0) -> Event:
+        h = height or HOP_HEIGHT
+        return self._add("hop", i, start, end, [Change(i, "hop", 0.0, h, start, end, "plateau")])
+
+    def pulse(self, i: int, start: float, end: float) -> Event:
+        r = self.state[i].r
+        return self._add("pulse", i, start, end, [Change(i, "dr", 0.0, r * (PULSE_FACTOR - 1), start, end,
+                                                         "plateau")])
+
+    def nudge(self, i: int, direction: str, start: float, end: float) -> Event:
+        sign = -1.0 if direction == "left" else 1.0
+        return self._add("nudge", i, start, end, [Change(i, "dx", 0.0, sign * NUDGE_DISTANCE, start, end,
+                                                         "plateau")], direction=direction)
+
+    def blink(self, i: int, start: float, end: float) -> Event:
+        return self._add("blink", i, start, end, [Change(i, "dalpha", 0.0, -1.0, start, end, "plateau")])
 
     def stack(self, i: int, j: int, start: float, end: float) -> Event:
         t = self.state[j]
@@ -315,17 +350,21 @@ def with_visibility(obj: ObjectSpec, visible: bool) -> ObjectSpec:
     return replace(obj, visible=visible)
 
 
-def pick_event(rng: np.random.Generator, b: SceneBuilder, start: float, end: float) -> Event | None:
+def pick_event(rng: np.random.Generator, b: SceneBuilder, start: float, end: float,
+               avoid: tuple[int, str] | None = None) -> Event | None:
+    """A feasible event between start and end; ``avoid``: an (actor, kind) not to repeat (a story whose
+    consecutive events look and sound the same cannot be put back in order)."""
     n = len(b.objects)
     order = rng.permutation(n)
     kinds = list(vocab.EVENT_KINDS)
-    # Relational events are more interesting than single-object ones; weight them when possible.
-    weights = np.array([1.0, 0.8, 0.7, 0.7, 0.5, 0.5, 0.7, 0.7, 1.0, 0.6, 1.0])
+    weights = np.array([vocab.EVENT_WEIGHTS[k] for k in kinds])
     for i in order:
         i = int(i)
         ranked = [kinds[k] for k in rng.choice(len(kinds), size=len(kinds), replace=False,
                                                 p=weights / weights.sum())]
         for kind in ranked:
+            if (i, kind) == avoid:
+                continue
             if kind in ("stack", "cover", "push"):
                 partners = [int(j) for j in rng.permutation(n) if b.can(kind, i, int(j))]
                 if not partners:
@@ -352,6 +391,11 @@ def pick_event(rng: np.random.Generator, b: SceneBuilder, start: float, end: flo
                 return b.fall(i, start, end)
             if kind == "bounce":
                 return b.bounce(i, start, end, float(rng.uniform(0.12, min(0.25, b.state[i].y - b.state[i].r))))
+            if kind == "nudge":
+                dirs = [d for d in ("left", "right") if b.move_room(i, d) >= NUDGE_DISTANCE]
+                return b.nudge(i, dirs[int(rng.integers(len(dirs)))], start, end)
+            if kind in ("hop", "pulse", "blink"):
+                return getattr(b, kind)(i, start, end)
     return None
 
 
@@ -378,7 +422,8 @@ def sample_story(rng: np.random.Generator, duration: float, fps: int, size: int,
         length = float(rng.uniform(2.2, 4.0))
         if t + length > duration - 0.5:
             break
-        if pick_event(rng, b, round(t, 3), round(t + length, 3)) is None:
+        last = (b.events[-1].actor, b.events[-1].kind) if b.events else None
+        if pick_event(rng, b, round(t, 3), round(t + length, 3), avoid=last) is None:
             # Nothing feasible (e.g. everything vanished): bring something back.
             hidden = [i for i in range(n) if b.can("appear", i)]
             if not hidden:

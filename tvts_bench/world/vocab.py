@@ -6,11 +6,11 @@ so adding a colour or a shape here makes it available everywhere.
 
 from __future__ import annotations
 
-SHAPES = ("circle", "square", "triangle", "diamond", "ring", "cross")
+SHAPES = ("circle", "square", "triangle", "diamond", "ring", "cross", "star", "hexagon", "heart", "crescent")
 # Shapes whose rotation is invisible; a turn of these would be narrated but not seen.
 ROUND_SHAPES = ("circle", "ring")
 # Shapes without holes or gaps: only these can hide another object completely.
-SOLID_SHAPES = ("circle", "square", "diamond")
+SOLID_SHAPES = ("circle", "square", "diamond", "hexagon")
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
@@ -32,8 +32,14 @@ TEXTURES = ("plain", "striped", "checkered", "dotted")
 
 BACKGROUNDS = ("grass", "sand", "sky", "water", "bricks", "night", "wood", "snow")
 
-# Event kinds of the pretraining corpus (downstream classes compose the same kinds).
-EVENT_KINDS = ("move", "turn", "grow", "shrink", "appear", "vanish", "fall", "bounce",
-               "stack", "cover", "push")
+# Event kinds of the pretraining corpus (downstream classes compose the same kinds), with how often a
+# story picks each when it is feasible (relational events are more interesting than single-object ones).
+# hop, pulse, nudge and blink are temporary: the object is back as it was when they end.
+EVENT_WEIGHTS: dict[str, float] = {
+    "move": 1.0, "turn": 0.8, "grow": 0.7, "shrink": 0.7, "appear": 0.5, "vanish": 0.5, "fall": 0.7,
+    "bounce": 0.7, "stack": 1.0, "cover": 0.6, "push": 1.0,
+    "hop": 0.7, "pulse": 0.7, "nudge": 0.7, "blink": 0.5,
+}
+EVENT_KINDS = tuple(EVENT_WEIGHTS)
 
 DIRECTIONS = ("left", "right", "up", "down")
