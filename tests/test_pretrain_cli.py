@@ -15,6 +15,8 @@ from tvts_bench.pretrain.checkpoint import latest_checkpoint, load_for_eval
 @pytest.mark.slow
 @pytest.mark.parametrize("objective,extra,run_name", [
     ("tvts", ["--sort-head", "factorial", "--mask", "tube"], "tvts-factorial-tubemask-tiny"),
+    ("tvts", ["--sort-time-code", "sinusoid", "--sort-video-input", "slices", "--mask-ratio", "0.5"],
+     "tvts-timesinusoid-slices-mask0.5-tiny"),
     ("base", ["--base-loss", "mean", "--transcripts", "subtitles"], "tvts-base-meanbase-subtitles-tiny"),
     ("sort", ["--no-stop-grad", "--sort-head", "pairwise"], "tvts-sort-nostopgrad-pairwise-tiny"),
     ("videomae", [], "videomae-tiny"),
@@ -31,6 +33,10 @@ def test_every_objective_runs_from_the_cli(bench_home, objective, extra, run_nam
     assert f"checkpoint: {ckpt}" in res.output.replace("\n", "")
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     cfg = json.loads((run / "run_config.json").read_text())
+    if "--sort-video-input" in extra:                         # small-scale flags, recorded
+        assert cfg["objective_config"]["mask_ratio"] == 0.5
+        assert {k: cfg["model"]["sort"][k] for k in ("time_code", "video_input")} == {
+            "time_code": "sinusoid", "video_input": "slices"}
     if objective == "base":                                   # the ablation flags, recorded and shown
         assert cfg["objective_config"]["base_loss_scale"] == "mean" and "L_base: mean" in res.output
         assert cfg["transcript_source"] == "subtitles" and "transcripts (subtitles): subtitles" in res.output

@@ -210,3 +210,31 @@ def test_ddp_two_processes_equal_one_process_on_the_global_batch(tmp_path):
     assert any("text_model" in n for n in grads)                 # L_base reaches the text encoder
     for name, g in grads.items():
         torch.testing.assert_close(ddp["grads"][name], g, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_sort_module_slices_and_time_code():
+    """Pooled per time slice, the sort module is blind to which slice came first unless it is given the
+    slices' times: swapping two slices' contents changes its output only with the time code."""
+    from tvts_bench.nn.sort_module import SortModule, SortModuleConfig, pool_slices
+
+    torch.manual_seed(0)
+    b, t, s, d = 2, 4, 3, 16
+    tokens = torch.randn(b, 1 + t * s, d)
+    time_index = torch.cat([torch.full((b, 1), -1), torch.arange(t).repeat_interleave(s).expand(b, -1)], dim=1)
+    pooled, idx = pool_slices(tokens, time_index)
+    assert torch.allclose(pooled[:, 2], tokens[:, 1 + 2 * s:1 + 3 * s].mean(dim=1))   # CLS left out
+    assert idx.tolist() == [list(range(t))] * b
+    swapped = tokens.clone()
+    swapped[:, 1:1 + s], swapped[:, 1 + s:1 + 2 * s] = tokens[:, 1 + s:1 + 2 * s], tokens[:, 1:1 + s]
+    text = torch.randn(b, 4, d)
+    outputs = {}
+    for code in ("none", "sinusoid"):
+        torch.manual_seed(1)
+        module = SortModule(SortModuleConfig(dim=d, text_dim=d, num_heads=2, depth=1, time_code=code,
+                                             video_input="slices")).eval()
+        with torch.no_grad():
+            outputs[code] = (module(tokens, text, time_index), module(swapped, text, time_index))
+    assert torch.allclose(*outputs["none"], atol=1e-5)
+    assert not torch.allclose(*outputs["sinusoid"], atol=1e-3)
+    with pytest.raises(ValueError, match="time_index"):
+        module(tokens, text)

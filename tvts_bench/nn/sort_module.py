@@ -25,6 +25,8 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 SORT_HEADS = ("kway", "pairwise", "factorial")
+TIME_CODES = ("none", "sinusoid")
+VIDEO_INPUTS = ("tokens", "slices")
 
 
 @dataclass
@@ -37,6 +39,13 @@ class SortModuleConfig:
     head: str = "kway"
     mlp_ratio: float = 4.0
     ln_eps: float = 1e-6
+    # Experimental, off by default (the paper's module): "sinusoid" adds a fixed sinusoidal code of each
+    # video token's time slice at the module's input (in the paper the encoder's learned, zero-initialised
+    # temporal embedding is the only clock); "slices" reads one token per time slice (the mean of its
+    # visible tokens) instead of every video token. Measured on the demo corpus (README, "Pretraining at
+    # CPU scale"): neither takes the sort loss off its ln 4 plateau within 200 steps.
+    time_code: str = "none"
+    video_input: str = "tokens"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +65,10 @@ class SortModule(nn.Module):
         super().__init__()
         if cfg.head not in SORT_HEADS:
             raise ValueError(f"sort head {cfg.head!r} not in {SORT_HEADS}")
+        if cfg.time_code not in TIME_CODES:
+            raise ValueError(f"sort time code {cfg.time_code!r} not in {TIME_CODES}")
+        if cfg.video_input not in VIDEO_INPUTS:
+            raise ValueError(f"sort video input {cfg.video_input!r} not in {VIDEO_INPUTS}")
         self.cfg = cfg
         d, k = cfg.dim, cfg.num_texts
         # Text features may be wider than the video tokens (MiniLM 384 vs a 192-d small ViT).
@@ -76,9 +89,20 @@ class SortModule(nn.Module):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, video_tokens: torch.Tensor, text_feats: torch.Tensor) -> torch.Tensor:
-        """``video_tokens [B, Nv, D]``, ``text_feats [B, K, Dt]`` (in fed order) -> head logits."""
+    def forward(self, video_tokens: torch.Tensor, text_feats: torch.Tensor,
+                time_index: torch.Tensor | None = None) -> torch.Tensor:
+        """``video_tokens [B, Nv, D]``, ``text_feats [B, K, Dt]`` (in fed order) -> head logits.
+
+        ``time_index [B, Nv]``: each video token's time slice (-1 for CLS), read when ``time_code`` or
+        ``video_input='slices'`` is on.
+        """
+        if (self.cfg.time_code != "none" or self.cfg.video_input != "tokens") and time_index is None:
+            raise ValueError("the sort module's time_code / video_input need each video token's time_index")
+        if self.cfg.video_input == "slices":
+            video_tokens, time_index = pool_slices(video_tokens, time_index)
         nv = video_tokens.shape[1]
+        if self.cfg.time_code == "sinusoid":
+            video_tokens = video_tokens + sinusoid_code(time_index, video_tokens.shape[-1]).to(video_tokens.dtype)
         text = self.text_in(text_feats)
         x = torch.cat([video_tokens + self.type_embed[0], text + self.type_embed[1]], dim=1)
         for blk in self.blocks:
@@ -90,6 +114,26 @@ class SortModule(nn.Module):
             i, j = pair_indices(h.shape[1])
             return self.head(torch.cat([h[:, i], h[:, j]], dim=-1)).squeeze(-1)   # [B, P]
         return self.head(h.flatten(1))                            # [B, K!]
+
+
+def pool_slices(tokens: torch.Tensor, time_index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[B, N, D]`` tokens -> ``[B, T, D]``: the mean of each time slice's tokens (CLS, index -1, left
+    out), and the slices' indices ``[B, T]``."""
+    t = int(time_index.max().item()) + 1
+    member = F.one_hot(time_index.clamp(min=0), t).to(tokens.dtype) * (time_index >= 0).unsqueeze(-1).to(tokens.dtype)
+    pooled = torch.einsum("bnt,bnd->btd", member, tokens) / member.sum(dim=1).clamp(min=1).unsqueeze(-1)
+    return pooled, torch.arange(t, device=tokens.device).expand(tokens.shape[0], -1)
+
+
+def sinusoid_code(index: torch.Tensor, dim: int) -> torch.Tensor:
+    """Transformer sinusoids of integer positions ``index [...]`` -> ``[..., dim]``; negative -> zeros."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=index.device, dtype=torch.float32) / half)
+    angles = index.clamp(min=0).float().unsqueeze(-1) * freqs
+    code = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+    if code.shape[-1] < dim:
+        code = F.pad(code, (0, dim - code.shape[-1]))
+    return code * (index >= 0).unsqueeze(-1).float()
 
 
 # -- targets, losses and accuracy for each head; ``order[b, i]`` = original slot of fed transcript i --

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import time
 
@@ -18,12 +19,20 @@ DEFAULT_PRESET = "small"
 
 
 def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str | None, preset: str,
-                     base_loss: str = "sum", transcripts: str = "auto") -> str:
+                     base_loss: str = "sum", transcripts: str = "auto", sort_time_code: str | None = None,
+                     sort_video_input: str | None = None, mask_ratio: float | None = None) -> str:
+    """The run folder's name: the objective, then every option given that changes what is trained."""
     name = RUN_NAMES[objective]
     if objective in ("tvts", "sort") and not stop_grad:
         name += "-nostopgrad"
     if objective in ("tvts", "sort") and sort_head != "kway":
         name += f"-{sort_head}"
+    if objective in ("tvts", "sort") and sort_time_code is not None:
+        name += f"-time{sort_time_code}"
+    if objective in ("tvts", "sort") and sort_video_input is not None:
+        name += f"-{sort_video_input}"
+    if mask_ratio is not None and objective != "clip":
+        name += f"-mask{mask_ratio:g}"
     if mask and objective in ("tvts", "base", "sort") and mask != "frame":
         name += f"-{mask}mask"
     if base_loss != "sum" and objective in ("tvts", "base", "clip"):
@@ -46,8 +55,17 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
 @click.option("--no-stop-grad", is_flag=True, help="Let L_sort update the text encoder (ablation).")
 @click.option("--sort-head", type=click.Choice(["kway", "pairwise", "factorial"]), default="kway",
               show_default=True)
+@click.option("--sort-time-code", type=click.Choice(["none", "sinusoid"]), default=None,
+              help="Give the sort module each video token's time slice as a fixed sinusoid (experimental, "
+                   "not in the paper; default none: the encoder's learned temporal embedding is the only clock).")
 @click.option("--mask", "mask", type=click.Choice(["frame", "tube"]), default=None,
               help="Masking: frame (independent per time slice, paper; default) or tube (videomae default).")
+@click.option("--sort-video-input", type=click.Choice(["tokens", "slices"]), default=None,
+              help="What the sort module reads of the video: every token (default, the paper), or one mean token "
+                   "per time slice (experimental).")
+@click.option("--mask-ratio", type=click.FloatRange(0.0, 0.95), default=None,
+              help="Share of video tokens masked (default: 0.75 for tvts/base/sort as the paper, 0.9 for "
+                   "videomae).")
 @click.option("--base-loss", type=click.Choice(["sum", "mean"]), default="sum", show_default=True,
               help="L_base = sum of the video->text and text->video InfoNCE terms (paper eq. 3, authors), "
                    "or their mean (ablation).")
@@ -84,7 +102,10 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
 @click.option("--ckpt-every", type=click.IntRange(min=1), default=None)
 @click.option("--log-every", type=click.IntRange(min=1), default=None)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head, mask, base_loss, transcripts,
+def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head, sort_time_code, sort_video_input, mask,
+             mask_ratio,
+             base_loss,
+             transcripts,
              init, text_model, steps, epochs, batch_size, lr, schedule, warmup, seed, name, resume, workers,
              threads, backend, device, val_every, ckpt_every, log_every, quiet) -> None:
     """Pretrain TVTS (or an ablation / baseline) on YT-Temporal-layout data.
@@ -113,8 +134,12 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     env = distributed.detect()
     console = Console(stderr=True, highlight=False, quiet=not env.is_main)
     p = get_preset(preset)
+    if sort_time_code is not None:
+        p = dataclasses.replace(p, sort_time_code=sort_time_code)
+    if sort_video_input is not None:
+        p = dataclasses.replace(p, sort_video_input=sort_video_input)
     obj = objective_config(objective, stop_grad=not no_stop_grad, sort_head=sort_head, mask_mode=mask,
-                           base_loss_scale=base_loss)
+                           mask_ratio=mask_ratio, base_loss_scale=base_loss)
     if steps is not None and epochs is not None:
         raise ConfigError("give either --steps or --epochs, not both")
     if steps is None and epochs is None:
@@ -134,7 +159,9 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     if device.startswith("cuda") and env.enabled:
         device = f"cuda:{env.local_rank}"
     run_name = name or default_run_name(objective, not no_stop_grad, sort_head, mask, preset,
-                                        base_loss=base_loss, transcripts=transcripts)
+                                        base_loss=base_loss, transcripts=transcripts,
+                                        sort_time_code=sort_time_code, sort_video_input=sort_video_input,
+                                        mask_ratio=mask_ratio)
     run_dir = runs_dir() / run_name
 
     loc = resolve_data("yttemporal", data_root, world_preset=world_preset)

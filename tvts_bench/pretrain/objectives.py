@@ -184,13 +184,22 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
     if obj.name in ("tvts", "sort"):
         order = batch["order"].to(video.device)
         text_in = tf.detach() if obj.stop_grad else tf
-        logits = model.pred_model(tokens, text_in)
+        logits = model.pred_model(tokens, text_in, token_time_index(keep, grid, b, video.device))
         l_sort = sort_loss(logits, order, obj.sort_head) * share
         loss = loss + (obj.lam if obj.name == "tvts" else 1.0) * l_sort
         out.update(l_sort=l_sort.detach(),
                    sort_acc=sort_correct(logits.detach(), order, obj.sort_head).float().mean())
     out["loss"] = loss
     return out
+
+
+def token_time_index(keep: torch.Tensor | None, grid: tuple[int, int, int], b: int,
+                     device: torch.device) -> torch.Tensor:
+    """``[B, 1 + N_visible]``: the time slice of every encoder output token, -1 for CLS."""
+    per_slice = grid[1] * grid[2]
+    if keep is None:
+        keep = torch.arange(grid[0] * per_slice, device=device).expand(b, -1)
+    return torch.cat([torch.full((b, 1), -1, device=device, dtype=torch.long), keep // per_slice], dim=1)
 
 
 class ObjectiveModule(nn.Module):

@@ -33,6 +33,8 @@ class Preset:
     short_side: int
     sort_depth: int = 2
     sort_heads: int = 12
+    sort_time_code: str = "none"    # see SortModuleConfig.time_code; the paper: none
+    sort_video_input: str = "tokens"  # see SortModuleConfig.video_input; the paper: tokens
     proj_dim: int = 256
     decoder: MAEDecoderConfig = field(default_factory=MAEDecoderConfig)
     # training defaults
@@ -111,6 +113,7 @@ def model_config(preset: Preset, objective: str, *, sort_head: str = "kway", tex
     sort = None
     if objective in ("tvts", "sort"):
         sort = SortModuleConfig(dim=d, text_dim=d, num_heads=preset.sort_heads, depth=preset.sort_depth,
-                                num_texts=num_texts, head=sort_head, ln_eps=video.ln_eps)
+                                num_texts=num_texts, head=sort_head, ln_eps=video.ln_eps,
+                                time_code=preset.sort_time_code, video_input=preset.sort_video_input)
     proj = preset.proj_dim if objective in ("tvts", "base") else None
     return ModelConfig(video=video, encoder_kind="video", text=text, sort=sort, proj_dim=proj)
