@@ -9,34 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .events import event_key, event_templates, templates
 from .scenes import Event, ObjectSpec, Scene
 
-VERBS: dict[str, tuple[str, ...]] = {
-    "move_left": ("moves to the left", "is moving toward the left edge", "travels leftward"),
-    "move_right": ("moves to the right", "is moving toward the right edge", "travels rightward"),
-    "move_up": ("moves up", "is rising toward the top", "travels upward"),
-    "move_down": ("moves down", "is lowering toward the bottom", "travels downward"),
-    "turn_clockwise": ("rotates clockwise", "is turning clockwise", "turns in a clockwise direction"),
-    "turn_counterclockwise": ("rotates counterclockwise", "is turning counterclockwise",
-                              "turns in a counterclockwise direction"),
-    "grow": ("becomes larger", "is growing in size", "expands"),
-    "shrink": ("becomes smaller", "is shrinking in size", "contracts"),
-    "appear": ("appears", "comes into view", "is appearing on screen"),
-    "vanish": ("vanishes", "goes out of view", "is disappearing from the screen"),
-    "fall": ("falls to the bottom", "is falling down", "drops onto the floor"),
-    "bounce": ("is bouncing", "is bouncing up and down", "jumps twice"),
-    "hop": ("jumps once", "leaps up and comes back down", "makes a single jump"),
-    "pulse": ("briefly becomes larger", "swells and returns to its size", "expands for a moment"),
-    "nudge": ("shifts to the {d} and back", "moves {d}ward for a moment and back", "sways to the {d}"),
-    "blink": ("turns invisible briefly", "briefly disappears", "flickers out and back in"),
-    "stack": ("is placed on top of {p}", "moves on top of {p}", "ends up resting on {p}"),
-    "take_off": ("is taken off {p}", "moves off of {p}", "leaves the top of {p}"),
-    "cover": ("covers {p}", "moves over {p} and hides it", "is placed over {p}"),
-    "uncover": ("uncovers {p}", "moves away revealing {p}", "stops hiding {p}"),
-    "push": ("pushes {p} to the {d}", "is pushing {p} {d}ward", "shoves {p} toward the {d}"),
-    "approach": ("moves closer to {p}", "approaches {p}", "is moving near {p}"),
-    "retreat": ("moves away from {p}", "is leaving {p} behind", "backs away from {p}"),
-}
+# Caption verbs by event key (``move_left``, ``grow``, ...): a view of the kinds' ``verbs`` in
+# ``world/events.py``; {p} = the other object, {d} = a direction.
+VERBS: dict[str, tuple[str, ...]] = templates("verbs")
+_key = event_key  # (the name calibration/truth.py uses)
 
 BACKGROUND_PHRASES = {
     "grass": "on a grassy field", "sand": "on sand", "sky": "against the sky", "water": "over water",
@@ -56,14 +35,8 @@ def object_noun(obj: ObjectSpec, rng: np.random.Generator) -> str:
     return " ".join(words + [obj.colour, obj.shape])
 
 
-def _key(ev: Event) -> str:
-    if ev.kind in ("move", "turn"):
-        return f"{ev.kind}_{ev.param('direction')}"
-    return ev.kind
-
-
 def event_clause(scene: Scene, ev: Event, rng: np.random.Generator, article: str = "a") -> str:
-    verbs = VERBS[_key(ev)]
+    verbs = event_templates(ev, "verbs")
     verb = verbs[int(rng.integers(len(verbs)))]
     other = scene.objects[ev.other] if ev.other is not None else None
     verb = verb.format(p=("the " + object_noun(other, rng)) if other else "", d=ev.param("direction"))

@@ -11,37 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenes import Event, Scene
+from .events import event_key, event_templates, templates
+from .scenes import Scene
 
-# Narrator phrasings per event kind; {o} = the actor, {p} = the other object, {d} = a direction.
-PHRASES: dict[str, tuple[str, ...]] = {
-    "move_left": ("{o} slides over to the left", "{o} scoots left", "now {o} heads over left",
-                  "{o} drifts off to the left side"),
-    "move_right": ("{o} slides over to the right", "{o} scoots right", "now {o} heads over right",
-                   "{o} drifts off to the right side"),
-    "move_up": ("{o} floats upward", "{o} rises up a bit", "{o} goes higher"),
-    "move_down": ("{o} sinks lower", "{o} drops down a little", "{o} slides down a bit"),
-    "turn_clockwise": ("{o} spins clockwise", "{o} does a clockwise spin", "watch {o} rotate clockwise"),
-    "turn_counterclockwise": ("{o} spins anticlockwise", "{o} rotates the other way anticlockwise",
-                              "watch {o} twist anticlockwise"),
-    "grow": ("{o} gets bigger", "{o} puffs up", "{o} swells up nice and big"),
-    "shrink": ("{o} gets smaller", "{o} shrinks down", "{o} gets tiny"),
-    "appear": ("here comes {o}", "{o} pops in", "{o} shows up"),
-    "vanish": ("{o} disappears", "poof {o} is gone", "{o} fades out"),
-    "fall": ("{o} falls down to the floor", "{o} drops to the ground", "down goes {o}"),
-    "bounce": ("{o} hops up and down", "{o} bounces a couple times", "{o} does a little hop"),
-    "stack": ("{o} hops onto {p}", "{o} goes and sits on {p}", "{o} lands right on {p}"),
-    "cover": ("{o} parks itself over {p}", "{o} sits over {p} so we cant see it",
-              "{o} blocks {p} completely"),
-    "hop": ("{o} jumps up for a second", "{o} springs up and lands again", "{o} leaps up once"),
-    "pulse": ("{o} puffs up for a moment and goes back", "{o} swells for a bit then back to normal",
-              "{o} balloons out for a second"),
-    "nudge": ("{o} wiggles over to the {d} and back", "{o} scoots {d} for a sec then returns",
-              "{o} leans {d} and comes right back"),
-    "blink": ("{o} blinks out for a moment", "{o} flickers off and on again", "{o} goes invisible for a second"),
-    "push": ("{o} bumps into {p} and shoves it {d}", "{o} knocks {p} over to the {d}",
-             "{o} rams {p} and they both go {d}"),
-}
+# Narrator phrasings by event key (``move_left``, ``grow``, ...): a view of the kinds' ``phrases`` in
+# ``world/events.py``; {o} = the actor, {p} = the other object, {d} = a direction.
+PHRASES: dict[str, tuple[str, ...]] = templates("phrases")
+_phrase_key = event_key  # (the name benchmarks/pretext_identifiability.py uses)
 
 FILLERS_START = ("so", "okay", "um", "uh", "alright", "and", "now", "and now", "so yeah")
 FILLERS_MID = ("um", "uh", "like", "you know")
@@ -82,12 +58,6 @@ def _reference(scene: Scene, i: int, rng: np.random.Generator, last_actor: int |
     if r < 0.85 and obj.texture != "plain":
         return f"the {obj.texture} {obj.shape}"
     return f"that {obj.colour} {obj.shape}"
-
-
-def _phrase_key(ev: Event) -> str:
-    if ev.kind in ("move", "turn"):
-        return f"{ev.kind}_{ev.param('direction')}"
-    return ev.kind
 
 
 def _place(words: list[str], t0: float, t1: float, rng: np.random.Generator) -> list[float]:
@@ -138,7 +108,7 @@ def narrate(scene: Scene, rng: np.random.Generator, *, miss_rate: float = 0.05,
             if rng.random() < off_topic_rate * 2:
                 chatter(ev.start, ev.end)
             continue
-        options = PHRASES[_phrase_key(ev)]
+        options = event_templates(ev, "phrases")
         template = options[int(rng.integers(len(options)))]
         sentence = template.format(
             o=_reference(scene, ev.actor, rng, last_actor),

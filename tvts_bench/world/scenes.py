@@ -1,6 +1,7 @@
 """Scenes: a background, a few objects and a timeline of events, as plain picklable data.
 
-A scene is built by ``SceneBuilder``: each event method reads the objects' current state, records the
+A scene is built by ``SceneBuilder``: each event (a kind of ``world/events.py``, which holds each kind's
+feasibility, changes, story weight, narration and captions) reads the objects' current state, records the
 property changes it causes (``Change``) and updates the state, so a timeline is always physically
 consistent (a fallen object is on the floor, a vanished one is invisible). ``motion.py`` turns the
 changes into per-frame tracks and ``render.py`` draws them.
@@ -60,7 +61,7 @@ class Change:
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # one of vocab.EVENT_KINDS, plus downstream-only kinds (take_off, uncover, approach, ...)
+    kind: str  # a name in world.events.EVENTS
     actor: int
     start: float
     end: float
@@ -98,8 +99,14 @@ class _State:
     resting_on: int | None = None  # set by a stack; cleared when this object moves
 
 
+def _events():
+    """The event kinds' table (``world/events.py``, which builds on this module: imported on first use)."""
+    from . import events
+    return events
+
+
 class SceneBuilder:
-    """Add events one at a time; each method checks nothing, ``can_*`` methods say what is feasible."""
+    """Add events one at a time; each event method checks nothing, ``can`` says what is feasible."""
 
     def __init__(self, background: str, objects: list[ObjectSpec], duration: float, fps: int,
                  size: int, texture_seed: int):
@@ -113,8 +120,9 @@ class SceneBuilder:
         self.events: list[Event] = []
 
     # -- helpers -------------------------------------------------------------------------------
-    def _add(self, kind: str, actor: int, start: float, end: float, changes: list[Change],
-             other: int | None = None, **params: str) -> Event:
+    def record(self, kind: str, actor: int, start: float, end: float, changes: list[Change],
+               other: int | None = None, **params: str) -> Event:
+        """Record an event of ``kind`` and apply its lasting changes to the objects' state."""
         for ch in changes:
             if ch.prop not in TEMPORARY_PROPS:  # the object returns to its state after a temporary offset
                 setattr(self.state[ch.obj], ch.prop, ch.v1)
@@ -132,7 +140,8 @@ class SceneBuilder:
         """Something rests on object i (moving or resizing i would leave it floating)."""
         return any(s.resting_on == i for s in self.state)
 
-    def _goto(self, i: int, x: float, y: float, t0: float, t1: float, ease: str = "smooth") -> list[Change]:
+    def goto(self, i: int, x: float, y: float, t0: float, t1: float, ease: str = "smooth") -> list[Change]:
+        """The changes that take object i from where it is to (x, y)."""
         s = self.state[i]
         out = []
         if abs(x - s.x) > 1e-6:
@@ -160,165 +169,76 @@ class SceneBuilder:
         return pos - lo if direction in ("left", "up") else hi - pos
 
     def can(self, kind: str, i: int, j: int | None = None) -> bool:
-        s = self.state[i]
-        if kind == "appear":
-            return s.alpha < 0.5
-        if not self.visible(i):
+        """Whether event ``kind`` of object i (with object j, for a relational kind) is feasible now: the
+        kind's ``feasible`` check in ``world/events.py``. False for a downstream-only kind (stories never
+        stage one) and for a name that is no kind."""
+        k = _events().EVENTS.get(kind)
+        if k is None or k.feasible is None:
             return False
-        if self.carries(i) and kind in ("move", "grow", "shrink", "fall", "bounce", "stack", "cover",
-                                        "push", "vanish", "hop", "pulse", "nudge", "blink"):
-            return False
-        if kind in ("fall", "bounce") and s.resting_on is not None:
-            return False
-        if kind == "move":
-            return any(self.move_room(i, d) >= 0.22 for d in vocab.DIRECTIONS)
-        if kind == "turn":
-            return self.objects[i].shape not in vocab.ROUND_SHAPES
-        if kind == "grow":
-            return s.r * 1.5 <= 0.2 and self.move_room(i, "down") >= 0 and s.y - s.r * 1.5 > 0
-        if kind == "shrink":
-            return s.r / 1.5 >= 0.045
-        if kind == "vanish":
-            return True
-        if kind == "fall":
-            return (FLOOR - s.r) - s.y >= 0.3
-        if kind == "bounce":
-            return s.y - s.r - 0.15 >= 0.0
-        if kind == "hop":
-            return s.y - s.r - HOP_HEIGHT >= 0.0
-        if kind == "pulse":
-            return s.r * PULSE_FACTOR <= 0.21 and s.y - s.r * PULSE_FACTOR > 0 \
-                and s.y + s.r * PULSE_FACTOR < 1.0
-        if kind == "nudge":
-            return max(self.move_room(i, "left"), self.move_room(i, "right")) >= NUDGE_DISTANCE
-        if kind == "blink":
-            return True
-        if j is None or j == i or not self.visible(j):
-            return False
-        t = self.state[j]
-        if self.carries(j) and kind in ("stack", "push"):
-            return False
-        if kind == "stack":
-            return t.y - t.r - 2 * s.r >= MARGIN
-        if kind == "cover":
-            return (draw_rank(self.objects, i) > draw_rank(self.objects, j) and s.r >= t.r * 0.95
-                    and self.objects[i].shape in vocab.SOLID_SHAPES)
-        if kind == "push":
-            direction = "right" if t.x >= s.x else "left"
-            return self.move_room(j, direction) >= 0.15 and abs(t.x - s.x) >= s.r + t.r + 0.05
-        return False
+        if k.relational:
+            return j is not None and j != i and k.feasible(self, i, j)
+        return k.feasible(self, i)
 
-    # -- events --------------------------------------------------------------------------------
+    # -- events: each kind's changes are its ``make`` in world/events.py ---------------------------------
+    def add(self, kind: str, *args, **kwargs) -> Event:
+        """Event ``kind`` (a name in ``world.events.EVENTS``): ``add(kind, i, [j,] ..., start, end, ...)``,
+        the arguments of the kind's ``make``. Nothing is checked (see ``can``)."""
+        return _events().EVENTS[kind].make(self, *args, **kwargs)
+
+    # Shortcuts to the kinds class staging uses (world/classes.py).
     def move(self, i: int, direction: str, start: float, end: float, distance: float | None = None) -> Event:
-        s = self.state[i]
-        room = self.move_room(i, direction)
-        d = min(room, distance if distance is not None else room)
-        sign = -1.0 if direction in ("left", "up") else 1.0
-        if direction in ("left", "right"):
-            ch = self._goto(i, s.x + sign * d, s.y, start, end)
-        else:
-            ch = self._goto(i, s.x, s.y + sign * d, start, end)
-        return self._add("move", i, start, end, ch, direction=direction)
+        return self.add("move", i, direction, start, end, distance)
 
     def turn(self, i: int, clockwise: bool, start: float, end: float, amount: float = math.pi) -> Event:
-        s = self.state[i]
-        # y points down, so a positive angle turns clockwise on screen.
-        target = s.angle + (amount if clockwise else -amount)
-        ch = [Change(i, "angle", s.angle, target, start, end, "linear")]
-        return self._add("turn", i, start, end, ch, direction="clockwise" if clockwise else "counterclockwise")
+        return self.add("turn", i, clockwise, start, end, amount)
 
     def resize(self, i: int, factor: float, start: float, end: float) -> Event:
-        s = self.state[i]
-        ch = [Change(i, "r", s.r, s.r * factor, start, end)]
-        return self._add("grow" if factor > 1 else "shrink", i, start, end, ch)
+        """A grow (factor > 1) or a shrink."""
+        return self.add("grow" if factor > 1 else "shrink", i, start, end, factor)
 
     def appear(self, i: int, start: float, end: float) -> Event:
-        s = self.state[i]
-        return self._add("appear", i, start, end, [Change(i, "alpha", s.alpha, 1.0, start, end, "linear")])
+        return self.add("appear", i, start, end)
 
     def vanish(self, i: int, start: float, end: float) -> Event:
-        s = self.state[i]
-        return self._add("vanish", i, start, end, [Change(i, "alpha", s.alpha, 0.0, start, end, "linear")])
+        return self.add("vanish", i, start, end)
 
     def fall(self, i: int, start: float, end: float) -> Event:
-        s = self.state[i]
-        return self._add("fall", i, start, end, self._goto(i, s.x, FLOOR - s.r, start, end, "accel"))
+        return self.add("fall", i, start, end)
 
     def bounce(self, i: int, start: float, end: float, height: float = 0.15) -> Event:
-        return self._add("bounce", i, start, end, [Change(i, "hop", 0.0, height, start, end, "bounce")])
+        return self.add("bounce", i, start, end, height)
 
-    # Temporary events: an offset that rises over the first sixth of the event, holds, and falls back,
-    # so that every frame inside the event shows it (a frame sampled anywhere in it can identify it).
     def hop(self, i: int, start: float, end: float, height: float = 0.0) -> Event:
-        h = height or HOP_HEIGHT
-        return self._add("hop", i, start, end, [Change(i, "hop", 0.0, h, start, end, "plateau")])
+        return self.add("hop", i, start, end, height)
 
     def pulse(self, i: int, start: float, end: float) -> Event:
-        r = self.state[i].r
-        return self._add("pulse", i, start, end, [Change(i, "dr", 0.0, r * (PULSE_FACTOR - 1), start, end,
-                                                         "plateau")])
+        return self.add("pulse", i, start, end)
 
     def nudge(self, i: int, direction: str, start: float, end: float) -> Event:
-        sign = -1.0 if direction == "left" else 1.0
-        return self._add("nudge", i, start, end, [Change(i, "dx", 0.0, sign * NUDGE_DISTANCE, start, end,
-                                                         "plateau")], direction=direction)
+        return self.add("nudge", i, direction, start, end)
 
     def blink(self, i: int, start: float, end: float) -> Event:
-        return self._add("blink", i, start, end, [Change(i, "dalpha", 0.0, -1.0, start, end, "plateau")])
+        return self.add("blink", i, start, end)
 
     def stack(self, i: int, j: int, start: float, end: float) -> Event:
-        t = self.state[j]
-        ch = self._goto(i, t.x, t.y - t.r - self.state[i].r, start, end)
-        event = self._add("stack", i, start, end, ch, other=j)
-        self.state[i].resting_on = j
-        return event
+        return self.add("stack", i, j, start, end)
 
     def take_off(self, i: int, j: int, direction: str, start: float, end: float) -> Event:
         """Object i, resting on j, is lifted off to one side and set down on the floor."""
-        s, t = self.state[i], self.state[j]
-        sign = -1.0 if direction == "left" else 1.0
-        lo, hi = self.x_range(i)
-        x = float(np.clip(t.x + sign * (t.r + s.r + 0.12), lo, hi))
-        ch = self._goto(i, x, FLOOR - s.r, start, end)
-        return self._add("take_off", i, start, end, ch, other=j, direction=direction)
+        return self.add("take_off", i, j, direction, start, end)
 
     def cover(self, i: int, j: int, start: float, end: float) -> Event:
-        t = self.state[j]
-        ev = self._add("cover", i, start, end, self._goto(i, t.x, t.y, start, end), other=j)
-        self.state[j].covered_by = i
-        return ev
+        return self.add("cover", i, j, start, end)
 
     def uncover(self, i: int, j: int, direction: str, start: float, end: float, distance: float) -> Event:
-        s = self.state[i]
-        sign = -1.0 if direction in ("left", "up") else 1.0
-        if direction in ("left", "right"):
-            ch = self._goto(i, s.x + sign * distance, s.y, start, end)
-        else:
-            ch = self._goto(i, s.x, s.y + sign * distance, start, end)
-        return self._add("uncover", i, start, end, ch, other=j, direction=direction)
+        return self.add("uncover", i, j, direction, start, end, distance)
 
     def push(self, i: int, j: int, start: float, end: float, distance: float | None = None) -> Event:
-        s, t = self.state[i], self.state[j]
-        direction = "right" if t.x >= s.x else "left"
-        sign = 1.0 if direction == "right" else -1.0
-        mid = start + 0.45 * (end - start)
-        ch = self._goto(i, t.x - sign * (s.r + t.r), t.y, start, mid, "linear")
-        d = min(self.move_room(j, direction), distance if distance is not None else 0.25)
-        # Both travel together after contact; i stays touching j.
-        ch.append(Change(i, "x", t.x - sign * (s.r + t.r), t.x - sign * (s.r + t.r) + sign * d, mid, end, "linear"))
-        ch.append(Change(j, "x", t.x, t.x + sign * d, mid, end, "linear"))
-        return self._add("push", i, start, end, ch, other=j, direction=direction)
+        return self.add("push", i, j, start, end, distance)
 
     def approach(self, i: int, j: int, start: float, end: float, closer: bool) -> Event:
-        """Object i moves horizontally towards (closer) or away from j; a downstream-only kind."""
-        s, t = self.state[i], self.state[j]
-        gap_now = abs(s.x - t.x)
-        side = 1.0 if s.x >= t.x else -1.0
-        lo, hi = self.x_range(i)
-        gap_new = s.r + t.r + 0.04 if closer else gap_now + 0.3
-        x = float(np.clip(t.x + side * gap_new, lo, hi))
-        return self._add("approach" if closer else "retreat", i, start, end,
-                         self._goto(i, x, s.y, start, end), other=j)
+        """Object i moves horizontally towards (closer) or away from j (a retreat)."""
+        return self.add("approach" if closer else "retreat", i, j, start, end)
 
     def scene(self) -> Scene:
         return Scene(self.background, tuple(self.objects), tuple(self.events), float(self.duration),
@@ -356,46 +276,22 @@ def pick_event(rng: np.random.Generator, b: SceneBuilder, start: float, end: flo
     consecutive events look and sound the same cannot be put back in order)."""
     n = len(b.objects)
     order = rng.permutation(n)
-    kinds = list(vocab.EVENT_KINDS)
-    weights = np.array([vocab.EVENT_WEIGHTS[k] for k in kinds])
+    kinds = _events().sampled_kinds()
+    weights = np.array([k.weight for k in kinds])
     for i in order:
         i = int(i)
         ranked = [kinds[k] for k in rng.choice(len(kinds), size=len(kinds), replace=False,
                                                 p=weights / weights.sum())]
         for kind in ranked:
-            if (i, kind) == avoid:
+            if (i, kind.name) == avoid:
                 continue
-            if kind in ("stack", "cover", "push"):
-                partners = [int(j) for j in rng.permutation(n) if b.can(kind, i, int(j))]
+            if kind.relational:
+                partners = [int(j) for j in rng.permutation(n) if b.can(kind.name, i, int(j))]
                 if not partners:
                     continue
-                j = partners[0]
-                return getattr(b, kind)(i, j, start, end)
-            if not b.can(kind, i):
-                continue
-            if kind == "move":
-                dirs = [d for d in vocab.DIRECTIONS if b.move_room(i, d) >= 0.22]
-                d = dirs[int(rng.integers(len(dirs)))]
-                return b.move(i, d, start, end, rng.uniform(0.2, max(0.21, b.move_room(i, d))))
-            if kind == "turn":
-                return b.turn(i, bool(rng.integers(2)), start, end, float(rng.uniform(0.5, 1.5) * math.pi))
-            if kind == "grow":
-                return b.resize(i, 1.5, start, end)
-            if kind == "shrink":
-                return b.resize(i, 1 / 1.5, start, end)
-            if kind == "appear":
-                return b.appear(i, start, start + min(1.2, end - start))
-            if kind == "vanish":
-                return b.vanish(i, start, start + min(1.2, end - start))
-            if kind == "fall":
-                return b.fall(i, start, end)
-            if kind == "bounce":
-                return b.bounce(i, start, end, float(rng.uniform(0.12, min(0.25, b.state[i].y - b.state[i].r))))
-            if kind == "nudge":
-                dirs = [d for d in ("left", "right") if b.move_room(i, d) >= NUDGE_DISTANCE]
-                return b.nudge(i, dirs[int(rng.integers(len(dirs)))], start, end)
-            if kind in ("hop", "pulse", "blink"):
-                return getattr(b, kind)(i, start, end)
+                return kind.stage(rng, b, i, partners[0], start, end)
+            if b.can(kind.name, i):
+                return kind.stage(rng, b, i, None, start, end)
     return None
 
 

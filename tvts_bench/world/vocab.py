@@ -1,4 +1,4 @@
-"""The world's vocabulary: what things look like and what can happen to them.
+"""The world's vocabulary: what things look like (what can happen to them: ``world/events.py``).
 
 Everything else (scenes, rendering, narration, captions, class definitions) draws from these tables,
 so adding a colour or a shape here makes it available everywhere.
@@ -32,14 +32,6 @@ TEXTURES = ("plain", "striped", "checkered", "dotted")
 
 BACKGROUNDS = ("grass", "sand", "sky", "water", "bricks", "night", "wood", "snow")
 
-# Event kinds of the pretraining corpus (downstream classes compose the same kinds), with how often a
-# story picks each when it is feasible (relational events are more interesting than single-object ones).
-# hop, pulse, nudge and blink are temporary: the object is back as it was when they end.
-EVENT_WEIGHTS: dict[str, float] = {
-    "move": 1.0, "turn": 0.8, "grow": 0.7, "shrink": 0.7, "appear": 0.5, "vanish": 0.5, "fall": 0.7,
-    "bounce": 0.7, "stack": 1.0, "cover": 0.6, "push": 1.0,
-    "hop": 0.7, "pulse": 0.7, "nudge": 0.7, "blink": 0.5,
-}
-EVENT_KINDS = tuple(EVENT_WEIGHTS)
-
+# What can happen to objects (event kinds, their narration and captions, how often stories pick them):
+# world/events.py.
 DIRECTIONS = ("left", "right", "up", "down")
