@@ -50,12 +50,11 @@ from tvts_bench.data.readers import READERS, read_dataset  # noqa: E402
 from tvts_bench.errors import TvtsBenchError  # noqa: E402
 
 FIXTURES = REPO / "tests" / "fixtures" / "datasets"
-# reader -> fixture folders holding its layouts
+# reader -> fixture folders holding its layouts: tests/fixtures/datasets/<name> and <name>_<variant>
 FIXTURE_FOLDERS: dict[str, tuple[str, ...]] = {
-    "ssv2": ("ssv2", "ssv2_lists"), "k400": ("k400", "k400_flat"), "ucf101": ("ucf101",),
-    "hmdb51": ("hmdb51",), "msrvtt": ("msrvtt", "msrvtt_vdi"), "didemo": ("didemo",), "msvd": ("msvd",),
-    "lsmdc": ("lsmdc",), "yttemporal": ("yttemporal",), "webvid": ("webvid",), "cc3m": ("cc3m",),
-}
+    name: tuple(sorted(d.name for d in FIXTURES.iterdir()
+                       if d.is_dir() and (d.name == name or d.name.startswith(f"{name}_"))))
+    for name in READERS}
 MAX_MESSAGE = 1500          # characters of an error message, the temporary folder's path removed
 MAX_SECONDS = 5.0           # one read of a mutated fixture (they are a few KB, long lines ~1 MB)
 MAX_GROWTH_MB = 300         # rise of the process's peak RSS during one read

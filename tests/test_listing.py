@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from tvts_bench.cli import cli
-from tvts_bench.home import DATASETS
+from tvts_bench.data.readers import dataset_names
 
 
 def _list(what: str) -> list[dict]:
@@ -34,7 +34,7 @@ def test_list_models_and_datasets() -> None:
     models = {r["name"]: r for r in _list("models")}
     assert {"tvts", "tvts-base", "videomae", "clip", "scratch"} <= set(models)
     assert models["tvts"]["family"] == "tvts"
-    assert [r["name"] for r in _list("datasets")] == list(DATASETS)
+    assert [r["name"] for r in _list("datasets")] == dataset_names()
 
 
 def test_piped_output_is_one_plain_row_per_entry() -> None:

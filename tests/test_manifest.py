@@ -127,7 +127,7 @@ def test_cli_malformed_annotation_exit_code_2_names_file_and_line(tmp_path, caps
 def test_cli_split_option_refused_for_other_datasets(capsys):
     code, out = _run_main(["data", "check", "k400", "--root", str(FIXTURES / "k400"), "--split", "2"],
                           capsys)
-    assert code == 2 and "--split applies to ucf101 and hmdb51" in out.err
+    assert code == 2 and "--split applies to ucf101, hmdb51, not k400" in out.err
 
 
 def test_cli_without_root_uses_configured_root(tmp_path, monkeypatch):

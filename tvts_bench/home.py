@@ -14,7 +14,8 @@ Every command takes ``--home`` to override it.
 Data roots, first match wins: an explicit ``--data-root`` (a folder holding one sub-folder per dataset
 short name, or ``name=PATH`` pairs), the environment variable ``TVTS_BENCH_DATA_<NAME>`` (e.g.
 ``TVTS_BENCH_DATA_SSV2``), ``TVTS_BENCH_DATA_ROOT`` (a folder of dataset folders), ``data_roots`` in
-``config.yaml``, and finally the built-in world, generated once on first use.
+``config.yaml``, and finally the built-in world, generated once on first use. A dataset the built-in world
+has no stand-in for (its ``DatasetSpec`` names no world writer) needs one of the others.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from .data.readers import dataset_names, dataset_spec
+from .errors import ConfigError, MissingPathError
 
-DATASETS = ("ssv2", "k400", "ucf101", "hmdb51", "msrvtt", "didemo", "msvd", "lsmdc",
-            "yttemporal", "webvid", "cc3m")
 DEFAULT_WORLD_PRESET = "demo"
 DEFAULT_WORLD_SEED = 0
 
@@ -115,9 +115,9 @@ def _parse_data_root(data_root: str | Path) -> dict[str, Path] | Path:
         pairs: dict[str, Path] = {}
         for part in text.split(","):
             name, sep, path = part.partition("=")
-            if not sep or name.strip() not in DATASETS:
+            if not sep or name.strip() not in dataset_names():
                 raise ConfigError(f"--data-root: cannot read {part!r}",
-                                  hint=f"use DIR or NAME=PATH[,NAME=PATH]; names: {', '.join(DATASETS)}")
+                                  hint=f"use DIR or NAME=PATH[,NAME=PATH]; names: {', '.join(dataset_names())}")
             pairs[name.strip()] = Path(path).expanduser()
         return pairs
     return Path(text).expanduser()
@@ -145,8 +145,7 @@ def resolve_data(dataset: str, data_root: str | Path | None = None, *,
                  home: Path | str | None = None, world_preset: str | None = None,
                  world_seed: int = DEFAULT_WORLD_SEED) -> DataLocation:
     """Find a dataset's root folder following the order in this module's docstring."""
-    if dataset not in DATASETS:
-        raise ConfigError(f"unknown dataset {dataset!r}", hint=f"known: {', '.join(DATASETS)}")
+    spec = dataset_spec(dataset)                # a ConfigError naming the known datasets
     if data_root:
         parsed = _parse_data_root(data_root)
         if isinstance(parsed, dict):
@@ -155,7 +154,7 @@ def resolve_data(dataset: str, data_root: str | Path | None = None, *,
         else:
             sub = parsed / dataset
             return DataLocation(dataset, (sub if sub.is_dir() else parsed).resolve(), False)
-    env = os.environ.get(f"TVTS_BENCH_DATA_{dataset.upper()}")
+    env = os.environ.get(_env_name(dataset))
     if env:
         return DataLocation(dataset, Path(env).expanduser().resolve(), False)
     env_root = os.environ.get("TVTS_BENCH_DATA_ROOT")
@@ -164,5 +163,25 @@ def resolve_data(dataset: str, data_root: str | Path | None = None, *,
     roots = _config_roots(home)
     if dataset in roots:
         return DataLocation(dataset, roots[dataset].resolve(), False)
-    world = ensure_world(world_preset, world_seed, home)
-    return DataLocation(dataset, world / dataset, True)
+    if not spec.builtin:
+        raise ConfigError(f"no data root for {dataset}, and the built-in world has no {dataset} stand-in "
+                          f"(nothing generates one)", hint=_where_to_point(dataset, home))
+    preset = world_preset or default_world_preset()
+    world = ensure_world(preset, world_seed, home)
+    root = world / dataset
+    if not root.is_dir():   # a world written by a build whose writers did not cover this dataset
+        raise MissingPathError(root, f"{dataset} in the built-in world",
+                               hint=f"regenerate it (tvts-bench world generate --preset {preset} --seed "
+                                    f"{world_seed} --out {world}), or "
+                                    + _where_to_point(dataset, home))
+    return DataLocation(dataset, root, True)
+
+
+def _env_name(dataset: str) -> str:
+    return f"TVTS_BENCH_DATA_{dataset.upper()}"
+
+
+def _where_to_point(dataset: str, home: Path | str | None) -> str:
+    return (f"point at the real files: --data-root DIR (a folder holding {dataset}/) or {dataset}=PATH "
+            f"(data check: --root PATH), {_env_name(dataset)}=PATH, or data_roots: {{{dataset}: PATH}} in "
+            f"{home_dir(home) / 'config.yaml'}")

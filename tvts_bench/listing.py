@@ -13,21 +13,6 @@ from rich.table import Table
 from .cli_options import home_option
 from .text_safety import printable, rich_text
 
-DATASET_DESCRIPTIONS = {
-    "ssv2": ("Something-Something v2", "classification", "174 classes; temporal templates"),
-    "k400": ("Kinetics-400", "classification", "400 classes; appearance and scene"),
-    "ucf101": ("UCF-101", "classification", "101 classes; splits 1-3"),
-    "hmdb51": ("HMDB-51", "classification", "51 classes; splits 1-3"),
-    "msrvtt": ("MSR-VTT", "text-video retrieval", "1k-A test, 20 captions per video"),
-    "didemo": ("DiDeMo", "text-video retrieval", "paragraph-to-video"),
-    "msvd": ("MSVD", "text-video retrieval", "multi-caption queries"),
-    "lsmdc": ("LSMDC", "text-video retrieval", "1,000 test clips"),
-    "yttemporal": ("YT-Temporal", "pretraining", "word-timed ASR"),
-    "webvid": ("WebVid", "captions", "video-caption pairs"),
-    "cc3m": ("CC3M", "captions", "image-caption pairs (captions only)"),
-}
-
-
 @click.command(name="list")
 @click.argument("what", type=click.Choice(["tasks", "models", "datasets"]))
 @click.option("--json", "as_json", is_flag=True,
@@ -56,10 +41,11 @@ def list_cmd(what: str, as_json: bool) -> None:
 
 def _rows(what: str) -> tuple[list[tuple], list[str]]:
     if what == "datasets":
-        from .home import DATASETS
+        from .data.readers import dataset_specs
 
-        return ([(n, *DATASET_DESCRIPTIONS[n]) for n in DATASETS],
-                ["name", "dataset", "kind", "notes"])
+        return ([(s.name, s.title, s.kind, ",".join(s.splits), "yes" if s.builtin else "no", s.notes)
+                 for s in dataset_specs().values()],
+                ["name", "dataset", "kind", "splits", "built-in world", "notes"])
     if what == "tasks":
         from .bench.registry import load_groups, load_tasks, resolve_tasks
 

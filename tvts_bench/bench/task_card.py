@@ -63,11 +63,9 @@ class TaskCard(_Strict):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, value: str) -> str:
-        from ..home import DATASETS
+        from ..data.readers import known_dataset      # the registry collects the readers' declarations
 
-        if value not in DATASETS:
-            raise ValueError(f"unknown dataset {value!r}; known: {', '.join(DATASETS)}")
-        return value
+        return known_dataset(value)
 
     @field_validator("protocol")
     @classmethod
@@ -87,6 +85,21 @@ class TaskCard(_Strict):
     def _main_in_metrics(self) -> "TaskCard":
         if self.main_metric not in self.metrics:
             raise ValueError(f"main_metric {self.main_metric!r} is not one of metrics {self.metrics}")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_the_dataset(self) -> "TaskCard":
+        from ..data.readers import dataset_spec
+
+        spec = dataset_spec(self.dataset)
+        for role, split in self.splits.model_dump().items():
+            if split not in spec.splits:
+                raise ValueError(f"splits.{role}: {self.dataset} has no split {split!r}; its splits: "
+                                 f"{', '.join(spec.splits)}")
+        unknown = [k for k in self.reader_options if k not in spec.options()]
+        if unknown:
+            raise ValueError(f"reader_options: {self.dataset} has no option {', '.join(map(repr, unknown))}; "
+                             f"its options: {', '.join(spec.options()) or 'none'}")
         return self
 
     @model_validator(mode="after")

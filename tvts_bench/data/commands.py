@@ -7,7 +7,7 @@ import json
 import click
 
 from ..cli_options import home_option, world_preset_option
-from ..home import DATASETS
+from .readers import dataset_names, read_dataset, reader_options
 
 
 @click.group()
@@ -15,8 +15,24 @@ def data() -> None:
     """Dataset roots: read the annotations and check the videos."""
 
 
+class _DatasetChoice(click.Choice):
+    """The registered datasets, looked up when the command runs (a dataset registered after this module
+    was imported is a choice too)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(dataset_names())
+
+    @choices.setter
+    def choices(self, value) -> None:
+        pass
+
+
 @data.command("check")
-@click.argument("dataset", type=click.Choice(DATASETS))
+@click.argument("dataset", type=_DatasetChoice())
 @click.option("--root", type=click.Path(file_okay=False), default=None,
               help="The dataset's folder (as downloaded). Default: the configured data root, else "
                    "the built-in world.")
@@ -33,15 +49,15 @@ def check(dataset: str, root: str | None, split_number: int | None, msrvtt_train
           show_missing: int, as_json: bool, world_preset: str | None) -> None:
     """Read DATASET's annotations and report, per split, the videos listed, found and missing,
     the number of classes and the content hash (annotation files + relative video list)."""
-    from ..errors import ConfigError, MissingPathError
+    from ..errors import ConfigError
     from ..home import resolve_data
     from .manifest import build_manifest
-    from .readers import read_dataset
 
     options: dict = {}
     if split_number is not None:
-        if dataset not in ("ucf101", "hmdb51"):
-            raise ConfigError(f"--split applies to ucf101 and hmdb51, not {dataset}")
+        if "split" not in reader_options(dataset):
+            takers = [name for name in dataset_names() if "split" in reader_options(name)]
+            raise ConfigError(f"--split applies to {', '.join(takers)}, not {dataset}")
         options["split"] = split_number
     if msrvtt_train is not None:
         if dataset != "msrvtt":
@@ -49,10 +65,6 @@ def check(dataset: str, root: str | None, split_number: int | None, msrvtt_train
         options["train"] = msrvtt_train
     location = resolve_data(dataset, root, world_preset=world_preset) if root is None else None
     data_root = root if root is not None else location.root  # type: ignore[union-attr]
-    if location is not None and location.builtin and not location.root.is_dir():
-        raise MissingPathError(location.root, f"{dataset} in the built-in world",
-                               hint=f"the built-in world has no {dataset} stand-in; pass --root DIR "
-                                    f"with the real files (or set TVTS_BENCH_DATA_{dataset.upper()})")
     index = read_dataset(dataset, data_root, **options)
     manifest = build_manifest(index)
     if as_json:

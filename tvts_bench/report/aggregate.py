@@ -54,12 +54,12 @@ from tvts_bench.bench.protocols import spec_of, specs
 from tvts_bench.bench.result_schema import SCHEMA_VERSION, MetricValue, ModelInfo, ResultRecord
 from tvts_bench.bench.sample_rows import (LegacyLayout, clusters_of, is_legacy, metric_outcomes,
                                           rows_from_legacy_layout)
+from tvts_bench.data.readers import dataset_names
 
 from . import paper as paper_numbers
 from .bootstrap import PairedDiff, paired_bootstrap, paired_bootstrap_all
 
 BUILTIN_SUFFIX = " [built-in world]"
-DATASET_ORDER = ("ssv2", "k400", "ucf101", "hmdb51", "msrvtt", "didemo", "msvd", "lsmdc")
 # A metric recomputed from its side file must equal the recorded value: both come from the same
 # outcomes, so only float summation order separates them; more is a file that is not its result's.
 AGREEMENT = 1e-9
@@ -771,11 +771,11 @@ def shared_tests(cells: list[Cell], metric: str, warnings: list[str],
 
 def _column_order(col: Column) -> tuple:
     """Real-data columns first, then the built-in world; within each, by protocol (the summary groups
-    its columns by protocol), then dataset."""
+    its columns by protocol), then dataset in listing order (the datasets' declarations)."""
     def idx(seq: tuple[str, ...], x: str) -> int:
         return seq.index(x) if x in seq else len(seq)
     return (col.source == "builtin", idx(tuple(specs()), col.protocol), col.protocol,
-            idx(DATASET_ORDER, col.dataset), col.dataset, col.task)
+            idx(tuple(dataset_names()), col.dataset), col.dataset, col.task)
 
 
 def _reference_order(cell: Cell) -> tuple:

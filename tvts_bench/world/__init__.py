@@ -1,10 +1,10 @@
 """The built-in world: procedurally generated videos + annotations in the real datasets' layouts.
 
-``generate(out, preset, seed)`` writes one folder per dataset short name (yttemporal, ssv2, k400,
-ucf101, hmdb51, msrvtt, didemo, msvd, lsmdc) and, last, ``world.json``. Everything is built in a
-temporary sibling folder that is renamed to ``out`` only when complete, so an interrupted run is
-never mistaken for a world. The same (preset, seed) gives the same annotation bytes and the same
-decoded frames.
+``generate(out, preset, seed)`` writes one folder per dataset whose ``DatasetSpec`` names a world
+writer (``data/readers/<name>.py``; ``tvts-bench list datasets`` shows which) and, last, ``world.json``.
+Everything is built in a temporary sibling folder that is renamed to ``out`` only when complete, so an
+interrupted run is never mistaken for a world. The same (preset, seed) gives the same annotation bytes
+and the same decoded frames.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .presets import PRESETS, WorldPreset
+from .presets import PRESETS, WorldPreset, named_preset
 
 if TYPE_CHECKING:  # the planner pulls in numpy; a run that only checks is_complete() does not need it
     from .plan import DatasetPlan, VideoJob
@@ -32,20 +32,21 @@ WORLD_FILE = "world.json"
 __all__ = ["PRESETS", "WORLD_VERSION", "WorldPreset", "generate", "is_complete", "plan_world", "read_world_info"]
 
 
-def _preset(preset: str | WorldPreset) -> WorldPreset:
-    if isinstance(preset, WorldPreset):
-        return preset
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown world preset {preset!r}", hint=f"choose one of: {', '.join(PRESETS)}")
-    return PRESETS[preset]
-
-
 def plan_world(preset: str | WorldPreset, seed: int = 0) -> list[DatasetPlan]:
-    """Every dataset's annotation files, video jobs and counts (cheap: nothing is rendered)."""
-    from .formats import BUILDERS
+    """Every stand-in's annotation files, video jobs and counts (cheap: nothing is rendered), one per
+    dataset spec with a world writer: the pretraining corpus first, then in listing order (the order
+    world.json has always had)."""
+    from ..data.readers import dataset_specs
 
-    p = _preset(preset)
-    return [build(p, int(seed)) for build in BUILDERS.values()]
+    p = named_preset(preset)
+    specs = sorted((s for s in dataset_specs().values() if s.builtin), key=lambda s: s.kind != "pretraining")
+    plans = []
+    for spec in specs:
+        plan = spec.world_writer()(p, int(seed))
+        if plan.name != spec.name:
+            raise RuntimeError(f"the world writer {spec.world} of dataset {spec.name!r} plans {plan.name!r}")
+        plans.append(plan)
+    return plans
 
 
 def read_world_info(root: Path | str) -> dict | None:
@@ -163,7 +164,7 @@ def _is_replaceable(out: Path) -> bool:
 def generate(out: Path | str, preset: str = "demo", seed: int = 0, progress: bool = True,
              workers: int | None = None) -> Path:
     """Generate the world into ``out`` (replacing a previous world there) and return ``out``."""
-    p = _preset(preset)
+    p = named_preset(preset)
     out = Path(out).expanduser().absolute()
     if not _is_replaceable(out):
         raise ConfigError(f"{out} exists and is not a generated world; refusing to overwrite it",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,20 @@ PRESETS: dict[str, WorldPreset] = {
         webvid_train=800, webvid_val=80, cc3m_train=2000, cc3m_val=200,
     ),
 }
+
+
+def named_preset(preset: str | WorldPreset) -> WorldPreset:
+    """A preset by name (a ConfigError naming the presets for an unknown one), or the preset given."""
+    if isinstance(preset, WorldPreset):
+        return preset
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown world preset {preset!r}", hint=f"choose one of: {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def preset_sizes(preset: str | WorldPreset, prefix: str) -> dict:
+    """One dataset's counts in a preset: the fields ``<prefix>_*``, without the prefix (a DatasetSpec's
+    ``sizes`` names the prefix: "ucf" gives {"classes": ..., "groups": ..., "clips_per_group": ...})."""
+    chosen = named_preset(preset)
+    start = f"{prefix}_"
+    return {f.name[len(start):]: getattr(chosen, f.name) for f in fields(chosen) if f.name.startswith(start)}

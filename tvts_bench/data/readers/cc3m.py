@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import DatasetRoot, ListedOnce, read_table, require_videos
 
@@ -65,3 +66,10 @@ def read(root: Path | str) -> DatasetIndex:
                                hint="expected Train_GCC-training.tsv and "
                                     "Validation_GCC-1.1.0-Validation.tsv (caption<TAB>url, no header)")
     return DatasetIndex(NAME, droot.path, [], splits, files, listed.notes())
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="CC3M", kind="captions", splits=tuple(SPLITS), read=read,
+    world="tvts_bench.world.formats.cc3m:build", sizes="cc3m", notes="image-caption pairs (captions only)",
+    order=110,
+)

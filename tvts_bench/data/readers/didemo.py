@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, ListedOnce, excerpt, expect, field_of, read_json, require_videos,
                      sample_of, to_int)
@@ -101,3 +102,9 @@ def read(root: Path | str) -> DatasetIndex:
                                        captions=tuple(captions), moments=tuple(moments)))
         splits[split] = records
     return DatasetIndex(NAME, droot.path, [], splits, files)
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="DiDeMo", kind="text-video", splits=tuple(SPLITS), read=read,
+    world="tvts_bench.world.formats.didemo:build", sizes="didemo", notes="paragraph-to-video", order=60,
+)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import DatasetRoot, excerpt, iter_lines, sample_of, split_number
 
@@ -84,3 +85,9 @@ def read(root: Path | str, split: int | str = 1) -> DatasetIndex:
                         split=part, label=index_of[class_name], label_name=class_name)
             for class_name, video, line_no, source in rows]
     return DatasetIndex(NAME, droot.path, classes, splits, sorted(files))
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="HMDB-51", kind="classification", splits=("train", "test"), read=read,
+    world="tvts_bench.world.formats.hmdb51:build", sizes="hmdb", notes="51 classes; splits 1-3", order=40,
+)

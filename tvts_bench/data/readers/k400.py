@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import DatasetRoot, ListedOnce, excerpt, read_table, require_videos, sample_of, to_float
 
@@ -121,3 +122,9 @@ def _layout(droot: DatasetRoot, split: str, rows) -> tuple[Path, bool]:
             if hits > best_hits:
                 best, best_hits = (folder, folders), hits
     return best
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="Kinetics-400", kind="classification", splits=tuple(SPLIT_FILES), read=read,
+    world="tvts_bench.world.formats.k400:build", sizes="k400", notes="400 classes; appearance and scene", order=20,
+)

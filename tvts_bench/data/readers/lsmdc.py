@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex
 from .common import (DatasetRoot, ListedOnce, captioned_clip_splits, excerpt, read_table,
                      require_videos)
@@ -74,3 +75,9 @@ def read(root: Path | str) -> DatasetIndex:
                                     "LSMDC16_challenge_1000_publictect.csv (tab-separated, no header)")
     splits = captioned_clip_splits(droot, entries, VIDEO_DIRS, ".avi")
     return DatasetIndex(NAME, droot.path, [], splits, files, listed.notes())
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="LSMDC", kind="text-video", splits=tuple(SPLITS), read=read,
+    world="tvts_bench.world.formats.lsmdc:build", sizes="lsmdc", notes="1,000 test clips", order=80,
+)

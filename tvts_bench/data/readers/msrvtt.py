@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import ConfigError, DataFormatError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, ListedOnce, clip, excerpt, expect, field_of, read_json, read_table,
                      require_videos, sample_of)
@@ -136,3 +137,10 @@ def read(root: Path | str, train: str = "9k") -> DatasetIndex:
         notes.append(f"MSR-VTT: MSRVTT_train.{train}.csv was not found; the train split is the caption "
                      "JSON's own 'train' split")
     return DatasetIndex(NAME, droot.path, [], splits, files, notes)
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="MSR-VTT", kind="text-video", splits=("train", "val", "test"), read=read,
+    world="tvts_bench.world.formats.msrvtt:build", sizes="msrvtt", notes="1k-A test, 20 captions per video",
+    order=50,
+)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, ListedOnce, clip, excerpt, expect, iter_lines, require_videos,
                      sample_of)
@@ -229,3 +230,9 @@ def read(root: Path | str) -> DatasetIndex:
                       for clip_id, source, line_no in rows]
               for split, rows in entries.items()}
     return DatasetIndex(NAME, droot.path, [], splits, files)
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="MSVD", kind="text-video", splits=tuple(SPLITS), read=read,
+    world="tvts_bench.world.formats.msvd:build", sizes="msvd", notes="multi-caption queries", order=70,
+)

@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, ListedOnce, clip, excerpt, expect, field_of, iter_lines, read_json,
                      require_videos, sample_of, to_int)
@@ -176,3 +177,9 @@ def _derived(path: Path, split: str, classes: list[str]):
         rows.append((name, path, label, None, number))
     require_videos(rows, split, path)
     return rows
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="Something-Something v2", kind="classification", splits=tuple(OFFICIAL), read=read,
+    world="tvts_bench.world.formats.ssv2:build", sizes="ssv2", notes="174 classes; temporal templates", order=10,
+)

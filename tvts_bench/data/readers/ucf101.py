@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from ...errors import DataFormatError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, ListedOnce, excerpt, iter_lines, require_videos, sample_of,
                      split_number, to_int)
@@ -102,3 +103,9 @@ def read(root: Path | str, split: int | str = 1) -> DatasetIndex:
                         split=part, label=label, label_name=classes[label])
             for rel, label, line_no, source in rows]
     return DatasetIndex(NAME, droot.path, classes, splits, files)
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="UCF-101", kind="classification", splits=("train", "test"), read=read,
+    world="tvts_bench.world.formats.ucf101:build", sizes="ucf", notes="101 classes; splits 1-3", order=30,
+)

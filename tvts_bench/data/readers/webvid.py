@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex
 from .common import (DatasetRoot, ListedOnce, captioned_clip_splits, excerpt, read_table,
                      require_videos, to_float)
@@ -82,3 +83,9 @@ def read(root: Path | str) -> DatasetIndex:
                                     "videoid,contentUrl,duration,page_dir,name")
     splits = captioned_clip_splits(droot, entries, VIDEO_DIRS, ".mp4")
     return DatasetIndex(NAME, droot.path, [], splits, files, listed.notes())
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="WebVid", kind="captions", splits=tuple(SPLITS), read=read,
+    world="tvts_bench.world.formats.webvid:build", sizes="webvid", notes="video-caption pairs", order=100,
+)

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ...errors import DataFormatError, MissingPathError
+from ..dataset_spec import DatasetSpec
 from ..records import DatasetIndex, VideoRecord
 from .common import (DatasetRoot, expect, field_of, read_json, read_table, sniff_delimiter,
                      to_float)
@@ -318,3 +319,9 @@ def transcript_source(record: VideoRecord, mode: str = "auto") -> str:
     if mode == "denoised":
         return "none"
     return "subtitles" if has_subs else "none"
+
+
+SPEC = DatasetSpec(
+    name=NAME, title="YT-Temporal", kind="pretraining", splits=tuple(SPLIT_FILES), read=read,
+    world="tvts_bench.world.formats.yttemporal:build", sizes="yt", notes="word-timed ASR", order=90,
+)
