@@ -20,13 +20,17 @@ DEFAULT_OUT = {"html": Path("leaderboard") / "index.html", "md": Path("leaderboa
                "csv": Path("leaderboard") / "index.csv"}
 
 
-def write_leaderboard(results: Path, out: Path, fmt: str = "html") -> tuple[Path, list[str]]:
-    """Build and write one report; returns its path and the warnings (skipped files etc.)."""
+def write_leaderboard(results: Path, out: Path, fmt: str = "html", runs: Path | None = None) -> tuple[Path, list[str]]:
+    """Build and write one report; returns its path and the warnings (skipped files etc.).
+
+    ``runs``: the pretraining runs folder whose curves the HTML and Markdown show (default: ``runs/``
+    beside ``results``, the home folder's layout; nothing when it does not exist)."""
     from tvts_bench.atomic import write_bytes
     from tvts_bench.errors import MissingPathError, TvtsBenchError
     from tvts_bench.text_safety import printable
 
     from .aggregate import build_leaderboard
+    from .pretraining import default_runs_dir, load_runs
 
     hint = "run `tvts-bench run --model MODEL --tasks TASKS` or `tvts-bench demo` first, or pass --results DIR"
     if not results.is_dir():
@@ -37,12 +41,14 @@ def write_leaderboard(results: Path, out: Path, fmt: str = "html") -> tuple[Path
         why = (f"{len(lb.warnings)} file(s) were skipped:\n  " + "\n  ".join(printable(w) for w in lb.warnings[:5])
                if lb.warnings else "there are no *.json result files in it")
         raise TvtsBenchError(f"no usable result files under {printable(results)}: {why}", hint=hint)
+    curves, run_warnings = load_runs(runs if runs is not None else default_runs_dir(results))
+    lb.warnings.extend(run_warnings)
     if fmt == "html":
         from .html import render_html
-        text = render_html(lb)
+        text = render_html(lb, curves)
     elif fmt == "md":
         from .markdown import render_markdown
-        text = render_markdown(lb)
+        text = render_markdown(lb, curves)
     else:
         from .csv import render_csv
         text = render_csv(lb)
@@ -72,8 +78,11 @@ def write_leaderboard(results: Path, out: Path, fmt: str = "html") -> tuple[Path
               help="Output file (default: leaderboard/index.html, .md or .csv under the current folder).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True,
               help="html: one self-contained page; md: Markdown tables; csv: long format for scripts.")
+@click.option("--runs", "runs", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Pretraining runs folder whose training and validation curves the report draws (default: "
+                   "runs/ beside the results folder).")
 @home_option
-def leaderboard(results: Path | None, out: Path | None, fmt: str) -> None:
+def leaderboard(results: Path | None, out: Path | None, fmt: str, runs: Path | None) -> None:
     """Write the leaderboard from every result file under --results."""
     from rich.console import Console
 
@@ -82,7 +91,7 @@ def leaderboard(results: Path | None, out: Path | None, fmt: str) -> None:
 
     results = results if results is not None else results_dir()
     out = out if out is not None else DEFAULT_OUT[fmt]
-    path, warnings = write_leaderboard(results, out, fmt)
+    path, warnings = write_leaderboard(results, out, fmt, runs)
     # soft_wrap: one warning is one line, so a path in it can be searched for and copied whole
     err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
     for w in warnings:

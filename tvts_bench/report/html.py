@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -269,7 +269,10 @@ def summary_data(lb: Leaderboard) -> dict:
     return {"models": lb.models, "ranks": ranks, "references": lb.references, "columns": columns}
 
 
-def render_html(lb: Leaderboard) -> str:
+def render_html(lb: Leaderboard, runs: Sequence[Any] = ()) -> str:
+    """The page; ``runs``: ``pretraining.RunCurves`` drawn in the "Pretraining runs" section."""
+    from .pretraining import curves_svg
+
     css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "script.js").read_text(encoding="utf-8")
     csp = ("default-src 'none'; img-src data:; "
@@ -298,4 +301,5 @@ def render_html(lb: Leaderboard) -> str:
                                             "contaminated": CONTAMINATED_MARK}, shades=range(SHADES + 1),
         has_real=any(not c.builtin for c in lb.columns),
         has_builtin=any(c.builtin for c in lb.columns),
+        pretraining=[(run, curves_svg(run)) for run in runs],
     )

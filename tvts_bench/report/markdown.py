@@ -13,9 +13,15 @@ crops).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 from ..text_safety import printable
 from .aggregate import Agg, Cell, Column, Leaderboard
 from .html import CONTAMINATED_MARK, TIE_MARK, UNKNOWN_MARK, fmt, interval
+
+
+if TYPE_CHECKING:
+    from .pretraining import RunCurves
 
 
 def md_escape(text: object) -> str:
@@ -76,7 +82,7 @@ def _reference_label(cell_or_role: Cell | str, name: str) -> str:
     return f"*reference ({md_escape(role)})*: {md_escape(name)}"
 
 
-def render_markdown(lb: Leaderboard) -> str:
+def render_markdown(lb: Leaderboard, runs: Sequence["RunCurves"] = ()) -> str:
     lines = ["# tvts-bench leaderboard", "",
              f"Generated {lb.generated_at} from {lb.n_files} result file(s). Values: mean over seeds with the "
              "95 % interval in brackets. Columns marked *[built-in world]* were measured on the generated "
@@ -143,6 +149,19 @@ def render_markdown(lb: Leaderboard) -> str:
         if separations:
             lines.append("")
             lines += [f"- {md_escape(s.detail)}" for s in separations]
+    if runs:
+        lines += ["", "## Pretraining runs", "",
+                  "Last logged values (train / validation); the curves are in the HTML report. Sort chance: "
+                  "loss ln 4 = 1.386, accuracy 1/24 = 0.042.", ""]
+        header = ["Run", "Objective", "Steps", "sort loss", "sort acc", "contrastive acc", "reconstruction"]
+        lines += _table(header, [[md_escape(r.name), md_escape(r.objective or "–"), str(r.steps)]
+                                 + [f"{_last(r, k, 'train')} / {_last(r, k, 'val')}"
+                                    for k in ("l_sort", "sort_acc", "con_acc", "recon")] for r in runs])
     if lb.warnings:
         lines += ["", "## Skipped files and warnings", ""] + [f"- {md_escape(w)}" for w in lb.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _last(run: "RunCurves", metric: str, split: str) -> str:
+    value = run.last(metric, split)
+    return "–" if value is None else f"{value:.3f}"
