@@ -85,8 +85,7 @@ def test_randaug_spec_parsing():
             parse_randaug(bad)
 
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from tvts_bench.data.preprocess import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 
 
 def test_randaug_is_timms_transform_at_the_card_strength():

@@ -31,3 +31,25 @@ def test_prefer_passive_reports_whether_it_can_still_take_effect(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY")
     assert prefer_passive_omp_wait() is False
     assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def _draws() -> tuple:
+    import random
+
+    import numpy as np
+    import torch
+
+    return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_seed_everything_seeds_python_numpy_and_torch():
+    from tvts_bench.runtime import seed_everything
+
+    seed_everything(7)
+    first = _draws()
+    seed_everything(7)
+    assert _draws() == first
+    seed_everything(8)
+    assert all(a != b for a, b in zip(_draws(), first))
+    seed_everything(2 ** 40 + 7)            # a seed past NumPy's 32 bits is accepted
+    assert _draws()[1] == first[1]          # NumPy takes its low 32 bits

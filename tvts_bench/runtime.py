@@ -63,3 +63,19 @@ def check_device(device: str) -> str:
             raise ConfigError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)",
                               hint="use cuda:0 .. cuda:N-1")
     return text
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (torch's on every device) from ``seed``.
+
+    The one seeding of the package: the benchmark runner before each (task, seed), the training
+    protocols and the pretraining trainer all call it, so a seed means the same draws everywhere.
+    Seeds of any size are accepted (NumPy takes the low 32 bits)."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)

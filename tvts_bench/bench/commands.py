@@ -105,9 +105,9 @@ def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept
                       workers=workers, world_preset=world_preset, frame_cache=frame_cache)
     console = Console(stderr=True)
     summary = run_tasks(opts, console=console, show_progress=not quiet)
-    from .runner import _rank
+    from .. import distributed
 
-    if _rank() != 0:                         # under torchrun only rank 0 reports
+    if distributed.rank() != 0:                         # under torchrun only rank 0 reports
         if summary.failed:
             raise click.exceptions.Exit(1)
         return

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol
 
 import numpy as np
 
+from ..data.preprocess import Preprocess
 from ..data.records import DatasetIndex, VideoRecord
-from ..zoo.base import Preprocess, VideoAdapter
+from ..zoo.base import VideoAdapter
 from .result_schema import MetricValue
 from .task_card import TaskCard
 

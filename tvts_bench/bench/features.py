@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import distributed
 from ..atomic import atomic_path, write_json
+from ..data.preprocess import Preprocess
 from ..data.records import DatasetIndex, VideoRecord
 from ..hashing import sha256_json, sha256_lines
-from ..zoo.base import Preprocess, VideoAdapter
+from ..zoo.base import VideoAdapter
 from .context import FRAME_OPS, VARIANTS, FeatureSet
 from .task_card import Sampling
 
@@ -60,23 +62,6 @@ def effective_preprocess(preprocess: Preprocess, sampling: Sampling) -> Preproce
     if sampling.short_side is not None:
         changes["short_side"] = sampling.short_side
     return dataclasses.replace(preprocess, **changes) if changes else preprocess
-
-
-def _dist() -> tuple[int, int]:
-    try:
-        import torch.distributed as dist
-    except ImportError:  # pragma: no cover
-        return 0, 1
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def _barrier() -> None:
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
 
 
 def _labels(records: list[VideoRecord]) -> np.ndarray | None:
@@ -173,7 +158,7 @@ class FeatureCache:
         self._prepare(folder, key, split, variant, joint, records, tokens)
         shards = self._shard_ranges(len(records))
         todo = [k for k in range(len(shards)) if not (folder / f"shard-{k:05d}.json").exists()]
-        _barrier()          # every rank has the same todo list before any rank writes a shard
+        distributed.barrier()          # every rank has the same todo list before any rank writes a shard
         if todo:
             self._extract(folder, key, split, variant, joint, records, shards, todo)
         else:
@@ -195,13 +180,13 @@ class FeatureCache:
         decides on the same disk state before rank 0 changes anything."""
         ids_hash = sha256_lines(r.video_id for r in records)
         meta_path = folder / "meta.json"
-        _barrier()
+        distributed.barrier()
         valid = False
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
             valid = meta.get("records_hash") == ids_hash and meta.get("shard_size") == self.shard_size
-        _barrier()
-        rank, _ = _dist()
+        distributed.barrier()
+        rank, _ = distributed.world()
         if not valid and rank == 0:
             # Same key but another record list or shard size: the old shards cannot be trusted.
             for p in folder.glob("shard-*"):
@@ -211,7 +196,7 @@ class FeatureCache:
                 "key": key, "parts": self.key_parts(split, variant, joint, tokens), "records_hash": ids_hash,
                 "n_records": len(records), "shard_size": self.shard_size,
                 "video_ids": [r.video_id for r in records]})
-        _barrier()
+        distributed.barrier()
 
     def _encode(self, video: Any) -> Any:
         if getattr(self, "_tokens", False):
@@ -226,7 +211,7 @@ class FeatureCache:
 
         from ..data.loader import ClipDataset, make_loader
 
-        rank, world = _dist()
+        rank, world = distributed.world()
         mine = [k for k in todo if k % world == rank]
         total = sum(shards[k][1] - shards[k][0] for k in mine)
         task_id = None
@@ -281,7 +266,7 @@ class FeatureCache:
             self.stats.seconds += time.perf_counter() - t0
             if self.progress is not None and task_id is not None:
                 self.progress.remove_task(task_id)
-        _barrier()
+        distributed.barrier()
         if rank == 0 and world > 1:
             self._write_index(folder, key, shards)
 

@@ -12,15 +12,16 @@ One failing task is reported and the others still run.
 from __future__ import annotations
 
 import os
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from .. import distributed
 from ..errors import NonFiniteError, TvtsBenchError
 from ..hashing import sha256_json
+from ..runtime import seed_everything
 from .provenance import build_provenance, utc_now
 from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
 from .results import (existing_result, model_identity_key, read_model_identity, read_result, result_path,
@@ -291,9 +292,9 @@ class _Runner:
             features=_finite_features(cache, feature_notes),
             loader=self._loader_factory(task, data, cache, seed, decode_report),
             progress=self.progress, work_dir=work_dir, preprocess=cache.preprocess,
-            batch_size=self.opts.batch_size, workers=self.opts.workers, rank=_rank(),
-            world_size=_world(), log=self._log, decode_report=decode_report)
-        _seed_everything(seed)
+            batch_size=self.opts.batch_size, workers=self.opts.workers, rank=distributed.rank(),
+            world_size=distributed.world_size(), log=self._log, decode_report=decode_report)
+        seed_everything(seed)
         snapshot = _snapshot(adapter) if task.spec.trains else None
         try:
             output = self.protocols[task.protocol](ctx)
@@ -309,7 +310,7 @@ class _Runner:
         if missing_metrics:
             raise TvtsBenchError(f"task {task.name}: protocol {task.protocol} did not compute "
                                  f"{', '.join(missing_metrics)}")
-        if _rank() != 0:                     # under torchrun only rank 0 writes results
+        if distributed.rank() != 0:                     # under torchrun only rank 0 writes results
             return TaskOutcome(task.name, seed, "ok", task.main_metric,
                                output.metrics[task.main_metric], seconds, None, reason)
         for note in dict.fromkeys(feature_notes):
@@ -392,7 +393,7 @@ class _Runner:
             "missing_videos": {s: data.missing[s][:100] for s in splits if data.missing[s]},
             **({"data_notes": list(data.index.notes)} if data.index.notes else {}),
             "batch_size": self.opts.batch_size,
-            "world_size": _world(),
+            "world_size": distributed.world_size(),
             **({"protocol": output.extra} if output.extra else {}),
         }
         return ResultRecord(
@@ -490,29 +491,6 @@ def _work_dir(model: str, task: TaskCard, seed: int, manifest_hash: str, weights
     return d
 
 
-def _rank() -> int:
-    # A process group exists only after torch.distributed was imported (init_distributed): a run that
-    # skips every task never imports torch.
-    dist = sys.modules.get("torch.distributed")
-    return dist.get_rank() if dist is not None and dist.is_available() and dist.is_initialized() else 0
-
-
-def _world() -> int:
-    dist = sys.modules.get("torch.distributed")
-    return dist.get_world_size() if dist is not None and dist.is_available() and dist.is_initialized() else 1
-
-
-def _seed_everything(seed: int) -> None:
-    import random
-
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
-    torch.manual_seed(seed)
-
-
 def _modules(adapter: Any) -> dict[str, Any]:
     mods = {"video": adapter.video_backbone(), "text": adapter.text_backbone()}
     proj = getattr(adapter, "video_projection", None)
@@ -541,26 +519,6 @@ def _restore(adapter: Any, snapshot: dict[str, dict]) -> None:
             p.requires_grad_(saved["grad"].get(n, p.requires_grad))
 
 
-def init_distributed(device: str) -> str:
-    """Under torchrun (WORLD_SIZE > 1) join the process group once; returns this rank's device."""
-    import os
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return device                        # single process: no torch import needed
-    import torch
-    import torch.distributed as dist
-
-    if not dist.is_available():
-        return device
-    if device.startswith("cuda"):
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        device = f"cuda:{local}"
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    return device
-
-
 def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, ProtocolFn] | None = None,
               show_progress: bool = True) -> RunSummary:
     """Run every (task, seed); never stops at a failing task. Prints a panel per failure."""
@@ -571,12 +529,12 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
     from .registry import resolve_tasks
 
     tasks = resolve_tasks(opts.tasks, opts.task_params)
-    device = init_distributed(opts.device)
+    device = distributed.rank_device(opts.device, distributed.init(opts.device))
     if device != opts.device:
         from dataclasses import replace
 
         opts = replace(opts, device=device)
-    if _rank() != 0:
+    if distributed.rank() != 0:
         show_progress = False                # one progress display (rank 0's) under torchrun
     runner = _Runner(opts, console=console, protocols=protocols)
     console = runner.console

@@ -20,9 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..distributed import all_gather_object, initialized
+from ..distributed import world as _dist_world  # tests shard by patching this name
 from ..errors import VideoDecodeError
-from ..zoo.base import Preprocess
 from .decode import BACKENDS, VideoSource, open_video
+from .preprocess import Preprocess
 from .records import VideoRecord
 from .sampler import ClipSampler  # noqa: F401 - re-exported: callers import the sampler from here
 from .sampling import clip_indices
@@ -218,12 +220,10 @@ class DecodeReport:
 
     def all_gather(self) -> "DecodeReport":
         """The report summed over all ranks (itself when torch.distributed is not initialised)."""
-        if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        if not initialized():
             return self
-        parts: list = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(parts, self)
         total = DecodeReport()
-        for part in parts:
+        for part in all_gather_object(self):
             total = total.merge(part)
         return total
 
@@ -268,12 +268,6 @@ def _worker_init(_worker_id: int) -> None:
     torch.set_num_threads(1)
 
 
-def _dist_world() -> tuple[int, int]:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def make_loader(dataset: Dataset, batch_size: int, workers: int = 0, *, shuffle: bool = False,
                 seed: int = 0, drop_last: bool = False, distributed: bool | None = None,
                 pad: bool | None = None, pin_memory: bool = False, prefetch_factor: int = 2,
@@ -286,7 +280,7 @@ def make_loader(dataset: Dataset, batch_size: int, workers: int = 0, *, shuffle:
     ``pad=False`` so no video is counted twice. Call ``loader.set_epoch(e)`` at each training epoch.
     """
     rank, world = _dist_world() if distributed in (None, True) else (0, 1)
-    if distributed is True and world == 1 and not torch.distributed.is_initialized():
+    if distributed is True and world == 1 and not initialized():
         raise RuntimeError("distributed=True but torch.distributed is not initialised")
     # The sampler drops the incomplete last *global* batch, so every rank runs the same number of steps
     # (with padding this is what DataLoader's per-rank drop_last did).

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..zoo.base import Preprocess
+from .preprocess import Preprocess
 from .sampling import RngLike, as_rng
 
 

@@ -29,10 +29,10 @@ import torch
 from torch import nn
 
 from ..atomic import write_json, write_text
+from ..data.preprocess import Preprocess
 from ..errors import CheckpointError, MissingPathError
 from ..hashing import state_dict_hash
 from ..state_io import load_state, to_safe
-from ..zoo.base import Preprocess
 
 FORMAT = "tvts-bench-checkpoint"
 VERSION = 1

@@ -118,7 +118,7 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
 
     from ..data.readers import read_dataset
     from ..home import resolve_data, runs_dir
-    from . import distributed
+    from .. import distributed
     from .objectives import objective_config
     from .presets import get_preset
     from .trainer import TrainConfig, Trainer

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..data.preprocess import Preprocess
 from ..data.readers.yttemporal import TRANSCRIPT_MODES, TRANSCRIPT_SOURCES, transcript_source, transcript_words
 from ..data.records import VideoRecord
 from ..data.sampler import EpochBatches  # noqa: F401 - re-exported: the sampler that yields these keys
 from ..errors import ConfigError, TvtsBenchError
-from ..zoo.base import Preprocess
 from .windows import sample_windows
 
 

@@ -24,12 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..distributed import gather_with_grad, row_counts
 from ..errors import ConfigError
 from ..nn.mae_decoder import patchify_targets
 from ..nn.model import PretrainModel
 from ..nn.sort_module import SORT_HEADS, sort_correct, sort_loss
 from ..nn.video_vit import random_keep_indices
-from .distributed import gather_with_grad, row_counts
 
 # How the two InfoNCE directions are combined: "sum" = CE(v->t) + CE(t->v) (paper eq. 3, the authors'
 # loss); "mean" = their average (an ablation; what this project used before).

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..data.preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from ..errors import ConfigError
 from ..nn.mae_decoder import MAEDecoderConfig
 from ..nn.model import ModelConfig
 from ..nn.sort_module import SortModuleConfig
 from ..nn.text_encoder import TextEncoderConfig
 from ..nn.video_vit import VideoViTConfig
-from ..zoo.base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 
 OBJECTIVES = ("tvts", "base", "sort", "videomae", "clip")
 # Default run name per objective (the zoo's cards read runs/<name>).

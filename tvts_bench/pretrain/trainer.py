@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from .. import distributed
 from ..atomic import write_json
 from ..data.records import VideoRecord
 from ..data.sampler import EpochBatches
 from ..errors import ConfigError, TvtsBenchError
 from ..nn.model import PretrainModel
 from ..nn.precision import autocast_for
-from . import distributed
+from ..runtime import seed_everything
 from .checkpoint import capture_rng, latest_checkpoint, load_trainer_state, restore_rng, save_checkpoint
 from .dataset import PretrainDataset, collate, describe_transcripts, transcript_summary
 from .objectives import ObjectiveConfig, ObjectiveModule, compute_losses
@@ -122,12 +121,6 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
 # -- chance levels and the convergence verdict -------------------------------------------------------
 def sort_chance(head: str, k: int = 4) -> float:
     # kway / factorial: one permutation out of K!; pairwise: the same event (all pairs right).
@@ -178,10 +171,7 @@ def _mean(xs: list[float]) -> float | None:
 def _all_ranks_finite(x: torch.Tensor) -> bool:
     """True when ``x`` is finite on every rank (all ranks must stop together, or the others hang)."""
     ok = torch.isfinite(x).all().to(torch.float32).reshape(1)
-    if distributed.active():
-        import torch.distributed as dist
-
-        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    distributed.all_reduce_(ok, "min")
     return bool(ok.item() > 0)
 
 
@@ -210,7 +200,7 @@ class Trainer:
             # rather than carry parameters that never change.
             self.model.text_model._apply_trainable(0)
         self.model.to(cfg.device)
-        self.module = distributed.wrap(ObjectiveModule(self.model, cfg.objective), self.env, cfg.device)
+        self.module = distributed.wrap(ObjectiveModule(self.model, cfg.objective), cfg.device)
         self.optimizer = make_optimizer(self.model, cfg.lr, cfg.weight_decay)
         self.preprocess = cfg.preset.preprocess()
         self.train_ds = PretrainDataset(train_records, self.preprocess, train=True, seed=cfg.seed,

@@ -7,30 +7,13 @@ adapter's own ``Preprocess`` (the data layer applies it; adapters never open fil
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """What a model expects of its input clips. Part of the feature-cache key."""
-
-    num_frames: int
-    size: int                       # square crop side after the short-side resize
-    short_side: int                 # resize the short side to this, then crop ``size``
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+# Defined in the data layer (which applies them); re-exported here for adapters and user code.
+from ..data.preprocess import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, Preprocess  # noqa: F401
 
 
 class VideoAdapter(ABC):

@@ -1,10 +1,9 @@
-"""Helpers the protocols share: parameters, metric values with intervals, per-sample rows, progress,
-seeding."""
+"""Helpers the protocols share: parameters, metric values with intervals, per-sample rows, progress.
+(Seeding is ``tvts_bench.runtime.seed_everything``.)"""
 
 from __future__ import annotations
 
 import contextlib
-import random
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -37,12 +36,6 @@ def seeds_of(ctx, params: BaseModel) -> list[int]:
     if isinstance(raw, int):
         return [ctx.seed + i for i in range(raw)]
     return [int(s) for s in raw]
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
-    torch.manual_seed(seed)
 
 
 def mv(outcomes: np.ndarray, statistic: Statistic, ctx, *, salt: int = 0,

@@ -9,24 +9,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ...state_io import load_state, save_state
+from ... import distributed as dist_env
 from ...errors import CheckpointError, TvtsBenchError
-
-
-def distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def world() -> tuple[int, int]:
-    return (dist.get_rank(), dist.get_world_size()) if distributed() else (0, 1)
+from ...state_io import load_state, save_state
 
 
 def train_loader(ctx, split: str, batch_size: int, *, seed: int, frame_op: str | None = None) -> DataLoader:
@@ -40,7 +31,8 @@ def train_loader(ctx, split: str, batch_size: int, *, seed: int, frame_op: str |
     if n == 0:
         raise TvtsBenchError(f"task {ctx.task.name}: the {split} split has no videos to train on")
     extra = {"frame_op": frame_op} if frame_op else {}
-    return ctx.loader(split, True, batch_size, shuffle=True, drop_last=n >= 2 * batch_size * world()[1], **extra)
+    world_size = dist_env.world_size()
+    return ctx.loader(split, True, batch_size, shuffle=True, drop_last=n >= 2 * batch_size * world_size, **extra)
 
 
 def eval_loader(ctx, split: str, batch_size: int, clips: int, crops: int, *,
@@ -56,9 +48,9 @@ def subset_loader(loader: DataLoader, indices, batch_size: int, *, shuffle: bool
     from torch.utils.data import Subset
 
     subset = Subset(loader.dataset, [int(i) for i in indices])
-    rank, size = world()
+    rank, size = dist_env.world()
     sampler = DistributedSampler(subset, num_replicas=size, rank=rank, shuffle=shuffle, seed=seed) \
-        if distributed() else None
+        if dist_env.initialized() else None
     return DataLoader(subset, batch_size=batch_size, sampler=sampler, shuffle=shuffle if sampler is None else False,
                       collate_fn=loader.collate_fn, num_workers=loader.num_workers, drop_last=drop_last,
                       generator=torch.Generator().manual_seed(seed) if shuffle and sampler is None else None)
@@ -78,20 +70,11 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
         dataset.set_epoch(epoch)
 
 
-def gather(obj: Any) -> list[Any]:
-    """Every rank's ``obj`` (a one-element list without DDP)."""
-    if not distributed():
-        return [obj]
-    out: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(out, obj)
-    return out
-
-
 def merge_ranks(rows: list[torch.Tensor], idx: list[int], failed: list, empty_width: int = 0
                 ) -> tuple[np.ndarray, list[int], list]:
     """Per-sample rows from every rank, in sample order, each sample once (a distributed sampler pads
     with repeats), plus every rank's failed videos. Returns (rows [N, D], sample indices, failed)."""
-    parts = gather((torch.cat(rows).numpy() if rows else None, idx, failed))
+    parts = dist_env.all_gather_object((torch.cat(rows).numpy() if rows else None, idx, failed))
     seen: dict[int, np.ndarray] = {}
     all_failed: list = []
     for part, ids, fl in parts:
@@ -102,15 +85,6 @@ def merge_ranks(rows: list[torch.Tensor], idx: list[int], failed: list, empty_wi
     order = sorted(seen)
     merged = np.stack([seen[i] for i in order]) if order else np.zeros((0, empty_width), np.float32)
     return merged, order, all_failed
-
-
-def wrap_ddp(model: nn.Module, device: torch.device) -> nn.Module:
-    if not distributed():
-        return model
-    from torch.nn.parallel import DistributedDataParallel
-
-    ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=False)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -133,7 +107,7 @@ def cosine_scheduler(optimizer, *, epochs: int, warmup_epochs: float, steps_per_
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    if world()[0] != 0:
+    if dist_env.rank() != 0:
         return
     save_state(path, state)
 

@@ -37,13 +37,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ... import distributed
 from ...errors import ConfigError, DataFormatError
 from ...hashing import sha256_json
 from ...nn.precision import autocast_for
+from ...runtime import seed_everything
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, topk_hits
 from . import _train as tr
-from ._common import (params_of, progress_task, sample_rows, seed_everything, select_metrics,
+from ._common import (params_of, progress_task, sample_rows, select_metrics,
                       spec_value, torch_device)
 from .finetune_spec import SPEC
 
@@ -346,7 +348,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     p = params_of(ctx, SPEC)
     epochs, head_only, val_fraction, frames = p.epochs, p.head_only, p.val_fraction, p.frames
     bs = p.batch_size or ctx.batch_size
-    _, world = tr.world()
+    _, world = distributed.world()
     lr = p.lr * bs * world / 256.0
     layer_decay = 1.0 if head_only else p.layer_decay
 
@@ -384,7 +386,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
                                     steps_per_epoch=steps, min_lr=p.min_lr)
     augment = Augmenter(ctx, num_classes, device)
-    ddp = tr.wrap_ddp(model, device)
+    ddp = distributed.wrap(model, device)
 
     ckpt_path = ctx.work_dir / "ft-checkpoint.pt"
     best_path = ctx.work_dir / "ft-best.pt"

@@ -32,12 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ... import distributed
 from ...errors import TvtsBenchError
 from ...hashing import sha256_json
 from ...nn.precision import autocast_for
+from ...runtime import seed_everything
 from ..context import ProtocolContext, ProtocolOutput
 from . import _train as tr
-from ._common import params_of, progress_task, seed_everything, torch_device
+from ._common import params_of, progress_task, torch_device
 from .retrieval import score_retrieval
 from .retrieval_ft_spec import SPEC
 
@@ -197,7 +199,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     steps = max(1, len(loader))
     scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
                                     steps_per_epoch=steps, min_lr=p.min_lr)
-    ddp = tr.wrap_ddp(model, device)
+    ddp = distributed.wrap(model, device)
     ckpt_path = ctx.work_dir / "ret-ft-checkpoint.pt"
     fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(), "seed": ctx.seed})
     start_epoch, clips, losses = 0, 0, []
