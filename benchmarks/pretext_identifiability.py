@@ -39,7 +39,7 @@ def main() -> None:
     from tvts_bench.pretrain.windows import sample_windows
     from tvts_bench.world import PRESETS
     from tvts_bench.world.formats.yttemporal import story
-    from tvts_bench.world.narration import _phrase_key
+    from tvts_bench.world.events import event_key
 
     preset = PRESETS["tiny" if args.quick else args.preset]
     samples = 200 if args.quick else args.samples
@@ -68,7 +68,7 @@ def main() -> None:
             frames_in_window.append(inside)
             if events:
                 counts["narrated"] += 1
-            keys = {(_phrase_key(scene.events[i]), scene.objects[scene.events[i].actor].colour,
+            keys = {(event_key(scene.events[i]), scene.objects[scene.events[i].actor].colour,
                      scene.objects[scene.events[i].actor].shape) for i in events}
             described.append(frozenset(keys))
             changes = [c for i in events for c in scene.events[i].changes if c.v1 != c.v0 or c.prop == "hop"]

@@ -45,17 +45,13 @@ def scene_tokens(scene: Scene) -> list[str]:
 # video's events) has a subset of its video's tokens.
 
 
-def _event_key(scene: Scene, k: int) -> str:
-    from ..world.captions import _key
-
-    return _key(scene.events[k])
-
-
 def retrieval_tokens(scene: Scene) -> list[str]:
+    from ..world.events import event_key
+
     tokens = [f"bg={scene.background}"]
     keys = []
-    for k, ev in enumerate(sorted(scene.events, key=lambda e: (e.start, e.end))):
-        key = _event_key(scene, scene.events.index(ev))
+    for ev in sorted(scene.events, key=lambda e: (e.start, e.end)):
+        key = event_key(ev)
         actor = scene.objects[ev.actor]
         tokens += [f"event={key}", f"actor={actor.colour} {actor.shape}:{key}"]
         keys.append(key)

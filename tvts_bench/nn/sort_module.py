@@ -89,6 +89,11 @@ class SortModule(nn.Module):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
 
+    @property
+    def needs_time_index(self) -> bool:
+        """Whether ``forward`` reads each video token's time slice (only the experimental options do)."""
+        return self.cfg.time_code != "none" or self.cfg.video_input != "tokens"
+
     def forward(self, video_tokens: torch.Tensor, text_feats: torch.Tensor,
                 time_index: torch.Tensor | None = None) -> torch.Tensor:
         """``video_tokens [B, Nv, D]``, ``text_feats [B, K, Dt]`` (in fed order) -> head logits.
@@ -96,7 +101,7 @@ class SortModule(nn.Module):
         ``time_index [B, Nv]``: each video token's time slice (-1 for CLS), read when ``time_code`` or
         ``video_input='slices'`` is on.
         """
-        if (self.cfg.time_code != "none" or self.cfg.video_input != "tokens") and time_index is None:
+        if self.needs_time_index and time_index is None:
             raise ValueError("the sort module's time_code / video_input need each video token's time_index")
         if self.cfg.video_input == "slices":
             video_tokens, time_index = pool_slices(video_tokens, time_index)

@@ -184,7 +184,9 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
     if obj.name in ("tvts", "sort"):
         order = batch["order"].to(video.device)
         text_in = tf.detach() if obj.stop_grad else tf
-        logits = model.pred_model(tokens, text_in, token_time_index(keep, grid, b, video.device))
+        sorter = model.pred_model
+        times = token_time_index(keep, grid, b, video.device) if sorter.needs_time_index else None
+        logits = sorter(tokens, text_in, times)
         l_sort = sort_loss(logits, order, obj.sort_head) * share
         loss = loss + (obj.lam if obj.name == "tvts" else 1.0) * l_sort
         out.update(l_sort=l_sort.detach(),

@@ -108,8 +108,11 @@ def _panel(run: RunCurves, metrics: tuple[tuple[str, str], ...], title: str,
     y_max = y_max if y_max > y_min else y_min + 1.0
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
 
-    def xy(step: float, value: float) -> str:
-        return f"{LEFT + pw * step / x_max:.1f},{TOP + ph * (1 - (value - y_min) / (y_max - y_min)):.1f}"
+    def x_of(step: float) -> str:
+        return f"{LEFT + pw * step / x_max:.1f}"
+
+    def y_of(value: float) -> str:
+        return f"{TOP + ph * (1 - (value - y_min) / (y_max - y_min)):.1f}"
 
     parts = [f'<svg class="curves" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
              f'aria-label="{escape(run.name)}: {escape(title)}">',
@@ -122,7 +125,7 @@ def _panel(run: RunCurves, metrics: tuple[tuple[str, str], ...], title: str,
         parts.append(f'<text class="tick" x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end">{v:.3g}</text>')
     parts.append(f'<text class="tick" x="{LEFT + pw}" y="{H - 16}" text-anchor="end">step {x_max:g}</text>')
     if reference:
-        ref_y = xy(0, reference[0]).split(",")[1]
+        ref_y = y_of(reference[0])
         parts.append(f'<line x1="{LEFT}" y1="{ref_y}" x2="{LEFT + pw}" y2="{ref_y}" stroke="#888" '
                      f'stroke-dasharray="2,3"><title>{escape(reference[1])}</title></line>')
     legend_x = LEFT
@@ -133,13 +136,12 @@ def _panel(run: RunCurves, metrics: tuple[tuple[str, str], ...], title: str,
             if not pts:
                 continue
             dash = ' stroke-dasharray="5,3"' if split == "val" else ""
-            path = " ".join(xy(s, v) for s, v in pts)
+            path = " ".join(f"{x_of(s)},{y_of(v)}" for s, v in pts)
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{path}">'
                          f'<title>{escape(label)} ({split}), last {pts[-1][1]:.4g} at step {pts[-1][0]:g}'
                          f'</title></polyline>')
             if split == "val":        # validation is logged rarely: mark each point (one alone has no line)
-                parts += [f'<circle cx="{xy(s, v).split(",")[0]}" cy="{xy(s, v).split(",")[1]}" r="2.5" '
-                          f'fill="{colour}"/>' for s, v in pts]
+                parts += [f'<circle cx="{x_of(s)}" cy="{y_of(v)}" r="2.5" fill="{colour}"/>' for s, v in pts]
         parts.append(f'<text class="legend" x="{legend_x}" y="{H - 4}" fill="{colour}">{escape(label)}</text>')
         legend_x += 8 + 6 * len(label)
     parts.append("</svg>")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .events import event_key, event_templates, templates
+from .events import event_templates, templates
 from .scenes import Event, ObjectSpec, Scene
 
 # Caption verbs by event key (``move_left``, ``grow``, ...): a view of the kinds' ``verbs`` in
 # ``world/events.py``; {p} = the other object, {d} = a direction.
 VERBS: dict[str, tuple[str, ...]] = templates("verbs")
-_key = event_key  # (the name calibration/truth.py uses)
 
 BACKGROUND_PHRASES = {
     "grass": "on a grassy field", "sand": "on sand", "sky": "against the sky", "water": "over water",

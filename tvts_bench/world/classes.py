@@ -1,6 +1,6 @@
 """Class definitions of the classification stand-ins, and how one clip of a class is staged.
 
-- SSV2: templates with [something] placeholders; every class is an order of the same four temporary
+- SSV2: templates with [something] placeholders; every class is an order of the same three temporary
   events, and classes come in pairs that are each other's time reversal. Objects and backgrounds are
   random, so appearance says nothing about the class, and neither does any single frame.
 - K400: classes are object shapes, on any background, in any colours; motion is incidental (random
@@ -307,7 +307,7 @@ def k400_clip(rng: np.random.Generator, cls: CueClass, duration: float, fps: int
     # Plain and big, to make the outline as readable as the world allows at 64 pixels. Measured with the
     # calibration's 3D CNN trained from scratch (30 epochs): textured objects of all sizes (240 clips),
     # plain medium or big ones (480 clips) and plain big ones (480 clips) all stayed at chance (12.5 %,
-    # 10 classes), while random features are at chance too: the K400 stand-in's pixel ceiling is open.
+    # 10 classes); with 100 epochs the last reached 28.7 %. Random features score 10.8 %.
     objs = sample_objects(rng, n, shapes=(cls.shape,), sizes=("big",), textures=("plain",))
     b = new_builder(rng, objs, duration, fps, size)
     t0, t1 = _window(rng, duration)

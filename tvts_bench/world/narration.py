@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .events import event_key, event_templates, templates
+from .events import event_templates, templates
 from .scenes import Scene
 
 # Narrator phrasings by event key (``move_left``, ``grow``, ...): a view of the kinds' ``phrases`` in
 # ``world/events.py``; {o} = the actor, {p} = the other object, {d} = a direction.
 PHRASES: dict[str, tuple[str, ...]] = templates("phrases")
-_phrase_key = event_key  # (the name benchmarks/pretext_identifiability.py uses)
 
 FILLERS_START = ("so", "okay", "um", "uh", "alright", "and", "now", "and now", "so yeah")
 FILLERS_MID = ("um", "uh", "like", "you know")
