@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from tvts_bench.data import decode
-from tvts_bench.data.decode import PyAVSource, decord_available, open_video, write_video
+from tvts_bench.data.decode import PyAVSource, decord_available, open_video
+from tvts_bench.world.video_io import FAITHFUL, write_video
 from tvts_bench.errors import VideoDecodeError
 
 N, H, W, FPS = 24, 48, 64, 12
@@ -48,8 +49,12 @@ def long_level(i: int) -> int:
 def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("videos")
     frames = counter_frames()
-    out = {ext: write_video(root / f"counter.{ext}", frames, FPS) for ext in ("mp4", "webm", "avi")}
-    out["long"] = write_video(root / "long.mp4", long_frames(), 15, options={"g": "12"}, faststart=True)
+    out = {}
+    for ext in ("mp4", "webm", "avi"):
+        write_video(root / f"counter.{ext}", frames, FPS, codecs=FAITHFUL)
+        out[ext] = root / f"counter.{ext}"
+    write_video(root / "long.mp4", long_frames(), 15, codecs=FAITHFUL, options={"g": "12"}, faststart=True)
+    out["long"] = root / "long.mp4"
     data = out["long"].read_bytes()
     (root / "half.mp4").write_bytes(data[: len(data) // 2])     # header first: frames are cut
     out["half"] = root / "half.mp4"
@@ -258,10 +263,11 @@ def test_loading_decord_keeps_pyav_webm_writer_working(tmp_path):
     import subprocess
     import sys
 
-    code = ("from tvts_bench.data.decode import decord_available, write_video\n"
+    code = ("from tvts_bench.data.decode import decord_available\n"
             "import numpy as np\n"
             "assert decord_available()\n"
-            f"write_video({str(tmp_path / 'a.webm')!r}, np.zeros((4, 16, 16, 3), np.uint8))\n")
+            "from tvts_bench.world.video_io import write_video\n"
+            f"write_video({str(tmp_path / 'a.webm')!r}, np.zeros((4, 16, 16, 3), np.uint8), 12)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "a.webm").stat().st_size > 0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tvts_bench.data.decode import write_video
+from tvts_bench.world.video_io import FAITHFUL, write_video
 from tvts_bench.data.loader import (ClipDataset, ClipSampler, DecodeReport, collate_clips,
                                     make_loader)
 from tvts_bench.data.records import VideoRecord
@@ -81,7 +81,8 @@ def clip_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     frames = np.stack([np.full((H, W, 3), level(i), np.uint8) for i in range(N)])
     files = {}
     for k, ext in enumerate(["mp4", "webm", "avi", "mp4"]):
-        files[f"ok{k}"] = write_video(root / f"ok{k}.{ext}", frames, FPS)
+        files[f"ok{k}"] = root / f"ok{k}.{ext}"
+        write_video(files[f"ok{k}"], frames, FPS, codecs=FAITHFUL)
     (root / "garbage.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 3000, np.uint8).tobytes())
     files["garbage"] = root / "garbage.mp4"
     (root / "empty.avi").write_bytes(b"")
@@ -89,7 +90,8 @@ def clip_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rng = np.random.default_rng(1)
     noisy = np.stack([np.full((H, W, 3), 20 + 2 * i, np.uint8) for i in range(90)])
     noisy[:, :16] = rng.integers(0, 256, (90, 16, W, 3), dtype=np.uint8)
-    full = write_video(root / "long.mp4", noisy, 15, options={"g": "12"}, faststart=True)
+    full = root / "long.mp4"
+    write_video(full, noisy, 15, codecs=FAITHFUL, options={"g": "12"}, faststart=True)
     data = full.read_bytes()
     (root / "half.mp4").write_bytes(data[: len(data) // 2])
     files["half"] = root / "half.mp4"

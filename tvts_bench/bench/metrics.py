@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ..errors import NonFiniteError
+from .protocol_params import QUERY_MODES
 
 TIE_RULE = ("expected rank under uniformly random tie-breaking (exact ties only): rank = mean of the "
             "optimistic and pessimistic ranks; hit@K and AP = their expectation over tied orders")
@@ -324,9 +325,7 @@ def retrieval_metrics(results: dict[str, RankResult]) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------------
-# building text queries (the dataset protocols)
-
-QUERY_MODES = ("first", "all", "paragraph")
+# building text queries (the dataset protocols; the modes: protocol_params.QueryMode)
 
 
 def build_text_queries(captions_per_video: Sequence[Sequence[str]], mode: str) -> tuple[list[str], np.ndarray]:

@@ -24,6 +24,10 @@ Seeds = Union[Annotated[int, Field(ge=1, le=MAX_SEEDS)],
 # frame-order variants of the test split scored beside the normal features (context.FRAME_OPS)
 Diagnostic = Literal["shuffled", "repeated", "reversed"]
 DIAGNOSTICS: tuple[str, ...] = get_args(Diagnostic)
+# how a video's captions become text queries (metrics.build_text_queries): its first caption, every
+# caption (MSVD), or all of them joined into one paragraph (DiDeMo)
+QueryMode = Literal["first", "all", "paragraph"]
+QUERY_MODES: tuple[str, ...] = get_args(QueryMode)
 
 
 class CommonParams(BaseModel):

@@ -1,8 +1,11 @@
 """Run tasks for one model: resolve tasks and data, build each protocol's context, write result files.
 
-The model is loaded at most once, and only when some task must run: an identical second run decides
-every skip from the memoised model identity (``results.model_identity_key``: file metadata of the cards,
-checkpoints and code) without importing torch or loading weights. For each (task, seed): find the data
+Every (task, seed) is decided first: skipped (a valid result exists), n/a, or to compute. The decisions
+read the model's identity (``zoo.identity``): the memo of an identical earlier load when there is one
+(file metadata of the cards, checkpoints and code), so an identical second run decides every skip
+without importing torch or loading weights. The model is then loaded at most once, and only when some
+task must be computed; when it is not the one the memo described, its own identity decides every task
+again, once, before anything is computed. For each (task, seed) to compute: find the data
 (built-in world or real), read the dataset, build its manifest, drop videos that are not on disk
 (counted as missing), build a ``ProtocolContext`` with a feature cache and a loader factory, call
 ``PROTOCOLS[task.protocol](ctx)``, and write ``<results>/<model>/<task>/seed<N>.json`` with provenance.
@@ -14,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -22,10 +25,10 @@ from .. import distributed
 from ..errors import NonFiniteError, TvtsBenchError
 from ..hashing import sha256_json
 from ..runtime import seed_everything
+from ..zoo.identity import ModelIdentity, card_names
 from .provenance import build_provenance, utc_now
 from .result_schema import DataInfo, MetricValue, ModelInfo, ResultRecord, TaskInfo
-from .results import (existing_result, model_identity_key, read_model_identity, read_result, result_path,
-                      safe_name, supersede, write_model_identity, write_result)
+from .results import existing_result, read_result, result_path, safe_name, supersede, write_result
 from .task_card import TaskCard
 
 if TYPE_CHECKING:  # the protocol and feature modules import torch: only the compute path loads them
@@ -93,15 +96,6 @@ class RunSummary:
         return not self.failed
 
 
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What the skip decision needs from a model: its result name, weights hash, and text tower."""
-
-    name: str
-    weights_hash: str
-    has_text: bool
-
-
 @dataclass
 class PreparedData:
     """A dataset read once per run (per reader options), with missing videos set aside."""
@@ -137,12 +131,26 @@ def prepare_data(task: TaskCard, opts: RunOptions) -> PreparedData:
     return PreparedData(loc, replace(index, splits=present), manifest.hash, listed, missing)
 
 
+@dataclass
+class Decision:
+    """What one (task, seed) will do, decided before any model is loaded: an outcome already known
+    (skipped, n/a, failed), or a computation writing ``path`` (``reason``: why it is computed)."""
+
+    task: TaskCard
+    seed: int
+    outcome: TaskOutcome | None = None
+    data: PreparedData | None = None
+    path: Path | None = None
+    reason: str = ""
+
+
 class _Runner:
     def __init__(self, opts: RunOptions, *, console: Any = None, protocols: dict[str, ProtocolFn] | None = None,
                  progress: Any = None):
         from rich.console import Console
 
         from ..home import results_dir
+        from ..zoo.identity import ModelHandle
 
         self.opts = opts
         self.console = console or Console(stderr=True)
@@ -150,12 +158,10 @@ class _Runner:
         self.progress = progress
         self.results_dir = Path(opts.results_dir) if opts.results_dir else results_dir()
         self.data: dict[str, PreparedData] = {}
-        self.adapter: Any = None
-        self._loaded: ModelIdentity | None = None  # the loaded adapter's identity (hashed once)
-        self._identity_key: str | None = None
-        self._memo: ModelIdentity | None = None
-        self._looked_up = False
-        self.memo_was_wrong = False
+        # Under torchrun every rank loads (no memo): see ModelHandle.
+        self.model = ModelHandle(opts.model, opts.checkpoint, opts.device, accept_unused=opts.accept_unused,
+                                 adapter=opts.adapter, memoise=int(os.environ.get("WORLD_SIZE", "1")) <= 1,
+                                 log=self._log)
 
     @property
     def protocols(self) -> dict[str, ProtocolFn]:
@@ -163,61 +169,22 @@ class _Runner:
             self._protocols = load_protocols()
         return self._protocols
 
-    def _key(self) -> str | None:
-        if self.opts.adapter is not None:    # no file describes it: hash its weights instead
-            return None
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            # Under torchrun every rank must take the same skip decisions; ranks reading a memo at
-            # different moments (around a checkpoint write) could disagree and hang in a collective.
-            return None
-        return model_identity_key(self.opts.model, self.opts.checkpoint, self.opts.device,
-                                  accept_unused=self.opts.accept_unused)
+    @property
+    def adapter(self) -> Any:
+        return self.model.adapter
 
     def load_model(self) -> Any:
-        if self.adapter is None:
-            from ..zoo.registry import load_model
-
-            key = self._identity_key if self._looked_up else self._key()
-            if self.opts.adapter is not None:
-                adapter = self.opts.adapter
-            else:
-                adapter = load_model(self.opts.model, checkpoint=self.opts.checkpoint, device=self.opts.device,
-                                     accept_unused=self.opts.accept_unused)
-            if getattr(adapter, "unused_tensors", None):
-                self._log(f"warning: {len(adapter.unused_tensors)} tensor(s) of the checkpoint were not used "
-                          f"(--accept-unused-tensors): {', '.join(adapter.unused_tensors[:8])}"
-                          + (" ..." if len(adapter.unused_tensors) > 8 else "") + "; every result records them")
-            if self.opts.device != "cpu":
-                adapter.to(self.opts.device)
-            self.adapter = adapter
-            loaded = self._loaded = ModelIdentity(getattr(adapter, "name", None) or self.opts.model,
-                                                  adapter.weights_hash(), bool(getattr(adapter, "has_text", False)))
-            # Memoise only when nothing the key lists changed while loading (a run writing a checkpoint).
-            if key is not None and self._key() == key and loaded != self._memo:
-                try:
-                    write_model_identity(key, name=loaded.name, weights_hash=loaded.weights_hash,
-                                         has_text=loaded.has_text, spec=self.opts.model)
-                except OSError as e:          # the memo only saves a later load: never a reason to stop
-                    self._log(f"note: cannot write the model-identity memo ({e}); later runs load the model")
-        return self.adapter
-
-    def identity(self) -> ModelIdentity:
-        """The loaded model's identity; before any load, the memo of an earlier identical load; else
-        load the model now."""
-        if self._loaded is not None:
-            return self._loaded
-        if not self._looked_up:
-            self._looked_up = True
-            self._identity_key = self._key()
-            memo = read_model_identity(self._identity_key)
-            self._memo = ModelIdentity(**memo) if memo else None
-        if self._memo is not None:
-            return self._memo
-        self.load_model()
-        return self.identity()
+        first = self.model.adapter is None
+        adapter = self.model.load()
+        unused = getattr(adapter, "unused_tensors", None)
+        if first and unused:
+            self._log(f"warning: {len(unused)} tensor(s) of the checkpoint were not used "
+                      f"(--accept-unused-tensors): {', '.join(unused[:8])}"
+                      + (" ..." if len(unused) > 8 else "") + "; every result records them")
+        return adapter
 
     def model_name(self) -> str:
-        return self.result_name(self.identity())
+        return self.result_name(self.model.identity())
 
     def result_name(self, known: ModelIdentity) -> str:
         """The name results are filed and shown under. Weights given by path (``--checkpoint``, or a
@@ -226,7 +193,7 @@ class _Runner:
         if self.opts.name:
             return self.opts.name
         by_path = self.opts.adapter is None and (self.opts.checkpoint is not None or (
-            self.opts.model not in _card_names() and Path(self.opts.model).expanduser().exists()))
+            self.opts.model not in card_names() and Path(self.opts.model).expanduser().exists()))
         if by_path and known.name != self.opts.model and known.weights_hash:
             return f"{known.name}-{known.weights_hash[:8]}"
         return known.name
@@ -239,38 +206,38 @@ class _Runner:
                 self._log(f"warning: {note}")
         return self.data[key]
 
-    # -- one (task, seed) --------------------------------------------------------------------------
-    def run_one(self, task: TaskCard, seed: int) -> TaskOutcome:
-        known = self.identity()                  # from the memo when an identical load was seen before
-        model = self.result_name(known)
+    # -- deciding, then computing ------------------------------------------------------------------
+    def decide(self, task: TaskCard, seed: int, known: ModelIdentity) -> Decision:
+        """Skip, n/a or compute, from the model's identity (the memo's before any load)."""
         from ..data.class_subset import ClassListNotApplicable
 
         try:
             data = self.data_for(task)
         except ClassListNotApplicable as e:
             # Not a failure: a real-data class list on the built-in world (or the reverse).
-            return TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None, e.message)
-        path = result_path(self.results_dir, model, task.name, seed,
+            return Decision(task, seed, TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None,
+                                                    e.message))
+        path = result_path(self.results_dir, self.result_name(known), task.name, seed,
                            "builtin" if data.location.builtin else "real")
         skip, reason = existing_result(path, self.opts.overwrite, weights_hash=known.weights_hash,
                                        task_hash=task.hash, manifest_hash=data.manifest_hash)
         if skip:
             record = read_result(path)
-            return TaskOutcome(task.name, seed, "skipped", task.main_metric,
-                               record.metrics.get(task.main_metric), 0.0, path, reason)
+            return Decision(task, seed, TaskOutcome(task.name, seed, "skipped", task.main_metric,
+                                                    record.metrics.get(task.main_metric), 0.0, path, reason))
         if task.spec.needs_text and not known.has_text:
             # Not a failure: a protocol that needs the model's text tower does not apply to a video-only
             # model (zero-shot text retrieval; the -ret-ft task attaches a text tower instead).
-            return TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None,
-                               f"no text tower; {task.dataset}-ret-ft applies")
+            return Decision(task, seed, TaskOutcome(task.name, seed, "n/a", task.main_metric, None, 0.0, None,
+                                                    f"no text tower; {task.dataset}-ret-ft applies"))
+        return Decision(task, seed, data=data, path=path, reason=reason)
+
+    def run_one(self, decision: Decision) -> TaskOutcome:
+        """Compute one decided (task, seed) with the loaded model and write its result."""
+        task, seed, data, path, reason = decision.task, decision.seed, decision.data, decision.path, decision.reason
+        assert data is not None and path is not None
         adapter = self.load_model()
-        if self.identity() != known:
-            # The memo did not describe these weights (an input the key does not list changed):
-            # decide again with the loaded model's identity; the memo was rewritten on load. Tasks
-            # already decided from the memo in this run are decided again by run_tasks.
-            self._log(f"note: model {self.opts.model!r} is not the one memoised; deciding again")
-            self.memo_was_wrong = True
-            return self.run_one(task, seed)
+        model = self.result_name(self.model.identity())
         from .context import ProtocolContext, ProtocolOutput
         from .features import DEFAULT_SHARD_SIZE, FeatureCache
 
@@ -421,12 +388,6 @@ def views_of(task: TaskCard, preprocess: Any) -> dict:
 COLLAPSE_SPREAD = 1e-4   # relative spread of a split's features below which the encoder has collapsed
 
 
-def _card_names() -> set[str]:
-    from .results import _raw_cards           # torch-free: a no-op run decides skips without torch
-
-    return set(_raw_cards()[1])
-
-
 def _finite_features(cache: Any, notes: list[str] | None = None) -> Callable[..., Any]:
     """``cache`` as the protocols' feature function, refusing feature sets that hold NaN or inf (a
     NaN row would otherwise decide ranks and hits arbitrarily), and noting collapsed ones in ``notes``.
@@ -531,61 +492,82 @@ def run_tasks(opts: RunOptions, *, console: Any = None, protocols: dict[str, Pro
     tasks = resolve_tasks(opts.tasks, opts.task_params)
     device = distributed.rank_device(opts.device, distributed.init(opts.device))
     if device != opts.device:
-        from dataclasses import replace
-
         opts = replace(opts, device=device)
     if distributed.rank() != 0:
         show_progress = False                # one progress display (rank 0's) under torchrun
     runner = _Runner(opts, console=console, protocols=protocols)
     console = runner.console
-    # The model's name from the memo of an identical earlier load, else from loading it now (a model
-    # that cannot load stops the run here, before any task).
+
+    def failed(task: TaskCard, seed: int, e: Exception, t0: float) -> TaskOutcome:
+        """One failing task is reported in a panel; the others still run."""
+        if isinstance(e, TvtsBenchError):
+            text = str(e)
+        elif isinstance(e, OSError):         # full disk, read-only folder: name the file
+            from ..cli import describe_os_error
+
+            text = (f"{describe_os_error(e)}\n  hint: check free space and permissions there; "
+                    "no result was written for this task, the others go on")
+        else:
+            text = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:]).rstrip()
+        from rich.markup import escape
+
+        console.print(Panel(escape(text), title=f"[bold red]{task.name} (seed {seed}) failed",
+                            border_style="red", expand=False))
+        return TaskOutcome(task.name, seed, "failed", task.main_metric, seconds=time.perf_counter() - t0,
+                           error=text)
+
+    def decide_all(known: ModelIdentity) -> list[Decision]:
+        plan = []
+        for task in tasks:
+            for seed in opts.seeds:
+                t0 = time.perf_counter()
+                try:
+                    plan.append(runner.decide(task, seed, known))
+                except KeyboardInterrupt:
+                    raise
+                except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
+                    plan.append(Decision(task, seed, failed(task, seed, e, t0)))
+        return plan
+
+    # Every skip is decided up front from the model's identity: the memo of an identical earlier load
+    # when there is one (no load, no torch), else the model loaded now (a model that cannot load stops
+    # the run here, before any task). The model is loaded only when some task must be computed; if it
+    # is not the one the memo described (an input the memo's key does not list changed), the loaded
+    # identity decides every task once more, before anything is computed.
+    plan = decide_all(runner.model.identity())
+    if any(d.outcome is None for d in plan):
+        t0 = time.perf_counter()
+        try:
+            runner.load_model()
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # noqa: BLE001 - the skips decided from the memo still stand
+            plan = [d if d.outcome is not None else replace(d, outcome=failed(d.task, d.seed, e, t0))
+                    for d in plan]
+        else:
+            if runner.model.memo_was_wrong:
+                runner._log(f"note: model {opts.model!r} is not the one memoised; deciding again")
+                plan = decide_all(runner.model.identity())
     summary = RunSummary(model=runner.model_name(), results_dir=runner.results_dir)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, transient=True, disable=not show_progress)
     runner.progress = progress if show_progress else None
     with progress:
         overall = progress.add_task(f"{summary.model}: {len(tasks)} task(s) x {len(opts.seeds)} seed(s)",
-                                    total=len(tasks) * len(opts.seeds))
-        todo = [(task, seed) for task in tasks for seed in opts.seeds]
-        decided: list[tuple[TaskCard, int]] = []          # the (task, seed) of each outcome, in order
-        while todo or runner.memo_was_wrong:
-            if runner.memo_was_wrong:
-                # Outcomes decided from a wrong memo (skipped, or n/a for want of a text tower) are
-                # decided again, now from the loaded model.
-                runner.memo_was_wrong = False
-                again = {i for i, o in enumerate(summary.outcomes) if o.status in ("skipped", "n/a")}
-                todo = [decided[i] for i in sorted(again)] + todo
-                summary.outcomes = [o for i, o in enumerate(summary.outcomes) if i not in again]
-                decided = [d for i, d in enumerate(decided) if i not in again]
-                progress.update(overall, completed=len(decided))
-                if not todo:
-                    break
-            task, seed = todo.pop(0)
-            progress.update(overall, description=f"{summary.model}: {task.name} seed {seed}")
-            t0 = time.perf_counter()
-            try:
-                outcome = runner.run_one(task, seed)
-            except KeyboardInterrupt:
-                raise
-            except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
-                if isinstance(e, TvtsBenchError):
-                    text = str(e)
-                elif isinstance(e, OSError):         # full disk, read-only folder: name the file
-                    from ..cli import describe_os_error
-
-                    text = (f"{describe_os_error(e)}\n  hint: check free space and permissions there; "
-                            "no result was written for this task, the others go on")
-                else:
-                    text = "".join(traceback.format_exception(type(e), e, e.__traceback__)[-6:]).rstrip()
-                outcome = TaskOutcome(task.name, seed, "failed", task.main_metric,
-                                      seconds=time.perf_counter() - t0, error=text)
-                from rich.markup import escape
-
-                console.print(Panel(escape(text), title=f"[bold red]{task.name} (seed {seed}) failed",
-                                    border_style="red", expand=False))
+                                    total=len(plan))
+        for decision in plan:
+            outcome = decision.outcome
+            if outcome is None:
+                task, seed = decision.task, decision.seed
+                progress.update(overall, description=f"{summary.model}: {task.name} seed {seed}")
+                t0 = time.perf_counter()
+                try:
+                    outcome = runner.run_one(decision)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as e:  # noqa: BLE001 - one failing task must not stop the others
+                    outcome = failed(task, seed, e, t0)
             summary.outcomes.append(outcome)
-            decided.append((task, seed))
             progress.advance(overall)
     return summary
 

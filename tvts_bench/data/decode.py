@@ -626,39 +626,3 @@ def read_frames(path: Path | str, indices: Sequence[int], backend: str = "auto")
         return source.get_frames(indices)
     finally:
         source.close()
-
-
-# -------------------------------------------------------------------------------------------- writing
-
-_CODECS = {".mp4": "libx264", ".webm": "libvpx-vp9", ".avi": "mpeg4", ".mkv": "libx264", ".mov": "libx264"}
-
-
-def write_video(path: Path | str, frames: np.ndarray, fps: float = 12.0, *, codec: str | None = None,
-                options: dict[str, str] | None = None, faststart: bool = False) -> Path:
-    """Encode uint8 ``[T, H, W, 3]`` frames with PyAV (codec from the extension: mp4 -> h264, webm ->
-    vp9, avi -> mpeg4). For tests and small synthetic data; H and W must be even."""
-    import av
-
-    path = Path(path)
-    codec = codec or _CODECS.get(path.suffix.lower())
-    if codec is None:
-        raise ValueError(f"no default codec for {path.suffix!r}; pass codec=")
-    frames = np.asarray(frames, dtype=np.uint8)
-    container = av.open(str(path), "w", options={"movflags": "+faststart"} if faststart else {})
-    try:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height = int(frames.shape[2]), int(frames.shape[1])
-        stream.pix_fmt = "yuv420p"
-        opts = {"crf": "12"} if codec == "libx264" else {}
-        opts.update(options or {})
-        if codec == "mpeg4":
-            opts.setdefault("qscale", "2")
-        stream.options = opts
-        for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    finally:
-        container.close()
-    return path

@@ -9,7 +9,6 @@ embedding (text pooler -> text projection); retrieval protocols compare them by 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from ..errors import CheckpointError
 from .adapters import ModuleAdapter, TextTower
 from .base import CLIP_MEAN, CLIP_STD, Preprocess
 from .card import ModelCard
+from .hf_config import load_config, model_type, read_processor_config
 from .importing import KeyMapper, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights
 
@@ -77,33 +77,14 @@ class CLIPAdapter(ModuleAdapter):
 
 
 def is_hf_clip_folder(path: Path) -> bool:
-    cfg = path / "config.json"
-    if not (path.is_dir() and cfg.is_file()):
-        return False
-    try:
-        return json.loads(cfg.read_text()).get("model_type") == "clip"
-    except (json.JSONDecodeError, OSError):
-        return False
-
-
-def _preprocess_config(folder: Path) -> dict:
-    f = folder / "preprocessor_config.json"
-    if not f.is_file():
-        return {}
-    try:
-        return json.loads(f.read_text())
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{f}: not valid JSON ({e})") from None
+    return model_type(path) == "clip"
 
 
 def import_hf_clip(folder: Path, options: CLIPOptions, *, accept_unused: bool = False) -> tuple[Any, Any]:
     """Build a CLIPModel from ``folder``'s config and load its weights with a full key account."""
     from transformers import CLIPConfig, CLIPModel
 
-    try:
-        cfg = CLIPConfig.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder / 'config.json'}: not a readable CLIP config ({e})") from None
+    cfg = load_config(folder, CLIPConfig, "CLIP")
     model = CLIPModel(cfg)
     state, files = load_hf_folder_weights(folder)
     source = str(files[0] if len(files) == 1 else folder)
@@ -175,7 +156,7 @@ def load_clip(card: ModelCard, path: Path, *, accept_unused: bool = False) -> Mo
                          hf_tokenizer(path, options.text_max_len), _encode_text)
     else:
         report.notes.append("no tokenizer files in the folder: text tower disabled")
-    pre_cfg = _preprocess_config(path)
+    pre_cfg = read_processor_config(path, ("preprocessor_config.json",))
     size = int(model.config.vision_config.image_size)
     short = pre_cfg.get("size", {}).get("shortest_edge") if isinstance(pre_cfg.get("size"), dict) \
         else pre_cfg.get("size")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -51,6 +50,11 @@ class FormatSpec:
     template: str | None = None        # the card whose description weights given by path take
     pins_training_data: bool = False   # the layout alone identifies one released checkpoint, so the
                                        # template's trained_on / paper_row hold for it (else "unknown")
+    # A format that describes its own weights (this project's runs: the run's objective picks the
+    # card) says how, instead of a template: card_for_path(path, cards) -> ModelCard for weights given
+    # as the model; card_for_override(card, path, cards) -> ModelCard for --model CARD --checkpoint PATH.
+    card_for_path: Callable[..., Any] | None = None
+    card_for_override: Callable[..., Any] | None = None
 
 
 @dataclass
@@ -164,14 +168,9 @@ class Probe:
     @cached_property
     def hf_config(self) -> dict | None:
         """A folder's config.json as a dict ({} if unreadable), None if there is none."""
-        cfg = self.path / "config.json"
-        if not (self.path.is_dir() and cfg.is_file()):
-            return None
-        try:
-            data = json.loads(cfg.read_text())
-        except (json.JSONDecodeError, OSError, UnicodeDecodeError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        from .hf_config import read_config_json
+
+        return read_config_json(self.path)
 
     @property
     def model_type(self) -> str | None:

@@ -51,6 +51,7 @@ from ..errors import CheckpointError, ConfigError, MissingPathError
 from .adapters import ModuleAdapter, TextTower
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .card import ModelCard
+from .hf_config import load_config
 from .importing import KeyMapper, block_depth, heads_for_width, load_into, refuse_unused
 from .safe_load import load_weight_file
 
@@ -303,13 +304,10 @@ def _encode_text(side: nn.Module, tokens: dict) -> torch.Tensor:
 
 
 def _distilbert_config(state: dict, src: str, folder: Path, opts: FrozenOptions, source: str):
-    from transformers import AutoConfig, DistilBertConfig
+    from transformers import DistilBertConfig
 
     if (folder / "config.json").is_file():
-        try:
-            return AutoConfig.from_pretrained(str(folder), local_files_only=True)
-        except (OSError, ValueError) as e:
-            raise CheckpointError(f"{folder / 'config.json'}: not a readable text model config ({e})") from None
+        return load_config(folder, what="text model")
     words = _tensor(state, src + "embeddings.word_embeddings.weight", 2, source)
     dim = int(words.shape[1])
     heads = int(opts.text_num_heads or max(dim // 64, 1))     # distilbert-base-uncased: 768 / 64 = 12

@@ -31,7 +31,6 @@ the processor's rescaling folded in (ViViT's ``offset``: ``x/127.5 - 1`` then ``
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,8 @@ from .adapters import ModuleAdapter, TextTower
 from .base import Preprocess
 from .card import ModelCard
 from .clip import CLIPAdapter, CLIPFrameEncoder, hf_tokenizer
+from .hf_config import load_config, read_processor_config
+from .hf_config import model_type as folder_model_type
 from .importing import KeyMapper, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights
 
@@ -171,15 +172,6 @@ def _take_all(model: nn.Module, state: dict, source: str, fmt: str, *, prefixes:
     return report
 
 
-def _config(folder: Path) -> Any:
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder / 'config.json'}: not a readable config ({e})") from None
-
-
 def _has_tokenizer(folder: Path) -> bool:
     return any((folder / n).is_file() for n in ("tokenizer.json", "vocab.json", "tokenizer_config.json",
                                                   "spiece.model", "vocab.txt"))
@@ -187,15 +179,7 @@ def _has_tokenizer(folder: Path) -> bool:
 
 def hf_preprocess(folder: Path, frames: int, size: int, card: ModelCard) -> Preprocess:
     """The folder's processor settings as a Preprocess (card values where the folder says nothing)."""
-    cfg: dict = {}
-    for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
-        f = folder / name
-        if f.is_file():
-            try:
-                cfg = json.loads(f.read_text())
-            except json.JSONDecodeError as e:
-                raise CheckpointError(f"{f}: not valid JSON ({e})") from None
-            break
+    cfg = read_processor_config(folder)
     size_cfg, crop_cfg = cfg.get("size"), cfg.get("crop_size")
     short = size_cfg.get("shortest_edge") if isinstance(size_cfg, dict) else size_cfg
     crop = crop_cfg.get("height") if isinstance(crop_cfg, dict) else crop_cfg
@@ -216,18 +200,12 @@ def hf_preprocess(folder: Path, frames: int, size: int, card: ModelCard) -> Prep
 
 
 def load_hf(card: ModelCard, path: Path, *, accept_unused: bool = False) -> ModuleAdapter:
-    cfg_file = path / "config.json"
-    model_type = None
-    if path.is_dir() and cfg_file.is_file():
-        try:
-            model_type = json.loads(cfg_file.read_text()).get("model_type")
-        except (json.JSONDecodeError, OSError, AttributeError):
-            model_type = None
+    model_type = folder_model_type(path)
     if model_type not in MODEL_TYPES:
         raise CheckpointError(f"{path}: not a HuggingFace folder of a type the 'hf' family reads "
                               f"(model_type {model_type!r})", hint=f"readable here: {', '.join(MODEL_TYPES)}")
     opts = HFOptions(**{k: v for k, v in card.config.items() if k in HFOptions.__dataclass_fields__})
-    cfg = _config(path)
+    cfg = load_config(path)
     state, files = load_hf_folder_weights(path)
     source = str(files[0] if len(files) == 1 else path)
     fmt = f"hf-{model_type}"

@@ -9,7 +9,6 @@ accepts it (``accept_unused``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from torch import nn
 from ..errors import CheckpointError, MissingPathError
 from .adapters import ModuleAdapter
 from .card import ModelCard
+from .hf_config import read_config_json
 from .importing import ImportReport, refuse_unused
 
 PROJECT_FORMAT = "tvts-bench-checkpoint"
@@ -38,12 +38,9 @@ def is_project_checkpoint(path: Path) -> bool:
     path = Path(path)
     if not path.is_dir():
         return False
-    cfg = path / "config.json"
-    if cfg.is_file():
-        try:
-            return json.loads(cfg.read_text()).get("format") == PROJECT_FORMAT
-        except (json.JSONDecodeError, OSError, AttributeError):
-            return False
+    cfg = read_config_json(path)
+    if cfg is not None:
+        return cfg.get("format") == PROJECT_FORMAT
     return (path / "checkpoints").is_dir()
 
 
@@ -51,6 +48,50 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     from ..pretrain.checkpoint import latest_checkpoint as _latest
 
     return _latest(run_dir)
+
+
+def checkpoint_of(path: Path, hint: str | None = None) -> Path:
+    """The checkpoint folder ``path`` names: itself, or a run folder's newest complete checkpoint."""
+    path = Path(path)
+    ckpt = path if (path / "config.json").is_file() else latest_checkpoint(path)
+    if ckpt is None:
+        raise MissingPathError(path / "checkpoints" / "latest", "complete checkpoint", hint=hint)
+    return ckpt
+
+
+# The card describing a run of each pretraining objective (``tvts`` for any other).
+OBJECTIVE_CARDS = {"base": "tvts-base", "videomae": "videomae", "clip": "clip"}
+
+
+def _local(card: ModelCard, path: Path, name: str) -> ModelCard:
+    return card.model_copy(update={
+        "name": name, "weights": card.weights.model_copy(update={"source": "local", "path": str(path), "run": None}),
+        "description": f"{card.description} (checkpoint {path})"})
+
+
+def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
+    """A run or checkpoint folder given as the model: the card of its objective, named after the run."""
+    from ..pretrain.checkpoint import read_config
+    from .registry import path_name
+
+    ckpt = checkpoint_of(path)
+    objective = str(read_config(ckpt).get("objective", "tvts"))
+    run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.name
+    return _local(cards[OBJECTIVE_CARDS.get(objective, "tvts")], path, path_name(run, cards))
+
+
+def card_for_override(card: ModelCard, path: Path, cards: dict[str, ModelCard]) -> ModelCard:
+    """``--model CARD --checkpoint <project checkpoint>``: the run's own newest checkpoint keeps the
+    card; another becomes ``<card>-<run or step>``, so results never mix rows."""
+    from .registry import locate_weights, path_name
+
+    ckpt = checkpoint_of(path).resolve()
+    own = locate_weights(card).path
+    if own is not None and own.resolve() == ckpt:
+        return card
+    run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.parent.name
+    label = ckpt.name if run == card.weights.run else f"{run}-{ckpt.name}"
+    return _local(card, path, path_name(f"{card.name}-{label}", cards))
 
 
 class _JointText(nn.Module):
@@ -88,13 +129,7 @@ def load_project(card: ModelCard, path: Path, *, accept_unused: bool = False) ->
         from ..pretrain.checkpoint import load_for_eval
     except ImportError as e:  # pragma: no cover - only while the pretraining package is incomplete
         raise CheckpointError(f"cannot load {path}: the pretraining package is not available ({e})") from None
-    path = Path(path)
-    ckpt = path
-    if not (path / "config.json").is_file():
-        ckpt = latest_checkpoint(path)
-        if ckpt is None:
-            raise MissingPathError(path / "checkpoints" / "latest", "complete checkpoint",
-                                   hint=card.weights.hint)
+    ckpt = checkpoint_of(path, hint=card.weights.hint)
     bundle = load_for_eval(ckpt)
     # load_for_eval freezes everything; the adapter's video backbone must stay trainable (ft protocol).
     for module in (bundle.video_encoder, bundle.video_proj):

@@ -195,66 +195,42 @@ def _external_card(template: ModelCard, fmt: str, path: Path, name: str, known: 
         "description": f"{template.family} weights from {path} (format {fmt})"})
 
 
-def _project_ckpt(path: Path) -> Path:
-    from .project import latest_checkpoint
-
-    ckpt = path if (path / "config.json").is_file() else latest_checkpoint(path)
-    if ckpt is None:
-        raise MissingPathError(path / "checkpoints" / "latest", "complete checkpoint")
-    return ckpt
-
-
 def card_for_path(path: Path, cards: dict[str, ModelCard]) -> ModelCard:
-    """A card for weights given by path: the matching built-in card, renamed after the path."""
-    fmt = detect_format(path)
-    if fmt == "project":
-        from ..pretrain.checkpoint import read_config
+    """A card for weights given by path: the format's own description when it has one (this project's
+    runs), else the format's template card, renamed after the path."""
+    from .families import format_owner
 
-        ckpt = _project_ckpt(path)
-        objective = str(read_config(ckpt).get("objective", "tvts"))
-        base = {"base": "tvts-base", "videomae": "videomae", "clip": "clip"}.get(objective, "tvts")
-        template = cards[base]
-        run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.name
-        return template.model_copy(update={
-            "name": _path_name(run, cards), "weights": template.weights.model_copy(
-                update={"source": "local", "path": str(path), "run": None}),
-            "description": f"{template.description} (checkpoint {path})"})
+    fmt = detect_format(path)
+    spec = format_owner(fmt)[1]
+    if spec.card_for_path is not None:
+        return spec.card_for_path(path, cards)
     template, known = _template_for(fmt, cards)
-    return _external_card(template, fmt, path, _path_name(path.stem if path.is_file() else path.name, cards),
+    return _external_card(template, fmt, path, path_name(path.stem if path.is_file() else path.name, cards),
                           known)
 
 
 def card_for_override(card: ModelCard, path: Path, cards: dict[str, ModelCard]) -> ModelCard:
     """``--model <built-in run card> --checkpoint PATH``: a card that says which weights these are.
 
-    The run's own newest checkpoint keeps the card. Another project checkpoint becomes
-    ``<card>-<run or step>``; external weights (the authors' file, a HF folder, a .pth) take the
-    external card's description of them, named ``<card>-<file stem>``, so results never mix rows.
+    A format with its own rule applies it (this project's checkpoints: ``project.card_for_override``);
+    external weights (the authors' file, a HF folder, a .pth) take the external card's description of
+    them, named ``<card>-<file stem>``, so results never mix rows.
     """
-    fmt = detect_format(path)
-    if fmt == "project":
-        ckpt = _project_ckpt(path).resolve()
-        own = locate_weights(card).path
-        if own is not None and own.resolve() == ckpt:
-            return card
-        run = ckpt.parent.parent.name if ckpt.parent.name == "checkpoints" else ckpt.parent.name
-        label = ckpt.name if run == card.weights.run else f"{run}-{ckpt.name}"
-        return card.model_copy(update={
-            "name": _path_name(f"{card.name}-{label}", cards),
-            "weights": card.weights.model_copy(update={"source": "local", "path": str(path), "run": None}),
-            "description": f"{card.description} (checkpoint {path})"})
     from .families import format_owner
 
+    fmt = detect_format(path)
     spec = format_owner(fmt)[1]
+    if spec.card_for_override is not None:
+        return spec.card_for_override(card, path, cards)
     template = cards.get(spec.template) if spec.template else None
     if template is None or template.family != card.family:
         return card   # the family's loader explains why this file does not fit
     return _external_card(template, fmt, path,
-                          _path_name(f"{card.name}-{path.stem if path.is_file() else path.name}", cards),
+                          path_name(f"{card.name}-{path.stem if path.is_file() else path.name}", cards),
                           spec.pins_training_data)
 
 
-def _path_name(text: str, cards: dict[str, ModelCard]) -> str:
+def path_name(text: str, cards: dict[str, ModelCard]) -> str:
     """A result name for weights given by path; never the name of a card (that would mix rows)."""
     from .user import _card_name
 

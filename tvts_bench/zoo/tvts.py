@@ -333,6 +333,7 @@ def example(tmp: Path) -> list:
 
 
 def _register():
+    from . import project
     from .families import FamilySpec, FormatSpec, register_family
 
     return register_family(FamilySpec(
@@ -340,7 +341,8 @@ def _register():
         summary="TVTS: this project's runs and the authors' released ViT-B checkpoint",
         load=load_tvts_family,
         formats=(FormatSpec("project", "a tvts-bench checkpoint or run folder (config.json with format "
-                                       "tvts-bench-checkpoint, or checkpoints/)"),
+                                       "tvts-bench-checkpoint, or checkpoints/)",
+                            card_for_path=project.card_for_path, card_for_override=project.card_for_override),
                  FormatSpec("tvts-authors", "the authors' TVTS .pth ('state_dict' with "
                                             "module.video_model.* and a Conv3d tubelet embedding)",
                             template="tvts-authors-vitb", pins_training_data=True)),

@@ -34,7 +34,6 @@ here sets it.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,7 @@ from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter
 from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from .card import ModelCard
+from .hf_config import load_config, model_type, read_processor_config
 from .importing import block_depth, KeyMapper, heads_for_width, load_into, refuse_unused
 from .safe_load import load_hf_folder_weights, load_weight_file, to_plain
 
@@ -179,13 +179,7 @@ class VideoMAEEncoder(nn.Module):
 # -- format detection ---------------------------------------------------------------------------------
 
 def is_hf_videomae_folder(path: Path) -> bool:
-    cfg = path / "config.json"
-    if not (path.is_dir() and cfg.is_file()):
-        return False
-    try:
-        return json.loads(cfg.read_text()).get("model_type") == "videomae"
-    except (json.JSONDecodeError, OSError):
-        return False
+    return model_type(path) == "videomae"
 
 
 def original_layout(content: Any) -> tuple[dict[str, torch.Tensor], str] | None:
@@ -370,10 +364,7 @@ def import_hf_folder(folder: Path, card_config: dict, *,
     """A HuggingFace VideoMAE folder (VideoMAEModel / ForPreTraining / ForVideoClassification)."""
     from transformers import VideoMAEConfig
 
-    try:
-        cfg = VideoMAEConfig.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder / 'config.json'}: not a readable VideoMAE config ({e})") from None
+    cfg = load_config(folder, VideoMAEConfig, "VideoMAE")
     state, files = load_hf_folder_weights(folder)
     # Classification checkpoints carry fc_norm next to the backbone; the backbone may be prefixed.
     has_fc_norm = "fc_norm.weight" in state
@@ -418,18 +409,7 @@ def import_hf_folder(folder: Path, card_config: dict, *,
     report = mapper.finish()
     refuse_unused(report, accept_unused)
     load_into(model, target, report)
-    return model, report, _hf_preprocess_config(folder)
-
-
-def _hf_preprocess_config(folder: Path) -> dict:
-    for name in ("video_preprocessor_config.json", "preprocessor_config.json"):
-        f = folder / name
-        if f.is_file():
-            try:
-                return json.loads(f.read_text())
-            except json.JSONDecodeError as e:
-                raise CheckpointError(f"{f}: not valid JSON ({e})") from None
-    return {}
+    return model, report, read_processor_config(folder)
 
 
 def _preprocess(card: ModelCard, arch: VideoMAEArch, hf_pre: dict | None = None) -> Preprocess:

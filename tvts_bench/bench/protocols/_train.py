@@ -1,4 +1,12 @@
-"""Training plumbing shared by ``ft`` and ``ret-ft``: distributed loaders, schedules, checkpoints.
+"""Training plumbing shared by ``ft`` and ``ret-ft``: the one resumable epoch loop, distributed
+loaders, schedules, checkpoints.
+
+``EpochLoop`` is how both protocols train: it resumes from the work folder's checkpoint of the same
+configuration, steps the optimizer and the per-update schedule, and after every epoch saves the model,
+the optimizer, the protocol's running values and every random state the training draws from (Python's,
+NumPy's global and the protocol's own generators, torch's CPU and CUDA). A run interrupted after any
+epoch and run again therefore continues exactly where it stopped: its result equals an uninterrupted
+run's (``tests/test_protocols_resume.py``).
 
 DDP: when ``torch.distributed`` is initialised (``torchrun``), the runner's loaders shard batches by
 rank, models are wrapped in DDP, sharded evaluation outputs are gathered on every rank (deduplicated
@@ -8,7 +16,9 @@ by record position), and only rank 0 writes checkpoints.
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -17,7 +27,9 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from ... import distributed as dist_env
 from ...errors import CheckpointError, TvtsBenchError
+from ...hashing import sha256_json
 from ...state_io import load_state, save_state
+from ._common import progress_task
 
 
 def train_loader(ctx, split: str, batch_size: int, *, seed: int, frame_op: str | None = None) -> DataLoader:
@@ -145,3 +157,99 @@ def optimizer_update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, sched
     optimizer.step()
     scheduler.step_update(update + 1)
     return update + 1
+
+
+# -- the resumable epoch loop ---------------------------------------------------------------------
+
+LOOP_VERSION = 1          # the resume file's layout; a file of another layout is not resumed
+
+
+def rng_state(generators: dict[str, np.random.Generator], loader: DataLoader | None = None) -> dict:
+    """Every random state training draws from: Python's, NumPy's global, ``generators``, torch's, and
+    the loader's own generator (a shuffled ``subset_loader`` draws each epoch's order from it)."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
+             "generators": {k: g.bit_generator.state for k, g in generators.items()}}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if getattr(loader, "generator", None) is not None:
+        state["loader"] = loader.generator.get_state()
+    return state
+
+
+def set_rng_state(state: dict, generators: dict[str, np.random.Generator], loader: DataLoader | None = None) -> None:
+    """Restore ``rng_state``'s result (``generators`` and the loader's generator in place)."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    for k, g in generators.items():
+        g.bit_generator.state = state["generators"][k]
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if "loader" in state and getattr(loader, "generator", None) is not None:
+        loader.generator.set_state(state["loader"])
+
+
+class EpochLoop:
+    """The resumable epoch loop of the training protocols (see the module docstring)::
+
+        loop = EpochLoop(ctx, "ft", model=model, train=ddp, optimizer=optimizer, scheduler=scheduler,
+                         loader=loader, epochs=p.epochs, what="fine-tuning", state={"clips": 0})
+        for epoch in loop:                     # resumed epochs are skipped
+            for batch in loop.batches():
+                loss = ...
+                loop.step(loss)                # one optimizer update, the schedule stepped per update
+                loop.state["clips"] += n       # the protocol's running values, saved every epoch
+        # after each epoch's body: the checkpoint <work>/<name>-checkpoint.pt
+
+    ``model``: what is saved and restored; ``train``: what is put in train mode each epoch (the DDP
+    wrapper); ``generators``: the protocol's own NumPy generators, restored in place on resume.
+    ``fingerprint``: the configuration a resume file must match (task card, starting weights, seed,
+    number of processes and this layout); other files are ignored, and the run starts over.
+    """
+
+    def __init__(self, ctx, name: str, *, model: nn.Module, train: nn.Module, optimizer, scheduler,
+                 loader: DataLoader, epochs: int, what: str, state: dict[str, Any] | None = None,
+                 generators: dict[str, np.random.Generator] | None = None):
+        self.ctx, self.model, self.train_module = ctx, model, train
+        self.optimizer, self.scheduler, self.loader = optimizer, scheduler, loader
+        self.epochs, self.what = epochs, what
+        self.steps = max(1, len(loader))
+        self.generators = dict(generators or {})
+        self.state: dict[str, Any] = dict(state or {})
+        self.path = ctx.work_dir / f"{name}-checkpoint.pt"
+        self.fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(),
+                                        "seed": ctx.seed, "world": dist_env.world_size(), "loop": LOOP_VERSION})
+        self.start_epoch = 0
+        saved = load_checkpoint(self.path, self.fingerprint)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            self.start_epoch = int(saved["epoch"])
+            self.state.update(saved["state"])
+            set_rng_state(saved["rng"], self.generators, loader)
+        self.update = self.start_epoch * self.steps
+        scheduler.step_update(self.update)           # applies warm-up / lr_scale from the first step
+        self._advance = lambda n=1: None
+
+    def __iter__(self) -> Iterator[int]:
+        with progress_task(self.ctx, f"{self.ctx.task.name}: {self.what}", self.epochs * self.steps) as advance:
+            advance(self.start_epoch * self.steps)
+            self._advance = advance
+            for epoch in range(self.start_epoch, self.epochs):
+                set_epoch(self.loader, epoch)
+                self.train_module.train()
+                yield epoch
+                save_checkpoint(self.path, {"fingerprint": self.fingerprint, "epoch": epoch + 1,
+                                            "state": self.state, "model": self.model.state_dict(),
+                                            "optimizer": self.optimizer.state_dict(),
+                                            "rng": rng_state(self.generators, self.loader)})
+
+    def batches(self) -> Iterator[dict]:
+        """This epoch's training batches (each counted on the progress bar once its step is done)."""
+        for batch in self.loader:
+            yield batch
+            self._advance()
+
+    def step(self, loss: torch.Tensor) -> None:
+        """One optimizer update on ``loss`` (see ``optimizer_update``)."""
+        self.update = optimizer_update(loss, self.optimizer, self.scheduler, self.update, self.ctx.task.name)

@@ -22,7 +22,8 @@
 - testing: ``sampling.clips`` x ``sampling.crops`` views per video; softmax per view, then averaged.
 - ``val_fraction`` > 0: a stratified part of TRAIN is held out and the epoch with the best held-out
   top-1 is the one tested (never the test split); 0 (default): the last epoch, as VideoMAE.
-- a checkpoint after every epoch in the work folder; a rerun of the same configuration resumes.
+- a checkpoint after every epoch in the work folder; a rerun of the same configuration resumes
+  (``_train.EpochLoop``: a resumed run equals an uninterrupted one).
 - DDP when ``torch.distributed`` is initialised (``torchrun``): see ``_train``.
 """
 
@@ -39,7 +40,6 @@ from torch import nn
 
 from ... import distributed
 from ...errors import ConfigError, DataFormatError
-from ...hashing import sha256_json
 from ...nn.precision import autocast_for
 from ...runtime import seed_everything
 from ..context import ProtocolContext, ProtocolOutput
@@ -382,66 +382,45 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                                   drop_last=len(fit_idx) >= 2 * bs)
         plain = ctx.loader(train_split, False, bs, 1, 1, shuffle=False)
         val_loader = tr.subset_loader(plain, held_idx, bs, shuffle=False, seed=ctx.seed)
-    steps = max(1, len(loader))
     scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
-                                    steps_per_epoch=steps, min_lr=p.min_lr)
+                                    steps_per_epoch=max(1, len(loader)), min_lr=p.min_lr)
     augment = Augmenter(ctx, num_classes, device)
     ddp = distributed.wrap(model, device)
 
-    ckpt_path = ctx.work_dir / "ft-checkpoint.pt"
     best_path = ctx.work_dir / "ft-best.pt"
-    fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(), "seed": ctx.seed,
-                               "world": world})
-    start_epoch, clips, history = 0, 0, []
-    best = (-1.0, -1)
-    state = tr.load_checkpoint(ckpt_path, fingerprint)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, clips, history, best = state["epoch"], state["clips"], state["history"], tuple(state["best"])
-        torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
-
-    update = start_epoch * steps
-    scheduler.step_update(update)
-    with progress_task(ctx, f"{ctx.task.name}: fine-tuning", epochs * steps) as advance:
-        advance(start_epoch * steps)
-        for epoch in range(start_epoch, epochs):
-            tr.set_epoch(loader, epoch)
-            ddp.train()
-            total, count = 0.0, 0
-            for batch in loader:
-                video = batch["video"]
-                if video.shape[0] == 0:
-                    advance()
-                    continue
-                y = torch.as_tensor(train_labels[[int(i) for i in batch["index"]]])
-                video, target = augment(video[:, 0], y, device)
-                with autocast_for(device):
-                    logits = ddp(video)
-                loss = soft_cross_entropy(logits, target)
-                update = tr.optimizer_update(loss, optimizer, scheduler, update, ctx.task.name)
-                total += float(loss.detach()) * video.shape[0]
-                count += video.shape[0]
-                clips += video.shape[0]
-                advance()
-            record = {"epoch": epoch + 1, "train_loss": total / max(1, count),
-                      "lr": max(g["lr"] for g in optimizer.param_groups)}
-            if val_loader is not None:
-                probs, pos, _ = predict(model, val_loader, device, ctx, "held-out train part")
-                val_top1 = 100.0 * float((probs.argmax(1) == train_labels[pos]).mean()) if len(pos) else 0.0
-                record["heldout_top1"] = val_top1
-                if val_top1 > best[0]:
-                    best = (val_top1, epoch + 1)
-                    tr.save_checkpoint(best_path, {"fingerprint": fingerprint, "model": model.state_dict()})
-            history.append(record)
-            tr.save_checkpoint(ckpt_path, {"fingerprint": fingerprint, "epoch": epoch + 1, "clips": clips,
-                                           "history": history, "best": list(best), "model": model.state_dict(),
-                                           "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
-                                           "numpy_rng": np.random.get_state()})
+    loop = tr.EpochLoop(ctx, "ft", model=model, train=ddp, optimizer=optimizer, scheduler=scheduler,
+                        loader=loader, epochs=epochs, what="fine-tuning",
+                        state={"clips": 0, "history": [], "best": [-1.0, -1]})
+    history = loop.state["history"]
+    for epoch in loop:
+        total, count = 0.0, 0
+        for batch in loop.batches():
+            video = batch["video"]
+            if video.shape[0] == 0:
+                continue
+            y = torch.as_tensor(train_labels[[int(i) for i in batch["index"]]])
+            video, target = augment(video[:, 0], y, device)
+            with autocast_for(device):
+                logits = ddp(video)
+            loss = soft_cross_entropy(logits, target)
+            loop.step(loss)
+            total += float(loss.detach()) * video.shape[0]
+            count += video.shape[0]
+            loop.state["clips"] += video.shape[0]
+        record = {"epoch": epoch + 1, "train_loss": total / max(1, count),
+                  "lr": max(g["lr"] for g in optimizer.param_groups)}
+        if val_loader is not None:
+            probs, pos, _ = predict(model, val_loader, device, ctx, "held-out train part")
+            val_top1 = 100.0 * float((probs.argmax(1) == train_labels[pos]).mean()) if len(pos) else 0.0
+            record["heldout_top1"] = val_top1
+            if val_top1 > loop.state["best"][0]:
+                loop.state["best"] = [val_top1, epoch + 1]
+                tr.save_checkpoint(best_path, {"fingerprint": loop.fingerprint, "model": model.state_dict()})
+        history.append(record)
+    clips, start_epoch, best = loop.state["clips"], loop.start_epoch, loop.state["best"]
     tested_epoch = epochs
     if val_loader is not None and best[1] > 0:
-        saved = tr.load_checkpoint(best_path, fingerprint)
+        saved = tr.load_checkpoint(best_path, loop.fingerprint)
         if saved is not None:
             model.load_state_dict(saved["model"])
             tested_epoch = best[1]

@@ -42,19 +42,19 @@ from ..metrics import TIE_RULE, l2_normalize, require_finite, topk_hits
 from ._common import (class_labels, labelled_splits, params_of, progress_task, sample_rows, select_metrics,
                       spec_value, torch_device)
 from ._lowshot import INTERVAL_RULE, LOW_SHOT_RULE, balanced_subset, low_shot_of, spread, subset_info, two_way_value
-from .knn_spec import SPEC
+from .knn_spec import CLASS_KS, EACH_K, FIRST_K, SPEC
 
-CLASS_KS = (1, 5)
 NEIGHBOUR_TIES = ("train videos tied with the k-th neighbour share the places left: each votes with weight "
                   "exp(s_k / T) * places left / tied videos")
 
 
 def metric_names(ks: list[int]) -> dict[tuple[int, int], list[str]]:
-    """(neighbours k, top-c) -> metric names: the first k also gives the plain ``top1`` / ``top5``."""
+    """(neighbours k, top-c) -> the declared metric names (``knn_spec``): each k's ``top<c>@k<K>``; the
+    first k also gives the plain ``top<c>``."""
     out: dict[tuple[int, int], list[str]] = {}
     for i, k in enumerate(ks):
-        for c in CLASS_KS:
-            out[(k, c)] = ([f"top{c}"] if i == 0 else []) + [f"top{c}@k{k}"]
+        for c, first, each in zip(CLASS_KS, FIRST_K, EACH_K):
+            out[(k, c)] = ([first.name] if i == 0 else []) + each.names([k])
     return out
 
 
@@ -157,7 +157,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                     var_hits[v][key][i] = h
             if seed is not None:
                 subsets.append({**subset_info(y_train, idx, seed),
-                                **{f"top{c}@k{k}": 100 * float(hits[(k, c)][i].mean()) for (k, c) in names}})
+                                **{each[-1]: 100 * float(hits[key][i].mean()) for key, each in names.items()}})
             advance()
 
     def values(outcomes: dict[tuple[int, int], np.ndarray]) -> dict:
@@ -176,7 +176,8 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
                                         for m in metric_keys}, metrics)
     info = {"ks": ks, "temperature": temperature, "memory_bank": f"{ctx.task.splits.train} split features",
             "similarity": "cosine (L2-normalised features)", "vote": "sum over the k neighbours of exp(sim / T)",
-            "metric_names": "top1/top5: the first k; top1@k<K>/top5@k<K>: each k",
+            "metric_names": f"{'/'.join(m.name for m in FIRST_K)}: the first k; "
+                            f"{'/'.join(m.name.replace('{k}', '<K>') for m in EACH_K)}: each k",
             "train_samples": int(len(y_train)), "test_samples": int(len(y_test)), "num_classes": num_classes,
             "ties": TIE_RULE, "neighbour_ties": NEIGHBOUR_TIES,
             "diagnostic_train": "normal features (variant features only at test time)"}
@@ -184,6 +185,6 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         info["low_shot"] = {"setting": low.label, "fraction": low.fraction, "shots": low.shots,
                             "subsets": subsets, "rule": LOW_SHOT_RULE, "interval": INTERVAL_RULE,
                             **{f"spread_{m}": spread([s[m] for s in subsets])
-                               for m in (f"top1@k{ks[0]}", f"top5@k{ks[0]}")}}
+                               for m in (names[(ks[0], c)][-1] for c in CLASS_KS)}}
     return ProtocolOutput(metrics=metrics, diagnostics=diagnostics, per_sample=per_sample, clips=0,
                           extra={"knn": info})

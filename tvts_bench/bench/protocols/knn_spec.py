@@ -10,6 +10,7 @@ from ..protocol_params import FrameOrderParams, LowShotParams, PositiveFloat
 from ..protocol_spec import ProtocolSpec, accuracy_metrics
 
 VOTES = "vote totals of the k neighbours, averaged over low-shot subsets"
+CLASS_KS = (1, 5)                     # top-c accuracies of the vote
 
 
 class KnnParams(FrameOrderParams, LowShotParams):
@@ -18,7 +19,7 @@ class KnnParams(FrameOrderParams, LowShotParams):
 
 
 # top1 / top5 are the first k's (so top1 == top1@k10 with the default ks); top1@k<K> / top5@k<K> each k's
-SPEC = ProtocolSpec(
-    name="knn", module="knn", trains=False, needs_text=False, params=KnnParams, k_param="ks",
-    metrics=accuracy_metrics(f"{VOTES}, for the first k of params.ks")
-    + accuracy_metrics(VOTES, suffix="@k{k}"))
+FIRST_K = accuracy_metrics(f"{VOTES}, for the first k of params.ks", CLASS_KS)
+EACH_K = accuracy_metrics(VOTES, CLASS_KS, suffix="@k{k}")
+SPEC = ProtocolSpec(name="knn", module="knn", trains=False, needs_text=False, params=KnnParams, k_param="ks",
+                    metrics=FIRST_K + EACH_K)

@@ -20,7 +20,7 @@ Temperature: ``params.temperature``: a number (fixed, default 0.05) or ``learnab
 (default 10 x lr); pretrained towers at ``params.lr``. AdamW with ``params.weight_decay``, linear warm-up
 then cosine (timm's CosineLRScheduler, per step). Each training video contributes one caption per step,
 drawn at random among its captions (``train_captions: random``) or its first (``first``).
-A checkpoint is written into the work folder after every epoch; a rerun resumes from it.
+A checkpoint is written into the work folder after every epoch; a rerun resumes from it (``_train.EpochLoop``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from torch import nn
 
 from ... import distributed
 from ...errors import TvtsBenchError
-from ...hashing import sha256_json
 from ...nn.precision import autocast_for
 from ...runtime import seed_everything
 from ..context import ProtocolContext, ProtocolOutput
@@ -196,46 +195,28 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     first = next(iter(loader))
     model, fresh, text_desc = build_joint_model(ctx, device, first["video"][:1, 0])
     optimizer = torch.optim.AdamW(_param_groups(model, fresh, lr, head_lr, wd), lr=lr, betas=(0.9, 0.98))
-    steps = max(1, len(loader))
     scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
-                                    steps_per_epoch=steps, min_lr=p.min_lr)
+                                    steps_per_epoch=max(1, len(loader)), min_lr=p.min_lr)
     ddp = distributed.wrap(model, device)
-    ckpt_path = ctx.work_dir / "ret-ft-checkpoint.pt"
-    fingerprint = sha256_json({"task": ctx.task.hash, "weights": ctx.adapter.weights_hash(), "seed": ctx.seed})
-    start_epoch, clips, losses = 0, 0, []
-    state = tr.load_checkpoint(ckpt_path, fingerprint)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, clips, losses = state["epoch"], state["clips"], state["losses"]
-        rng = np.random.default_rng([ctx.seed, start_epoch])
-
-    update = start_epoch * steps
-    scheduler.step_update(update)                        # applies warm-up / lr_scale from the first step
-    with progress_task(ctx, f"{ctx.task.name}: contrastive fine-tuning", epochs * steps) as advance:
-        advance(start_epoch * steps)
-        for epoch in range(start_epoch, epochs):
-            tr.set_epoch(loader, epoch)
-            ddp.train()
-            total, count = 0.0, 0
-            for batch in loader:
-                video = batch["video"]
-                if video.shape[0] < 2:                   # a contrastive batch needs negatives
-                    advance()
-                    continue
-                recs = [train_records[int(i)] for i in batch["index"]]
-                texts = [training_text(r.captions, caption_mode, paragraph, rng) for r in recs]
-                with autocast_for(device):
-                    loss = ddp(video[:, 0].to(device, non_blocking=True), texts)
-                update = tr.optimizer_update(loss, optimizer, scheduler, update, ctx.task.name)
-                total += float(loss.detach()) * video.shape[0]
-                count += video.shape[0]
-                clips += video.shape[0]
-                advance()
-            losses.append(total / max(1, count))
-            tr.save_checkpoint(ckpt_path, {"fingerprint": fingerprint, "epoch": epoch + 1, "clips": clips,
-                                           "losses": losses, "model": model.state_dict(),
-                                           "optimizer": optimizer.state_dict()})
+    loop = tr.EpochLoop(ctx, "ret-ft", model=model, train=ddp, optimizer=optimizer, scheduler=scheduler,
+                        loader=loader, epochs=epochs, what="contrastive fine-tuning",
+                        state={"clips": 0, "losses": []}, generators={"captions": rng})
+    for _epoch in loop:
+        total, count = 0.0, 0
+        for batch in loop.batches():
+            video = batch["video"]
+            if video.shape[0] < 2:                       # a contrastive batch needs negatives
+                continue
+            recs = [train_records[int(i)] for i in batch["index"]]
+            texts = [training_text(r.captions, caption_mode, paragraph, rng) for r in recs]
+            with autocast_for(device):
+                loss = ddp(video[:, 0].to(device, non_blocking=True), texts)
+            loop.step(loss)
+            total += float(loss.detach()) * video.shape[0]
+            count += video.shape[0]
+            loop.state["clips"] += video.shape[0]
+        loop.state["losses"].append(total / max(1, count))
+    clips, losses, start_epoch = loop.state["clips"], loop.state["losses"], loop.start_epoch
 
     test_records = ctx.index.records(ctx.task.splits.test)
     video_emb, positions, failed = embed_videos(model, ctx, device, bs)

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from ..protocol_params import CommonParams
+from ..protocol_params import CommonParams, QueryMode
 from ..protocol_spec import ProtocolSpec, rank_metrics
 
 KS = (1, 5, 10)
@@ -14,8 +12,7 @@ METRICS = rank_metrics("t2v_", KS, "caption query") + rank_metrics("v2t_", KS, "
 
 
 class RetParams(CommonParams):
-    # first: one caption per video; all: every caption is a query (MSVD); paragraph: all joined (DiDeMo)
-    captions: Literal["first", "all", "paragraph"] = "first"
+    captions: QueryMode = "first"        # protocol_params.QueryMode: first, all (MSVD), paragraph (DiDeMo)
 
 
 SPEC = ProtocolSpec(name="ret", module="retrieval", trains=False, needs_text=True, params=RetParams,
