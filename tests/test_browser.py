@@ -122,3 +122,41 @@ def test_sort_details_screenshot_and_no_errors(browser_page, tmp_path):
     assert events["pageerror"] == []
     assert events["requests"] and all(url.startswith("file://") for url in events["requests"]), events["requests"]
     assert events["requests"][0] == out.as_uri()
+
+
+def test_study_report_in_chromium(tmp_path):
+    """The study page (same CSP and escaping as the leaderboard) renders with no errors, no requests, and a
+    hostile string shown as text."""
+    if not CHROMIUM.exists():
+        pytest.skip("headless Chromium not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from test_study import _outcomes, _write
+    from tvts_bench.study.analysis import analyse
+    from tvts_bench.study.design import TABLES
+    from tvts_bench.study.report import write_report
+
+    root = tmp_path / "results"
+    for variant, correct in (("tvts", 60), ("base", 30), ("scratch", 10), ("sort", 12), ("tvts-nosg", 40)):
+        _write(root, f"{variant}-s0", 0, _outcomes(correct))
+    result = analyse(root, tmp_path / "runs", "t", [TABLES[2]], (0,))
+    result.warnings.append(SCRIPT)
+    out = write_report(result, tmp_path / "study.html")[0]
+    events: dict[str, list] = {"pageerror": [], "requests": [], "dialogs": []}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: events["pageerror"].append(str(e)))
+            page.on("request", lambda r: events["requests"].append(r.url))
+            page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+            assert page.locator("section#table-2 h2").inner_text().startswith("Table 2")
+            assert page.locator("span.verdict.reproduced").count() >= 1
+            assert page.get_by_text(SCRIPT, exact=True).count() == 1
+            assert page.locator("svg.effects circle").count() >= 1
+        finally:
+            browser.close()
+    assert events["pageerror"] == [] and events["dialogs"] == []
+    assert events["requests"] == [out.as_uri()]
+

@@ -202,7 +202,7 @@ def test_demo_exits_non_zero_when_a_step_failed(bench_home: Path, monkeypatch, c
         calls.append(args)
         return 1 if args[:3] == ["run", "--model", "clip"] else 0
 
-    monkeypatch.setattr(demo_mod, "_invoke", fake_invoke)
+    monkeypatch.setattr(demo_mod, "invoke_command", fake_invoke)
     monkeypatch.setattr(home, "ensure_world", lambda *a, **k: bench_home / "world")
     assert _exit_code(["demo", "--preset", "tiny"]) == 1
     assert any(c[:3] == ["run", "--model", "scratch"] for c in calls)       # the other models still ran

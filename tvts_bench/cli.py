@@ -27,6 +27,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("tvts_bench.report.commands:leaderboard", "Write the leaderboard (HTML, Markdown or CSV)."),
     "calibrate": ("tvts_bench.calibration.commands:calibrate",
                   "Measure the built-in world's floor and ceilings (reference rows for the leaderboard)."),
+    "study": ("tvts_bench.study.commands:study",
+              "Re-run the paper's ablations with seeds; paired differences and a verdict per claim."),
     "demo": ("tvts_bench.demo:demo", "The main job: world, pretraining, evaluation, leaderboard."),
 }
 

@@ -49,7 +49,7 @@ def _datasets(tasks: str) -> list[str]:
     return list(dict.fromkeys(card.dataset for card in resolve_tasks(tasks)))
 
 
-def _invoke(args: list[str]) -> int:
+def invoke_command(args: list[str]) -> int:
     """Run one command as a user would; its exit status (click returns it in this mode, never raises)."""
     from .cli import cli
 
@@ -83,27 +83,27 @@ def demo(preset: str, tasks: str | None, pretrain_steps: int | None, out: str) -
     failures: list[str] = []
     for name, objective in PRETRAINED_MODELS:
         step_args = ["--steps", str(steps)] if steps else []
-        if _invoke(["pretrain", "--objective", objective, "--name", name, "--preset", plan.pretrain_preset,
+        if invoke_command(["pretrain", "--objective", objective, "--name", name, "--preset", plan.pretrain_preset,
                     *step_args, "--world-preset", plan.world_preset]):
             failures.append(f"pretrain {name}")
 
     console.print(Rule("3/5 evaluation"))
     for model in EVALUATED_MODELS:
         # `run` exits non-zero when a task failed; the other models still run
-        if _invoke(["run", "--model", model, "--tasks", tasks or plan.tasks, "--world-preset", plan.world_preset]):
+        if invoke_command(["run", "--model", model, "--tasks", tasks or plan.tasks, "--world-preset", plan.world_preset]):
             failures.append(model)
 
     # Floor and ceiling rows beside the models: chance and the scene-truth probe cost seconds. The
     # pixel-trained ceilings take minutes per dataset; `tvts-bench calibrate` adds them to the same results.
     console.print(Rule("4/5 world calibration (chance, perception ceiling)"))
-    if _invoke(["calibrate", "--rows", "chance,perception", "--datasets", ",".join(_datasets(tasks or plan.tasks)),
+    if invoke_command(["calibrate", "--rows", "chance,perception", "--datasets", ",".join(_datasets(tasks or plan.tasks)),
                 "--world-preset", plan.world_preset]):
         failures.append("calibrate")
 
     console.print(Rule("5/5 leaderboard"))
     out_path = Path(out)
     for fmt, path in (("html", out_path), ("md", out_path.with_suffix(".md")), ("csv", out_path.with_suffix(".csv"))):
-        if _invoke(["leaderboard", "--results", str(results_dir()), "--out", str(path), "--format", fmt]):
+        if invoke_command(["leaderboard", "--results", str(results_dir()), "--out", str(path), "--format", fmt]):
             failures.append(f"leaderboard {fmt}")
 
     minutes = (time.perf_counter() - started) / 60

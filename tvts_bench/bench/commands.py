@@ -10,7 +10,7 @@ from ..cli_options import data_root_option, home_option, world_preset_option
 from ..errors import ConfigError
 
 
-def _parse_seeds(text: str) -> tuple[int, ...]:
+def parse_seeds(text: str) -> tuple[int, ...]:
     from .protocol_params import MAX_SEEDS
 
     seeds: list[int] = []
@@ -101,7 +101,7 @@ def run(model: str, tasks: str, checkpoint: str | None, name: str | None, accept
     opts = RunOptions(model=model, tasks=tasks, checkpoint=checkpoint, name=name, accept_unused=accept_unused,
                       task_params=task_params,
                       data_root=data_root, results_dir=Path(results_dir) if results_dir else None,
-                      seeds=_parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,
+                      seeds=parse_seeds(seeds), overwrite=overwrite, device=device, batch_size=batch_size,
                       workers=workers, world_preset=world_preset, frame_cache=frame_cache)
     console = Console(stderr=True)
     summary = run_tasks(opts, console=console, show_progress=not quiet)

@@ -639,7 +639,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def _seed_outcomes(r: LoadedResult, metric: str, warnings: list[str]
+def result_outcomes(r: LoadedResult, metric: str, warnings: list[str]
                    ) -> tuple[list[object], np.ndarray, str] | None:
     """(sample ids, outcomes, statistic) of ``metric`` in one result's side file, or None with a warning
     saying why the model falls back to interval overlap."""
@@ -689,7 +689,7 @@ def cell_outcomes(cell: Cell, metric: str, warnings: list[str]) -> SampleOutcome
     per_seed: list[dict[object, float]] = []
     statistic = "mean"
     for r in cell.results:
-        found = _seed_outcomes(r, metric, warnings)
+        found = result_outcomes(r, metric, warnings)
         if found is None:
             return None
         keys, values, statistic = found
