@@ -29,6 +29,9 @@ Rules the renderers rely on:
   They set each column's shading scale (``Scale``): the floor is the best "floor" row (chance), else
   the ``scratch`` model, else 0 (the worst measured value for lower-is-better metrics); the ceiling is
   the best "ceiling" row, else the best model.
+- Temporal-minus-static gaps (``Leaderboard.gaps``, computed in ``gaps.py``): for every pair of
+  temporal / static subset columns of one dataset, protocol and source, each model's gap on the main
+  metric, with an interval that treats the two subsets' test sets as independent.
 - Average rank (``Leaderboard.ranks``): per column the models are ranked on the main metric (1 = best,
   ties share the mean of their ranks); a model's average is over the columns it has a result in, shown
   with that count. Models are ordered by coverage first, then average rank, so a model never gains a
@@ -44,7 +47,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 from pydantic import ValidationError
@@ -58,6 +61,9 @@ from tvts_bench.data.readers import dataset_names
 
 from . import paper as paper_numbers
 from .bootstrap import PairedDiff, paired_bootstrap, paired_bootstrap_all
+
+if TYPE_CHECKING:
+    from .gaps import SubsetPair
 
 BUILTIN_SUFFIX = " [built-in world]"
 # A metric recomputed from its side file must equal the recorded value: both come from the same
@@ -394,6 +400,8 @@ class Leaderboard:
     generated_at: str
     references: list[str] = field(default_factory=list)         # reference row names, in kind order
     ranks: dict[str, "ModelRank"] = field(default_factory=dict)  # model -> its average rank
+    # temporal-minus-static gaps per pair of subset columns (``gaps.py``)
+    gaps: list["SubsetPair"] = field(default_factory=list)
 
     @property
     def ranked_columns(self) -> int:
@@ -946,14 +954,17 @@ def build_leaderboard(results_dir: Path | str, *, pairs: bool = True) -> Leaderb
     """Load, validate and aggregate every result file under ``results_dir``."""
     results_dir = Path(results_dir)
     loaded, warnings = load_results(results_dir)
+    from .gaps import temporal_gaps     # gaps.py reads this module's cells
+
     columns = build_columns(loaded, warnings, pairs=pairs)
-    warnings = list(dict.fromkeys(warnings))    # one line per problem, first-seen order
     ranks = rank_models(columns)
     models = list(ranks)                        # coverage first, then average rank
+    gaps = temporal_gaps(columns, models, warnings)
+    warnings = list(dict.fromkeys(warnings))    # one line per problem, first-seen order
     reference_cells = {c.model: c for col in columns for c in col.references}
     references = sorted(reference_cells, key=lambda m: _reference_order(reference_cells[m]))
     return Leaderboard(results_dir, columns, models, warnings, len(loaded),
-                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), references, ranks)
+                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), references, ranks, gaps)
 
 
 # ---------------------------------------------------------------------------------------- long format
@@ -969,7 +980,11 @@ def long_rows(lb: Leaderboard, *, include_paper: bool = True) -> list[dict]:
     ``kind`` is ``model``, ``reference`` (world calibration rows; ``role`` floor / ceiling / diagnostic)
     or ``paper``; ``seeds`` the seed ids (``0 1 2``); ``rank`` the model's rank in the column (main metric
     rows only); ``avg_rank`` / ``tasks_ranked`` / ``tasks_total`` its average rank over the columns it has a
-    result in (the same on each of its rows; empty for reference and paper rows)."""
+    result in (the same on each of its rows; empty for reference and paper rows).
+
+    Temporal-minus-static gaps (``gaps.py``) follow as rows of ``kind`` ``gap``: task ``<temporal task>
+    minus <static task>``, metric ``gap:<main metric>``, the gap with its interval, and in ``role`` the
+    rule that made the interval (independent bootstrap, interval combination or none)."""
     rows: list[dict] = []
     for col in lb.columns:
         for cell in col.cells + col.references:
@@ -997,4 +1012,11 @@ def long_rows(lb: Leaderboard, *, include_paper: bool = True) -> list[dict]:
                                  "ci_low": None, "ci_high": None, "n_seeds": None, "seeds": None,
                                  "kind": "paper", "role": None, "rank": None, "avg_rank": None,
                                  "tasks_ranked": None, "tasks_total": None})
+    for pair in lb.gaps:
+        for gap in pair.gaps:
+            rows.append({"model": gap.model, "task": f"{pair.temporal.task} minus {pair.static.task}",
+                         "source": pair.source, "metric": f"gap:{pair.metric}", "value": gap.diff,
+                         "ci_low": gap.low, "ci_high": gap.high, "n_seeds": None, "seeds": None, "kind": "gap",
+                         "role": gap.rule, "rank": None, "avg_rank": None, "tasks_ranked": None,
+                         "tasks_total": None})
     return rows

@@ -7,7 +7,10 @@ reported numbers, for real-data tasks that have results); diagnostics appear as 
 their count); ``kind`` is ``model``, ``reference`` (the world's calibration rows: chance, ceilings; their
 ``role`` is floor, ceiling or diagnostic; never ranked) or ``paper``; ``rank`` is the model's rank in the
 column (on its main-metric row); ``avg_rank`` its average rank over the ``tasks_ranked`` columns it has
-results on, of ``tasks_total`` (the same on every row of the model, as in the summary).
+results on, of ``tasks_total`` (the same on every row of the model, as in the summary). Rows of
+``kind`` ``gap`` give each model's temporal-minus-static gap (``report/gaps.py``): task ``<temporal
+task> minus <static task>``, metric ``gap:<main metric>``, ``role`` the rule behind the interval
+(``independent bootstrap``, ``interval combination`` or ``none``).
 
 Text cells are written as spreadsheets show text: one starting with ``=``, ``+``, ``-`` or ``@`` gets a
 leading ``'`` (a model named ``=HYPERLINK(...)`` must not run as a formula), numbers stay numbers, and

@@ -12,6 +12,9 @@ tooltip and details panel), shaded by where it sits between the column's floor a
 protocol under a two-level header; when the table is wider than the page, the page's script shows one
 protocol group at a time (tabs) instead of letting the page scroll sideways. The "compare two models"
 control reads the paired differences precomputed in Python (``Column.pairs``) from the embedded JSON.
+The "Temporal minus static" section (only when results cover a temporal / static pair of subset
+tasks) shows each model's gap with its interval and, in the tooltip, both values and the rule
+(``gaps.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -29,6 +32,9 @@ from markupsafe import Markup
 from . import paper as paper_numbers
 from . import plots
 from .aggregate import Agg, Cell, Column, Leaderboard, long_rows
+
+if TYPE_CHECKING:
+    from .gaps import Gap, SubsetPair
 
 TEMPLATES = Path(__file__).parent / "templates"
 # short enough for a one-column group (U+2011: a hyphen the line never breaks at); the title says more
@@ -244,6 +250,27 @@ def rank_sort_key(lb: Leaderboard, model: str) -> str:
     return repr(float((rank.total - rank.covered) * 1000 + rank.average))
 
 
+def gap_num(value: float | None) -> str:
+    """A gap with its sign (U+2212 for minus), one decimal."""
+    text = fmt(value)
+    return text if text == "n/a" else ("+" + text if value > 0 else text.replace("-", "\u2212"))  # type: ignore[operator]
+
+
+def gap_title(pair: "SubsetPair", gap: "Gap") -> str:
+    """The tooltip of a gap cell: both values with their intervals, the gap's interval and its rule."""
+    def value(task: str, agg: Agg) -> str:
+        return f"{task} {fmt(agg.value, 2)}" + (f" [{fmt(agg.ci_low, 2)}, {fmt(agg.ci_high, 2)}]"
+                                               if agg.has_interval else "")
+    parts = [f"{gap.model}: {pair.metric} on {value(pair.temporal.task, gap.temporal)} minus "
+             f"{value(pair.static.task, gap.static)} = {fmt(gap.diff, 2)}"]
+    if gap.has_interval:
+        parts.append(f"95% interval [{fmt(gap.low, 2)}, {fmt(gap.high, 2)}]"
+                     + (" (excludes 0)" if gap.separable else " (includes 0)"))
+    parts.append(gap.detail)
+    parts += gap.notes
+    return " \u00b7 ".join(parts)
+
+
 def summary_data(lb: Leaderboard) -> dict:
     """What the compare control needs: models, columns, values and every pair's difference."""
     index = {m: i for i, m in enumerate(lb.models)}
@@ -296,6 +323,8 @@ def render_html(lb: Leaderboard, runs: Sequence[Any] = ()) -> str:
         data_json=script_json({"generated_at": lb.generated_at, "rows": long_rows(lb),
                                "warnings": lb.warnings, "summary": summary_data(lb)}),
         groups=groups, col_group=col_group, group_starts=group_starts, anchors=anchors(lb), roles=reference_roles(lb),
+        gap_models=[m for m in lb.models if any(p.gap(m) is not None for p in lb.gaps)],
+        gap_title=gap_title, gap_num=gap_num,
         cell_title=cell_title, column_title=column_title, column_views=column_views, position_text=position_text,
         rank_sort_key=rank_sort_key, marks={"tie": TIE_MARK, "unknown": UNKNOWN_MARK,
                                             "contaminated": CONTAMINATED_MARK}, shades=range(SHADES + 1),

@@ -8,7 +8,8 @@ read in terminals (``cat``), where an escape sequence in a model name would act.
 The summary has one row per model (ordered by coverage, then average rank, with an "Avg rank" column),
 then the reference rows (labelled *reference (role)*, never ranked) and the paper's rows; the per-task
 tables give seeds as a count with their ids ("3 seeds: 0, 1, 2") and the test views (frames x clips x
-crops).
+crops). A "Temporal minus static" section follows the summary when results cover a pair of
+temporal / static subset tasks (``gaps.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .html import CONTAMINATED_MARK, TIE_MARK, UNKNOWN_MARK, fmt, interval
 
 
 if TYPE_CHECKING:
+    from .gaps import Gap
     from .pretraining import RunCurves
 
 
@@ -122,6 +124,7 @@ def render_markdown(lb: Leaderboard, runs: Sequence["RunCurves"] = ()) -> str:
               f"over the tasks it has results on (of {lb.ranked_columns}); rows are ordered by coverage first, "
               "then average rank, so a missing result never lifts a model. Reference and paper rows are never "
               "ranked or best."]
+    lines += _gap_section(lb)
     for col in lb.columns:
         lines += ["", f"## {md_escape(col.key)}", "",
                   f"Dataset {md_escape(col.dataset)}, protocol {md_escape(col.protocol)}, main metric "
@@ -165,3 +168,36 @@ def render_markdown(lb: Leaderboard, runs: Sequence["RunCurves"] = ()) -> str:
 def _last(run: "RunCurves", metric: str, split: str) -> str:
     value = run.last(metric, split)
     return "–" if value is None else f"{value:.3f}"
+
+
+def _gap_value(gap: "Gap | None") -> str:
+    if gap is None:
+        return "–"
+    text = f"{gap.diff:+.1f}"
+    if gap.has_interval:
+        text += f" [{gap.low:+.1f}, {gap.high:+.1f}]"
+    return text
+
+
+def _gap_section(lb: Leaderboard) -> list[str]:
+    """One table: a row per model, a column per (temporal, static) pair, then how each gap was made."""
+    if not lb.gaps:
+        return []
+    lines = ["", "## Temporal minus static", "",
+             "The main metric on a dataset's temporal classes minus its static classes (Sevilla-Lara et al., "
+             "\"Only Time Can Tell\", WACV 2021): the less negative, the less a model loses on classes that need "
+             "time. The subsets have different test samples, so the 95 % interval treats them as independent: "
+             "a bootstrap of each subset's per-sample outcomes on its own, or, without per-sample files for both, "
+             "the two recorded intervals combined (MOVER). Subsets with different class counts have different "
+             "chance levels; the gap is not corrected for that.", ""]
+    header = ["Model"] + [f"{md_escape(p.label)}{' [built-in world]' if p.builtin else ''} ({md_escape(p.metric)})"
+                          for p in lb.gaps]
+    models = [m for m in lb.models if any(p.gap(m) is not None for p in lb.gaps)]
+    lines += _table(header, [[md_escape(m)] + [_gap_value(p.gap(m)) for p in lb.gaps] for m in models])
+    lines.append("")
+    for p in lb.gaps:
+        for g in p.gaps:
+            notes = "".join(f"; {md_escape(n)}" for n in g.notes)
+            lines.append(f"- {md_escape(g.model)}, {md_escape(p.key)}: {fmt(g.temporal.value)} \u2212 "
+                         f"{fmt(g.static.value)} = {g.diff:+.2f}; {md_escape(g.detail)}{notes}")
+    return lines

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..hashing import state_dict_hash
-from .base import Preprocess, VideoAdapter
+from .base import Preprocess, TokenLayout, VideoAdapter
 from .card import ModelCard
 from .importing import ImportReport
 
@@ -79,17 +79,62 @@ class ModuleAdapter(VideoAdapter):
         finally:
             self._video.train(was_training)
 
+    def _vit(self) -> tuple[nn.Module, bool] | None:
+        """This project's ViT behind the module: (tvts_bench.nn.VideoViT, per frame?) -- the module
+        itself, or the ``video_model`` a FrameViT (the clip baseline) runs on every frame -- else None."""
+        for module, per_frame in ((self._video, False), (getattr(self._video, "video_model", None), True)):
+            cfg = getattr(module, "cfg", None)
+            patch = getattr(cfg, "patch_size", None)
+            if isinstance(module, nn.Module) and getattr(module, "cls_token", None) is not None and \
+                    callable(getattr(module, "forward_features", None)) and isinstance(patch, tuple) and len(patch) == 3:
+                if per_frame and not callable(getattr(self._video, "frame_features", None)):
+                    return None
+                return module, per_frame
+        return None
+
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """The module's ``token_layout(frames, size)``; for this project's ViTs (tvts_bench.nn, which
+        have no such method): CLS first, then the tubelet tokens time-major, as ``forward_features``
+        gives them; for FrameViT (the clip baseline) one such block per frame."""
+        fn = getattr(self._video, "token_layout", None)
+        if callable(fn):
+            return fn(frames, size)
+        vit = self._vit()
+        if vit is None:
+            return super().token_layout(frames, size)
+        module, per_frame = vit
+        patch = module.cfg.patch_size
+        token = "mean of the patch tokens" if getattr(module.cfg, "pool", "cls") == "mean" else "the CLS token"
+        grid = (frames if per_frame else frames // patch[0], size // patch[1], size // patch[2])
+        if per_frame:
+            per = grid[1] * grid[2] + 1
+            return TokenLayout(cls=tuple(i * per for i in range(frames)), grid=grid, per_frame=True,
+                               pooling=f"each frame's {token}, averaged over frames")
+        return TokenLayout(cls=(0,), grid=grid, pooling=token + (" (position 0)" if token == "the CLS token" else ""))
+
     def encode_tokens(self, video: torch.Tensor) -> torch.Tensor:
-        """The module's ``forward_tokens`` ([B, L, D]), else its ``forward_features`` when that gives
+        """The module's ``forward_tokens`` ([B, L, D]); for FrameViT (the clip baseline) its ViT's
+        ``forward_features`` frame by frame; else the module's ``forward_features`` when that gives
         tokens (tvts_bench.nn.VideoViT: CLS + patch tokens after the final norm)."""
-        fn = getattr(self._video, "forward_tokens", None) or getattr(self._video, "forward_features", None)
+        fn = getattr(self._video, "forward_tokens", None)
+        frame_vit = None
         if not callable(fn):
+            vit = self._vit()
+            frame_vit = vit[0] if vit is not None and vit[1] else None
+            fn = getattr(self._video, "forward_features", None)
+        if not callable(fn) and frame_vit is None:
             return super().encode_tokens(video)
         was_training = self._video.training
         self._video.eval()
         try:
             with torch.no_grad():
-                out = fn(video.to(self._device(), torch.float32))
+                x = video.to(self._device(), torch.float32)
+                if frame_vit is not None:                        # every frame on its own
+                    b, c, t, h, w = x.shape
+                    out = frame_vit.forward_features(x.permute(0, 2, 1, 3, 4).reshape(b * t, c, 1, h, w))
+                    out = out.reshape(b, t * out.shape[1], out.shape[2])
+                else:
+                    out = fn(x)
         finally:
             self._video.train(was_training)
         if not isinstance(out, torch.Tensor) or out.dim() != 3:

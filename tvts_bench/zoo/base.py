@@ -7,6 +7,7 @@ adapter's own ``Preprocess`` (the data layer applies it; adapters never open fil
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -14,6 +15,36 @@ from torch import nn
 
 # Defined in the data layer (which applies them); re-exported here for adapters and user code.
 from ..data.preprocess import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, Preprocess  # noqa: F401
+
+
+@dataclass(frozen=True)
+class TokenLayout:
+    """How ``encode_tokens`` lays out one clip's ``N`` tokens.
+
+    ``cls``: the positions of CLS tokens (``()`` for a model without one; per-frame image models have
+    one per frame). Every other position is a patch token, ``grid = (t, h, w)`` of them: time steps
+    (frames, or tubelets of several frames), rows, columns, listed in ``order``: ``"thw"`` time-major
+    (frame by frame), or ``"hwt"`` space-major (TimeSformer: for each patch position, every frame).
+    With ``per_frame`` the tokens come in one block per frame, ``[CLS_t, patches of frame t]``
+    (CLIP-style image encoders run frame by frame). ``pooling`` says how ``encode_video`` makes the
+    clip feature from these tokens."""
+
+    cls: tuple[int, ...]
+    grid: tuple[int, int, int]
+    order: str = "thw"
+    per_frame: bool = False
+    pooling: str = ""
+
+    @property
+    def num_tokens(self) -> int:
+        t, h, w = self.grid
+        return len(self.cls) + t * h * w
+
+    @property
+    def patches(self) -> list[int]:
+        """Positions of the patch tokens, in ``order``."""
+        cls = set(self.cls)
+        return [i for i in range(self.num_tokens) if i not in cls]
 
 
 class VideoAdapter(ABC):
@@ -53,8 +84,13 @@ class VideoAdapter(ABC):
 
     def encode_tokens(self, video: torch.Tensor) -> torch.Tensor:
         """``[B, C, T, H, W]`` -> ``[B, L, D]`` output tokens of the frozen encoder (after its final
-        norm), for the attentive probe. Models that cannot give tokens leave this unimplemented."""
+        norm, where it has one), for the attentive probe; ``token_layout`` says which is which. Models
+        that cannot give tokens leave this unimplemented."""
         raise NotImplementedError(f"model {self.name} gives no token features (encode_tokens)")
+
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """The layout of ``encode_tokens``' output for clips of ``frames`` frames of ``size`` px."""
+        raise NotImplementedError(f"model {self.name} gives no token features (token_layout)")
 
     @abstractmethod
     def video_backbone(self) -> nn.Module:

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..errors import CheckpointError
 from .adapters import ModuleAdapter, TextTower
-from .base import CLIP_MEAN, CLIP_STD, Preprocess
+from .base import CLIP_MEAN, CLIP_STD, Preprocess, TokenLayout
 from .card import ModelCard
 from .hf_config import load_config, model_type, read_processor_config
 from .importing import KeyMapper, load_into, refuse_unused
@@ -39,8 +39,34 @@ class CLIPOptions:
         return cls(**known)
 
 
+def frame_tokens(vision_model: nn.Module, video: torch.Tensor, *, post_norm: bool) -> torch.Tensor:
+    """``[B, C, T, H, W]`` -> ``[B, T, L, D]``: every frame's output tokens from an image encoder run
+    frame by frame (CLIP, X-CLIP, SigLIP vision towers). ``post_norm``: apply the tower's
+    ``post_layernorm`` to every token (CLIP's and X-CLIP's ``last_hidden_state`` are the tokens before it,
+    which their pooler applies to the CLS token only; SigLIP's are already normed)."""
+    b, c, t, h, w = video.shape
+    tokens = vision_model(pixel_values=video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)).last_hidden_state
+    if post_norm:
+        tokens = vision_model.post_layernorm(tokens)
+    return tokens.view(b, t, tokens.shape[1], -1)
+
+
+def frame_layout(vision_model: nn.Module, frames: int, size: int, *, cls: bool, pooling: str) -> TokenLayout:
+    """The layout of ``frame_tokens(...).flatten(1, 2)``: one block per frame, ``[CLS_t, patches]``."""
+    g = size // int(vision_model.config.patch_size)
+    per = g * g + (1 if cls else 0)
+    return TokenLayout(cls=tuple(i * per for i in range(frames)) if cls else (), grid=(frames, g, g),
+                       per_frame=True, pooling=pooling)
+
+
 class CLIPFrameEncoder(nn.Module):
-    """``[B, C, T, H, W]`` -> ``[B, D]``: CLIP image embeds of every frame, averaged over frames."""
+    """``[B, C, T, H, W]`` -> ``[B, D]``: CLIP image embeds of every frame, averaged over frames.
+
+    Tokens (``forward_tokens``): every frame's CLS and patch tokens after ``post_layernorm``, frame by
+    frame (``[CLS_0, patches of frame 0, CLS_1, ...]``), in the vision tower's width (before the visual
+    projection). ``encode_video`` is the mean over frames of ``visual_projection`` of the CLS tokens."""
+
+    has_cls = True          # SigLIP's vision tower has none
 
     def __init__(self, vision_model: nn.Module, visual_projection: nn.Module, dim: int,
                  normalize_frames: bool = False):
@@ -55,6 +81,15 @@ class CLIPFrameEncoder(nn.Module):
         frames = video.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
         pooled = self.vision_model(pixel_values=frames).pooler_output
         return self.visual_projection(pooled).view(b, t, -1)
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        return frame_tokens(self.vision_model, video, post_norm=self.has_cls).flatten(1, 2)
+
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        what = "visual_projection of each frame's CLS token" if self.has_cls else \
+            "each frame's attention-pooling head (vision_model.head)"
+        how = "L2-normalised, then averaged over frames" if self.normalize_frames else "averaged over frames"
+        return frame_layout(self.vision_model, frames, size, cls=self.has_cls, pooling=f"{what}, {how}")
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         emb = self.frame_embeds(video)

@@ -49,7 +49,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError, MissingPathError
 from .adapters import ModuleAdapter, TextTower
-from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
+from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess, TokenLayout
 from .card import ModelCard
 from .hf_config import load_config
 from .importing import KeyMapper, block_depth, heads_for_width, load_into, refuse_unused
@@ -192,7 +192,13 @@ class SpaceTimeTransformer(nn.Module):
         self.blocks = nn.ModuleList(SpaceTimeBlock(a) for _ in range(a.depth))
         self.norm = nn.LayerNorm(a.embed_dim, eps=a.eps)
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """CLS first, then every frame's patch tokens, frame by frame (time-major)."""
+        g = size // self.arch.patch_size
+        return TokenLayout(cls=(0,), grid=(frames, g, g), pooling="the CLS token (position 0)")
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, 1 + T*P, D]``: every token after the final norm."""
         a = self.arch
         b, c, t, h, w = video.shape
         if t > a.num_frames or h != a.img_size or w != a.img_size:
@@ -210,7 +216,10 @@ class SpaceTimeTransformer(nn.Module):
         x = torch.cat([cls, tokens.reshape(b, t * per_frame, -1) + pos], dim=1)
         for blk in self.blocks:
             x = blk(x, t, per_frame)
-        return self.norm(x)[:, 0]
+        return self.norm(x)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.forward_tokens(video)[:, 0]
 
 
 # -- format -------------------------------------------------------------------------------------------

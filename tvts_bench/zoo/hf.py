@@ -42,9 +42,9 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter, TextTower
-from .base import Preprocess
+from .base import Preprocess, TokenLayout
 from .card import ModelCard
-from .clip import CLIPAdapter, CLIPFrameEncoder, hf_tokenizer
+from .clip import CLIPAdapter, CLIPFrameEncoder, frame_layout, frame_tokens, hf_tokenizer
 from .hf_config import load_config, read_processor_config
 from .hf_config import model_type as folder_model_type
 from .importing import KeyMapper, load_into, refuse_unused
@@ -91,10 +91,18 @@ class VivitEncoder(_FixedShape):
         self.vivit = VivitModel(cfg, add_pooling_layer=False)
         self.feature_dim = int(cfg.hidden_size)
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """CLS first, then the tubelet tokens time-major (Conv3d tubelets, flattened t, h, w)."""
+        t, h, w = (int(x) for x in self.vivit.config.tubelet_size)
+        return TokenLayout(cls=(0,), grid=(frames // t, size // h, size // w), pooling="the CLS token (position 0)")
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
         c = self.vivit.config
         self._check(video, c.num_frames, c.image_size, "ViViT")
-        return self.vivit(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state[:, 0]
+        return self.vivit(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.forward_tokens(video)[:, 0]
 
 
 class XCLIPVideoEncoder(_FixedShape):
@@ -107,6 +115,16 @@ class XCLIPVideoEncoder(_FixedShape):
         self.size = int(model.config.vision_config.image_size)
         self.feature_dim = int(model.config.projection_dim)
 
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """As CLIP's: one block per frame, ``[CLS_t, patches]``, after ``post_layernorm`` (the
+        cross-frame message tokens stay inside the tower)."""
+        return frame_layout(self.vision_model, frames, size, cls=True,
+                            pooling="visual_projection of each frame's CLS token, then the mit transformer's pooler")
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        self._check(video, self.frames, self.size, "X-CLIP")
+        return frame_tokens(self.vision_model, video, post_norm=True).flatten(1, 2)
+
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         self._check(video, self.frames, self.size, "X-CLIP")
         b, c, t, h, w = video.shape
@@ -115,7 +133,10 @@ class XCLIPVideoEncoder(_FixedShape):
 
 
 class SiglipFrameEncoder(CLIPFrameEncoder):
-    """Per-frame SigLIP image features (attention-pooled, no projection), averaged over frames."""
+    """Per-frame SigLIP image features (attention-pooled, no projection), averaged over frames. Tokens:
+    each frame's patch tokens after ``post_layernorm`` (no CLS token; the head pools them)."""
+
+    has_cls = False
 
     def __init__(self, vision_model: nn.Module, dim: int, normalize_frames: bool = False):
         super().__init__(vision_model, nn.Identity(), dim, normalize_frames)

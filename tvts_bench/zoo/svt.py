@@ -34,7 +34,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter
-from .base import Preprocess
+from .base import Preprocess, TokenLayout
 from .card import ModelCard
 from .importing import KeyMapper, block_depth, heads_for_width, load_into, refuse_unused
 from .safe_load import load_weight_file
@@ -86,12 +86,22 @@ class TimeSformerEncoder(nn.Module):
         self.timesformer = TimesformerModel(cfg)
         self.feature_dim = int(cfg.hidden_size)
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """CLS first, then the patch tokens space-major: for each patch position, every frame (the
+        original's ``rearrange(x, '(b t) n m -> b (n t) m')``, which HF's embeddings reproduce)."""
+        g = size // int(self.timesformer.config.patch_size)
+        return TokenLayout(cls=(0,), grid=(frames, g, g), order="hwt", pooling="the CLS token (position 0)")
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, 1 + P*T, D]``: every token after the final norm."""
         c = self.timesformer.config
         if tuple(video.shape[2:]) != (c.num_frames, c.image_size, c.image_size):
             raise ConfigError(f"this TimeSformer takes {c.num_frames} frames of {c.image_size}x{c.image_size}, "
                               f"got {tuple(video.shape[2:])}", hint="evaluate with the model's own frames/size")
-        return self.timesformer(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state[:, 0]
+        return self.timesformer(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.forward_tokens(video)[:, 0]
 
 
 def svt_state(content: Any, key: str = "teacher") -> tuple[dict[str, torch.Tensor], str, str] | None:

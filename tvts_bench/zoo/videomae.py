@@ -44,7 +44,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter
-from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess
+from .base import IMAGENET_MEAN, IMAGENET_STD, Preprocess, TokenLayout
 from .card import ModelCard
 from .hf_config import load_config, model_type, read_processor_config
 from .importing import block_depth, KeyMapper, heads_for_width, load_into, refuse_unused
@@ -161,7 +161,15 @@ class VideoMAEEncoder(nn.Module):
         self.fc_norm = nn.LayerNorm(arch.hidden_size, eps=arch.fc_norm_eps) if arch.fc_norm else None
         self.feature_dim = arch.hidden_size
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """No CLS token: the tubelet tokens, time-major, as HF's Conv3d patch embedding flattens them."""
+        a = self.arch
+        g = size // a.patch_size
+        return TokenLayout(cls=(), grid=(frames // a.tubelet_size, g, g), pooling=self.arch.describe())
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, C, T, H, W]`` -> ``[B, N, D]``: every token after the blocks (and the final norm, in
+        checkpoints that have one; fc_norm applies after pooling, so mean-pooled ones are un-normed)."""
         a = self.arch
         if tuple(video.shape[2:]) != (a.num_frames, a.image_size, a.image_size):
             # the fixed sin-cos table covers exactly the configured tokens; say so instead of a
@@ -171,7 +179,10 @@ class VideoMAEEncoder(nn.Module):
                 f"(its fixed positions are built for that), got {tuple(video.shape[2:])}",
                 hint="evaluate with the model's own frames/size, or set num_frames / image_size in the "
                      "card's config if the checkpoint was trained with others")
-        tokens = self.videomae(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state
+        return self.videomae(pixel_values=video.permute(0, 2, 1, 3, 4)).last_hidden_state
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        tokens = self.forward_tokens(video)
         pooled = tokens[:, 0] if self.arch.pooling == "first" else tokens.mean(dim=1)
         return self.fc_norm(pooled) if self.fc_norm is not None else pooled
 

@@ -41,7 +41,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError
 from .adapters import ModuleAdapter
-from .base import Preprocess
+from .base import Preprocess, TokenLayout
 from .card import ModelCard
 from .importing import KeyMapper, block_depth, heads_for_width, load_into, refuse_unused
 from .safe_load import load_weight_file
@@ -168,7 +168,14 @@ class VJEPAEncoder(nn.Module):
         table = F.interpolate(table, scale_factor=scale, mode="trilinear")
         return table.permute(0, 2, 3, 4, 1).reshape(1, -1, a.embed_dim)
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
+    def token_layout(self, frames: int, size: int) -> TokenLayout:
+        """No CLS token: the tubelet tokens, time-major (frame, row, column), as the Conv3d gives them."""
+        a = self.arch
+        return TokenLayout(cls=(), grid=(frames // a.tubelet_size, size // a.patch_size, size // a.patch_size),
+                           pooling="mean of the final-normed tokens")
+
+    def forward_tokens(self, video: torch.Tensor) -> torch.Tensor:
+        """``[B, N, D]``: every token after the final norm."""
         a = self.arch
         _, _, t, h, w = video.shape
         if t % a.tubelet_size or h % a.patch_size or w % a.patch_size:
@@ -180,7 +187,10 @@ class VJEPAEncoder(nn.Module):
         grid = (t // a.tubelet_size, h // a.patch_size, w // a.patch_size)
         for blk in self.blocks:
             x = blk(x, grid)
-        return self.norm(x).mean(dim=1)
+        return self.norm(x)
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return self.forward_tokens(video).mean(dim=1)
 
 
 # -- format -------------------------------------------------------------------------------------------

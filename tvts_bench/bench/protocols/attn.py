@@ -126,7 +126,7 @@ def _tokens(ctx: ProtocolContext, split: str, variant: str):
     except NotImplementedError as e:
         raise TvtsBenchError(f"task {ctx.task.name}: {e}",
                              hint="the attentive probe needs an adapter with encode_tokens "
-                                  "(tvts_bench.nn.VideoViT-based models have it)") from None
+                                  "(every zoo family with tokens has it; docs/protocols.md lists their layouts)") from None
     require_finite(fs.features, f"the {split} split's {variant} tokens", [r.video_id for r in fs.records])
     return fs
 
