@@ -1,9 +1,9 @@
 """The pretraining model: the parts an objective needs, under the authors' top-level names.
 
 ``video_model`` (VideoViT, or FrameViT for the CLIP baseline), ``text_model`` (TextEncoder),
-``pred_model`` (SortModule), ``vid_proj`` / ``txt_proj`` (joint-space projections) and, for the
-VideoMAE baseline, ``decoder``. Parts an objective does not use are not built (DDP rejects parameters
-that get no gradient, and checkpoints stay small).
+``pred_model`` (SortModule, or the head of a video-ordering pretext: see ``order_heads``), ``vid_proj`` /
+``txt_proj`` (joint-space projections) and, for the VideoMAE baseline, ``decoder``. Parts an objective
+does not use are not built (DDP rejects parameters that get no gradient, and checkpoints stay small).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from torch import nn
 
 from .heads import text_projection, video_projection
 from .mae_decoder import MAEDecoder, MAEDecoderConfig
+from .order_heads import OrderHeadConfig, build_order_head
 from .sort_module import SortModule, SortModuleConfig
 from .text_encoder import TextEncoder, TextEncoderConfig
 from .video_vit import FrameViT, VideoViT, VideoViTConfig
@@ -29,9 +30,10 @@ class ModelConfig:
     sort: SortModuleConfig | None = None
     proj_dim: int | None = 256                      # None: no contrastive projections
     decoder: MAEDecoderConfig | None = None
+    order: OrderHeadConfig | None = None            # vcop | merlot | merlot-like pretext head
 
     def as_dict(self) -> dict:
-        return {
+        d = {
             "video": self.video.as_dict(),
             "encoder_kind": self.encoder_kind,
             "text": self.text.as_dict() if self.text else None,
@@ -39,6 +41,9 @@ class ModelConfig:
             "proj_dim": self.proj_dim,
             "decoder": self.decoder.as_dict() if self.decoder else None,
         }
+        if self.order is not None:          # absent otherwise: older configs stay byte-identical
+            d["order"] = self.order.as_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
@@ -49,6 +54,7 @@ class ModelConfig:
             sort=SortModuleConfig(**d["sort"]) if d.get("sort") else None,
             proj_dim=d.get("proj_dim"),
             decoder=MAEDecoderConfig(**d["decoder"]) if d.get("decoder") else None,
+            order=OrderHeadConfig(**d["order"]) if d.get("order") else None,
         )
 
 
@@ -63,7 +69,14 @@ class PretrainModel(nn.Module):
             self.text_model = TextEncoder.from_config(cfg.text)
         if cfg.sort is not None and self.text_model is not None:
             cfg.sort.text_dim = self.text_model.dim     # known only once the encoder is loaded
-        self.pred_model = SortModule(cfg.sort) if cfg.sort is not None else None
+        if cfg.order is not None and self.text_model is not None:
+            cfg.order.text_dim = self.text_model.dim
+        if cfg.sort is not None:
+            self.pred_model = SortModule(cfg.sort)
+        elif cfg.order is not None:
+            self.pred_model = build_order_head(cfg.order)
+        else:
+            self.pred_model = None
         if cfg.proj_dim and self.text_model is not None:
             self.vid_proj = video_projection(d, cfg.proj_dim)
             self.txt_proj = text_projection(self.text_model.dim, cfg.proj_dim)

@@ -11,6 +11,7 @@ import click
 
 from ..cli_options import data_root_option, home_option, world_preset_option
 from ..errors import ConfigError, TvtsBenchError
+from ..nn.order_heads import ORDER_PRETEXTS
 from .presets import OBJECTIVES, PRESETS, RUN_NAMES
 
 # `tvts-bench pretrain` with no options: the small preset (80 steps of 32 clips) on the built-in demo
@@ -23,7 +24,7 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
                      sort_video_input: str | None = None, mask_ratio: float | None = None) -> str:
     """The run folder's name: the objective, then every option given that changes what is trained."""
     name = RUN_NAMES[objective]
-    if objective in ("tvts", "sort") and not stop_grad:
+    if objective in ("tvts", "sort", "merlot", "merlot-like") and not stop_grad:
         name += "-nostopgrad"
     if objective in ("tvts", "sort") and sort_head != "kway":
         name += f"-{sort_head}"
@@ -33,9 +34,9 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
         name += f"-{sort_video_input}"
     if mask_ratio is not None and objective != "clip":
         name += f"-mask{mask_ratio:g}"
-    if mask and objective in ("tvts", "base", "sort") and mask != "frame":
+    if mask and objective in ("tvts", "base", "sort", *ORDER_PRETEXTS) and mask != "frame":
         name += f"-{mask}mask"
-    if base_loss != "sum" and objective in ("tvts", "base", "clip"):
+    if base_loss != "sum" and objective in ("tvts", "base", "clip", *ORDER_PRETEXTS):
         name += f"-{base_loss}base"
     if transcripts != "auto" and objective != "videomae":
         name += f"-{transcripts}"
@@ -51,7 +52,8 @@ def default_run_name(objective: str, stop_grad: bool, sort_head: str, mask: str 
 @click.option("--preset", type=click.Choice(list(PRESETS)), default=DEFAULT_PRESET, show_default=True,
               help="Model size: vit-b = the paper; small = 2-CPU demo; tiny = tests.")
 @click.option("--objective", type=click.Choice(list(OBJECTIVES)), default="tvts", show_default=True,
-              help="tvts = L_base + 2 L_sort; base; sort; baselines videomae and clip.")
+              help="tvts = L_base + 2 L_sort; base; sort; baselines videomae and clip; ordering pretexts "
+                   "(paper Table 1, each L_base + 2 L_order): vcop, merlot, merlot-like.")
 @click.option("--no-stop-grad", is_flag=True, help="Let L_sort update the text encoder (ablation).")
 @click.option("--sort-head", type=click.Choice(["kway", "pairwise", "factorial"]), default="kway",
               show_default=True)
@@ -134,6 +136,9 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     env = distributed.detect()
     console = Console(stderr=True, highlight=False, quiet=not env.is_main)
     p = get_preset(preset)
+    if objective in ORDER_PRETEXTS and (sort_time_code is not None or sort_video_input is not None):
+        raise ConfigError(f"--sort-time-code and --sort-video-input change the transcript sort (tvts, sort), "
+                          f"not {objective}")
     if sort_time_code is not None:
         p = dataclasses.replace(p, sort_time_code=sort_time_code)
     if sort_video_input is not None:
@@ -212,7 +217,10 @@ def pretrain(world_preset, data_root, preset, objective, no_stop_grad, sort_head
     out = Console(highlight=False)
     skipped = ", ".join(f"{v} {k}" for k, v in result.skipped.items() if v) or "none"
     val = result.final
-    parts = [f"{k} {val[k]:.3f}" for k in ("sort_acc", "con_acc", "loss", "recon") if val.get(k) is not None]
+    parts = [f"{k} {val[k]:.3f}" for k in ("sort_acc", "order_acc", "pair_acc", "con_acc", "loss", "recon")
+             if val.get(k) is not None]
+    if val.get("order_chance") is not None:
+        parts.append(f"order chance {val['order_chance']:.3f}")
     out.print(f"steps {result.steps} in {time.time() - t0:.0f} s; skipped samples: {skipped}")
     if parts:
         out.print(f"final val ({val.get('n', 0)} clips): " + ", ".join(parts))

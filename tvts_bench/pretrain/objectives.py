@@ -4,7 +4,11 @@
 - stop-gradient on/off: whether the transcript features fed to the sort module are detached;
 - sort head ``kway | pairwise | factorial``;
 - baselines: ``videomae`` (tube masking 90 %, light decoder, MSE on masked per-patch normalised pixels)
-  and ``clip`` (per-frame image ViT, mean over frames, InfoNCE against the transcripts).
+  and ``clip`` (per-frame image ViT, mean over frames, InfoNCE against the transcripts);
+- the video-ordering pretexts of the paper's Table 1, each L_base + lambda * L_order (lambda = 2, as
+  L_sort in ``tvts``): ``vcop`` (sort shuffled sub-clips from their features alone), ``merlot``
+  (pairwise order of shuffled per-slice features given the ordered transcripts) and ``merlot-like``
+  (K-way sort of shuffled sub-clips given the ordered transcripts). See docs/ordering_pretexts.md.
 
 L_base is the symmetric InfoNCE (cosine, tau = 0.05) between the masked-video CLS projection and the
 mean of the K transcript projections: by default the SUM of the video->text and text->video
@@ -28,8 +32,10 @@ from ..distributed import gather_with_grad, row_counts
 from ..errors import ConfigError
 from ..nn.mae_decoder import patchify_targets
 from ..nn.model import PretrainModel
-from ..nn.sort_module import SORT_HEADS, sort_correct, sort_loss
+from ..nn.order_heads import ORDER_PRETEXTS
+from ..nn.sort_module import SORT_HEADS, sort_correct, sort_loss, sort_targets
 from ..nn.video_vit import random_keep_indices
+from .presets import OBJECTIVES
 
 # How the two InfoNCE directions are combined: "sum" = CE(v->t) + CE(t->v) (paper eq. 3, the authors'
 # loss); "mean" = their average (an ablation; what this project used before).
@@ -56,7 +62,12 @@ class ObjectiveConfig:
 
     @property
     def uses_contrastive(self) -> bool:
-        return self.name in ("tvts", "base", "clip")
+        return self.name in ("tvts", "base", "clip", *ORDER_PRETEXTS)
+
+    @property
+    def uses_order(self) -> bool:
+        """A video-ordering pretext (vcop, merlot, merlot-like): video units are shuffled each step."""
+        return self.name in ORDER_PRETEXTS
 
 
 def _check_scale(scale: str) -> str:
@@ -69,6 +80,14 @@ def _check_scale(scale: str) -> str:
 def objective_config(name: str, *, stop_grad: bool = True, sort_head: str = "kway",
                      mask_mode: str | None = None, mask_ratio: float | None = None,
                      base_loss_scale: str = "sum") -> ObjectiveConfig:
+    if name not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {name!r}", hint=f"choose one of: {', '.join(OBJECTIVES)}")
+    if name in ORDER_PRETEXTS and sort_head != "kway":
+        raise ConfigError(f"--sort-head applies to the transcript sort (tvts, sort), not to {name}",
+                          hint="each ordering pretext has its own fixed head (docs/ordering_pretexts.md)")
+    if name == "vcop" and not stop_grad:
+        raise ConfigError("vcop's ordering term reads no transcripts: --no-stop-grad does not apply",
+                          hint="it applies to tvts, sort, merlot and merlot-like")
     if sort_head not in SORT_HEADS:
         raise ConfigError(f"unknown sort head {sort_head!r}", hint=f"choose one of: {', '.join(SORT_HEADS)}")
     _check_scale(base_loss_scale)
@@ -130,12 +149,14 @@ def _flat_texts(batch: dict[str, Any]) -> list[str]:
 
 def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveConfig, *,
                    gather: bool = True) -> dict[str, torch.Tensor]:
-    """One forward pass: ``{"loss", and the parts: l_base, l_sort, recon, sort_acc, con_acc}``.
+    """One forward pass: ``{"loss", and the parts: l_base, l_sort, recon, sort_acc, con_acc}``; the
+    ordering pretexts add ``l_order, order_acc, order_chance`` (merlot also ``pair_acc``).
 
     ``batch``: ``video [B,C,T,H,W]``, ``texts`` (B lists of K strings in fed = shuffled order),
     ``order [B,K]`` (original slot of each fed transcript), optional ``keep`` (visible token indices,
-    to fix the mask, e.g. in tests). ``gather=False``: negatives from this process only (validation
-    runs on rank 0 alone and must not enter a collective).
+    to fix the mask, e.g. in tests), optional ``perm [B,N]`` (ordering pretexts: original slot of each
+    fed video unit; drawn from the global torch RNG when absent). ``gather=False``: negatives from this
+    process only (validation runs on rank 0 alone and must not enter a collective).
 
     Under DDP every returned loss is this rank's share of the global-batch loss (per-rank means are
     weighted by ``W * B_rank / N``; 1 when the ranks hold equal batches): the mean over ranks, which is
@@ -175,7 +196,7 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
 
     tf = model.text_model(_flat_texts(batch)).view(b, -1, model.text_dim)    # [B, K, Dt]
     loss = video.new_zeros((), dtype=torch.float32)
-    if obj.name in ("tvts", "base"):
+    if obj.name in ("tvts", "base", *ORDER_PRETEXTS):
         v = model.vid_proj(tokens[:, 0])
         t = model.txt_proj(tf).mean(dim=1)
         l_base, acc = infonce(v, t, obj.tau, gather=gather, scale=obj.base_loss_scale, counts=counts)
@@ -191,8 +212,93 @@ def compute_losses(model: PretrainModel, batch: dict[str, Any], obj: ObjectiveCo
         loss = loss + (obj.lam if obj.name == "tvts" else 1.0) * l_sort
         out.update(l_sort=l_sort.detach(),
                    sort_acc=sort_correct(logits.detach(), order, obj.sort_head).float().mean())
+    if obj.name in ORDER_PRETEXTS:
+        perm = batch.get("perm")
+        if perm is None:
+            perm = draw_order(b, model.pred_model.cfg.units)
+        l_order, parts = order_pretext(model, video, keep, tf, batch["order"].to(video.device),
+                                       perm.to(video.device), obj)
+        l_order = l_order * share
+        loss = loss + obj.lam * l_order
+        out.update(l_order=l_order.detach(), **parts)
     out["loss"] = loss
     return out
+
+
+# -- the video-ordering pretexts (paper Table 1) ----------------------------------------------------
+def draw_order(b: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``[B, N]`` uniform random permutations (on CPU): ``perm[b, i]`` = original slot of fed unit i."""
+    return torch.rand(b, n, generator=generator).argsort(dim=1)
+
+
+def encode_subclips(vm: nn.Module, video: torch.Tensor, keep: torch.Tensor | None, n: int) -> torch.Tensor:
+    """Cut ``video [B,C,T,H,W]`` into N equal sub-clips along time and encode each ALONE: ``[B, N, D]``,
+    the pooled (CLS) feature of each sub-clip, in the original order.
+
+    Each sub-clip is an input of its own (its own CLS, its own attention, the encoder's temporal
+    embedding resampled to the sub-clip's length, identical for every sub-clip), so a feature carries
+    no trace of the sub-clip's place in the clip. ``keep``: the clip's visible tokens (the same count in
+    every time slice, as ``random_keep_indices`` draws them); each sub-clip keeps its slices' visible
+    tokens, so the pretext sees the masked video, as L_base does.
+    """
+    b, c, t, h, w = video.shape
+    pt, ph, pw = vm.cfg.patch_size
+    slices, s = t // pt, (h // ph) * (w // pw)
+    if slices % n:
+        raise ValueError(f"{slices} time slices cannot be cut into {n} equal sub-clips")
+    per = slices // n                                                     # time slices per sub-clip
+    sub = video.reshape(b, c, n, t // n, h, w).transpose(1, 2).reshape(b * n, c, t // n, h, w)
+    sub_keep = None
+    if keep is not None:
+        if keep.shape[1] % slices:
+            raise ValueError("the mask must keep the same number of tokens in every time slice")
+        offsets = (torch.arange(n, device=keep.device) * per * s).view(1, n, 1)
+        sub_keep = keep.reshape(b, n, -1) - offsets
+        if bool(((sub_keep < 0) | (sub_keep >= per * s)).any()):
+            raise ValueError("the mask must keep the same number of tokens in every time slice")
+        sub_keep = sub_keep.reshape(b * n, -1)
+    return vm.pool(vm.forward_features(sub, sub_keep)).view(b, n, -1)
+
+
+def shuffle_units(units: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """``units [B, N, D]`` in original order -> fed order: ``fed[b, i] = units[b, perm[b, i]]``."""
+    return units.gather(1, perm.unsqueeze(-1).expand(-1, -1, units.shape[-1]))
+
+
+def ordered_transcripts(feats: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """Transcript features in fed (shuffled) order -> true order: ``out[b, order[b, i]] = feats[b, i]``."""
+    inverse = order.argsort(dim=1)
+    return feats.gather(1, inverse.unsqueeze(-1).expand(-1, -1, feats.shape[-1]))
+
+
+def order_pretext(model: PretrainModel, video: torch.Tensor, keep: torch.Tensor | None,
+                  text_feats: torch.Tensor, order: torch.Tensor, perm: torch.Tensor,
+                  obj: ObjectiveConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """L_order (unweighted, per-rank mean) and its metrics for the ``vcop``, ``merlot``, ``merlot-like``
+    objectives.
+
+    The N video units (``model.pred_model.cfg.units`` sub-clips) are encoded one by one, shuffled by
+    ``perm`` and ordered by the head; ``text_feats [B, K, Dt]`` are the transcripts in fed order with
+    ``order`` their original slots (put back in true order for the MERLOT variants; detached when
+    ``obj.stop_grad``). Gradient reaches the video encoder and the head; the text encoder only without
+    stop-gradient (MERLOT variants). Metrics: ``order_acc`` (whole order right), ``order_chance``
+    (1/N!), and for merlot ``pair_acc`` (pairs right, chance 1/2).
+    """
+    head = model.pred_model
+    cfg = head.cfg
+    kind = cfg.head_kind
+    units = encode_subclips(model.video_model, video, keep, cfg.units)
+    fed = shuffle_units(units, perm)
+    texts = None
+    if obj.name != "vcop":
+        texts = ordered_transcripts(text_feats.detach() if obj.stop_grad else text_feats, order)
+    logits = head(fed, texts)
+    loss = sort_loss(logits, perm, kind)
+    parts = {"order_acc": sort_correct(logits.detach(), perm, kind).float().mean(),
+             "order_chance": torch.tensor(cfg.chance, device=video.device)}
+    if kind == "pairwise":
+        parts["pair_acc"] = ((logits.detach() > 0).float() == sort_targets(perm, kind)).float().mean()
+    return loss, parts
 
 
 def token_time_index(keep: torch.Tensor | None, grid: tuple[int, int, int], b: int,

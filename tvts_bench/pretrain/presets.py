@@ -16,13 +16,16 @@ from ..data.preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocess
 from ..errors import ConfigError
 from ..nn.mae_decoder import MAEDecoderConfig
 from ..nn.model import ModelConfig
+from ..nn.order_heads import ORDER_PRETEXTS, OrderHeadConfig, order_units
 from ..nn.sort_module import SortModuleConfig
 from ..nn.text_encoder import TextEncoderConfig
 from ..nn.video_vit import VideoViTConfig
 
-OBJECTIVES = ("tvts", "base", "sort", "videomae", "clip")
-# Default run name per objective (the zoo's cards read runs/<name>).
-RUN_NAMES = {"tvts": "tvts", "base": "tvts-base", "sort": "tvts-sort", "videomae": "videomae", "clip": "clip"}
+OBJECTIVES = ("tvts", "base", "sort", "videomae", "clip", *ORDER_PRETEXTS)
+# Default run name per objective (the zoo's cards read runs/<name>). The ordering pretexts of the
+# paper's Table 1 are L_base + a video-ordering term: named like the other L_base ablations.
+RUN_NAMES = {"tvts": "tvts", "base": "tvts-base", "sort": "tvts-sort", "videomae": "videomae", "clip": "clip",
+             "vcop": "tvts-vcop", "merlot": "tvts-merlot", "merlot-like": "tvts-merlot-like"}
 
 
 @dataclass
@@ -115,5 +118,15 @@ def model_config(preset: Preset, objective: str, *, sort_head: str = "kway", tex
         sort = SortModuleConfig(dim=d, text_dim=d, num_heads=preset.sort_heads, depth=preset.sort_depth,
                                 num_texts=num_texts, head=sort_head, ln_eps=video.ln_eps,
                                 time_code=preset.sort_time_code, video_input=preset.sort_video_input)
-    proj = preset.proj_dim if objective in ("tvts", "base") else None
-    return ModelConfig(video=video, encoder_kind="video", text=text, sort=sort, proj_dim=proj)
+    order = None
+    if objective in ORDER_PRETEXTS:
+        slices = video.grid[0]
+        units = order_units(slices, num_texts, objective)
+        if units < 2:
+            raise ConfigError(f"objective {objective} needs at least 2 time slices to shuffle; preset "
+                              f"{preset.name} has {slices}",
+                              hint="use a preset with more frames (small: 8 frames = 4 time slices)")
+        order = OrderHeadConfig(pretext=objective, units=units, dim=d, text_dim=d, num_texts=num_texts,
+                                num_heads=preset.sort_heads, depth=preset.sort_depth, ln_eps=video.ln_eps)
+    proj = preset.proj_dim if objective in ("tvts", "base", *ORDER_PRETEXTS) else None
+    return ModelConfig(video=video, encoder_kind="video", text=text, sort=sort, proj_dim=proj, order=order)

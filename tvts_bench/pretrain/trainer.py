@@ -29,10 +29,13 @@ from ..nn.precision import autocast_for
 from ..runtime import seed_everything
 from .checkpoint import capture_rng, latest_checkpoint, load_trainer_state, restore_rng, save_checkpoint
 from .dataset import PretrainDataset, collate, describe_transcripts, transcript_summary
-from .objectives import ObjectiveConfig, ObjectiveModule, compute_losses
+from .objectives import ObjectiveConfig, ObjectiveModule, compute_losses, draw_order
 from .presets import Preset, model_config
 
 SCHEDULES = ("step", "cosine", "constant")
+# Logged only by the video-ordering pretexts (vcop, merlot, merlot-like): their loss, the share of
+# samples whose whole order is right and its chance (1/N!), and for merlot the share of pairs right.
+ORDER_KEYS = ("l_order", "order_acc", "order_chance", "pair_acc")
 NO_DECAY_NAMES = ("cls_token", "pos_embed", "temporal_embed", "type_embed", "mask_token")
 
 
@@ -348,6 +351,8 @@ class Trainer:
 
                 batch["keep"] = random_keep_indices(b, vcfg.grid, obj.mask_ratio, obj.mask_mode,
                                                     generator=gen).to(self.cfg.device)
+            if obj.uses_order:                  # the same shuffles at every validation
+                batch["perm"] = draw_order(b, self.model.pred_model.cfg.units, gen).to(self.cfg.device)
             with autocast_for(self.cfg.device):
                 out = compute_losses(self.model, batch, obj, gather=False)
             for k, v in out.items():
@@ -442,6 +447,15 @@ class Trainer:
                 else:
                     message = (f"note: the sorting pretext task is not yet clearly above chance (val sort "
                                f"accuracy {shown}, chance {chance:.3f}); it needs longer training (--steps)")
+        if status == "finished" and cfg.objective.uses_order and final.get("order_acc") is not None:
+            chance = float(final.get("order_chance", 0.0))
+            n_val = int(final.get("n", 0))
+            # twice chance is out of reach when chance is 1/2 (2 units): then 3 standard errors alone
+            above = sort_converged(final["order_acc"], n_val, chance) if chance < 0.5 else (
+                n_val > 0 and final["order_acc"] > chance + 3 * math.sqrt(chance * (1 - chance) / n_val))
+            if not above:
+                message = (f"note: the {cfg.objective.name} ordering task is not yet clearly above chance (val "
+                           f"order accuracy {final['order_acc']:.3f}, chance {chance:.3f})")
         result = TrainResult(run_dir=cfg.run_dir, checkpoint=self.last_ckpt, steps=self.step, status=status,
                              message=message, final=final, seconds=time.time() - t_start,
                              skipped=dict(self.skipped))
@@ -457,13 +471,18 @@ class Trainer:
         cfg = self.cfg
         batch = self._to_device(batch)
         obj = cfg.objective
-        if obj.mask_ratio > 0 and obj.name != "clip":
-            # Masks from (seed, step, rank) alone: the same on a resumed run, different on each rank.
+        masked = obj.mask_ratio > 0 and obj.name != "clip"
+        if masked or obj.uses_order:
+            # Masks (and the ordering pretexts' shuffles, drawn after them) from (seed, step, rank) alone:
+            # the same on a resumed run, different on each rank.
             from ..nn.video_vit import random_keep_indices
 
             gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.step * 4099 + self.env.rank)
-            batch["keep"] = random_keep_indices(batch["size"], self.model.video_model.cfg.grid,
-                                                obj.mask_ratio, obj.mask_mode, generator=gen).to(cfg.device)
+            if masked:
+                batch["keep"] = random_keep_indices(batch["size"], self.model.video_model.cfg.grid,
+                                                    obj.mask_ratio, obj.mask_mode, generator=gen).to(cfg.device)
+            if obj.uses_order:
+                batch["perm"] = draw_order(batch["size"], self.model.pred_model.cfg.units, gen).to(cfg.device)
         with autocast_for(self.cfg.device):
             out = self.module(batch)
         if self.step_hook is not None:
@@ -507,6 +526,9 @@ class Trainer:
         entry: dict[str, Any] = {"step": self.step, "epoch": self.epoch}
         for k in ("loss", "l_base", "l_sort", "recon", "sort_acc", "con_acc", "lr", "grad_norm"):
             entry[k] = _mean(window.get(k, []))
+        for k in ORDER_KEYS:                    # ordering pretexts only: other runs' lines stay as they were
+            if k in window:
+                entry[k] = _mean(window[k])
         entry = {**entry, **{k: v for k, v in distributed.all_reduce_mean(
             {k: v for k, v in entry.items() if isinstance(v, float)}).items()}}
         entry["clips_per_s"] = round(clips / seconds, 2) if seconds > 0 else None
@@ -520,7 +542,7 @@ class Trainer:
                 entry = {"step": self.step, "split": "val", "loss": val.get("loss"),
                          "sort_acc": val.get("sort_acc"), "con_acc": val.get("con_acc"),
                          "l_base": val.get("l_base"), "l_sort": val.get("l_sort"), "recon": val.get("recon"),
-                         "n": val["n"]}
+                         **{k: val[k] for k in ORDER_KEYS if k in val}, "n": val["n"]}
                 self.metrics.write(entry)
                 self._say("  val " + self._fmt(entry))
         distributed.barrier()
@@ -528,8 +550,8 @@ class Trainer:
     @staticmethod
     def _fmt(e: dict[str, Any]) -> str:
         parts = []
-        for k, label in (("loss", "loss"), ("sort_acc", "sort"), ("con_acc", "con"), ("recon", "recon"),
-                         ("clips_per_s", "clips/s")):
+        for k, label in (("loss", "loss"), ("sort_acc", "sort"), ("order_acc", "order"), ("con_acc", "con"),
+                         ("recon", "recon"), ("clips_per_s", "clips/s")):
             if e.get(k) is not None:
                 parts.append(f"{label} {e[k]:.3f}" if k != "clips_per_s" else f"{label} {e[k]:.1f}")
         return "  ".join(parts)

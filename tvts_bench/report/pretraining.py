@@ -18,10 +18,12 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 # (metric key, label) per panel; train and validation of each are drawn, validation dashed
-LOSSES = (("l_sort", "sort loss"), ("l_base", "contrastive loss"), ("recon", "reconstruction loss"))
-ACCURACIES = (("sort_acc", "sort accuracy"), ("con_acc", "contrastive accuracy"))
-COLOURS = {"l_sort": "#c0392b", "l_base": "#2e6da4", "recon": "#7a5195", "sort_acc": "#c0392b",
-           "con_acc": "#2e6da4"}
+# (l_order / order_acc: the video-ordering pretexts vcop, merlot, merlot-like)
+LOSSES = (("l_sort", "sort loss"), ("l_order", "ordering loss"), ("l_base", "contrastive loss"),
+          ("recon", "reconstruction loss"))
+ACCURACIES = (("sort_acc", "sort accuracy"), ("order_acc", "ordering accuracy"), ("con_acc", "contrastive accuracy"))
+COLOURS = {"l_sort": "#c0392b", "l_order": "#d68910", "l_base": "#2e6da4", "recon": "#7a5195",
+           "sort_acc": "#c0392b", "order_acc": "#d68910", "con_acc": "#2e6da4"}
 MAX_METRICS_BYTES = 64 * 1024 * 1024      # a run logging every step for a million steps stays under this
 K_TRANSCRIPTS = 4
 
