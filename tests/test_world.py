@@ -428,6 +428,23 @@ def test_each_classification_clip_carries_the_cues_of_exactly_its_class(dataset:
                                             [e.kind for e in scene.events])
 
 
+@pytest.mark.parametrize("table", [UCF_CLASSES, HMDB_CLASSES], ids=["ucf101", "hmdb51"])
+def test_ucf_and_hmdb_classes_are_motion_classes_whose_appearance_is_random(table) -> None:
+    from tvts_bench.world.classes import cue_clip
+
+    # Each class is one reserved event kind and nothing else (random features read a reserved background
+    # or texture: world version 2's appearance classes gave them 45 % against 10 % chance).
+    assert all(c.action and c.background is None and c.texture is None and c.shape is None for c in table)
+    assert len({c.action for c in table}) == len(table)
+    backgrounds: dict[str, set[str]] = {}
+    for c, cls in enumerate(table):
+        for s in range(10):
+            scene = cue_clip(np.random.default_rng(1000 * c + s), cls, table, 3.0, 8, 64)
+            assert len(scene.objects) == 2  # the object count says nothing either
+            backgrounds.setdefault(cls.name, set()).add(scene.background)
+    assert all(len(b) >= 3 for b in backgrounds.values()), backgrounds
+
+
 def test_a_covered_object_is_hidden_at_the_end_of_a_cover_clip() -> None:
     from dataclasses import replace
 

@@ -26,7 +26,7 @@ from .presets import PRESETS, WorldPreset, named_preset
 if TYPE_CHECKING:  # the planner pulls in numpy; a run that only checks is_complete() does not need it
     from .plan import DatasetPlan, VideoJob
 
-WORLD_VERSION = 2  # 2: SSV2 classes are event orders, K400 classes object shapes, temporary events
+WORLD_VERSION = 3  # 2: SSV2 event orders, K400 shapes; 3: UCF101 / HMDB51 motion classes only
 WORLD_FILE = "world.json"
 
 __all__ = ["PRESETS", "WORLD_VERSION", "WorldPreset", "generate", "is_complete", "plan_world", "read_world_info"]

@@ -5,9 +5,10 @@
   random, so appearance says nothing about the class, and neither does any single frame.
 - K400: classes are object shapes, on any background, in any colours; motion is incidental (random
   events). Recognising the class means recognising the objects, not the scene's colour statistics.
-- UCF101 / HMDB51: a mix of motion classes (a reserved event kind) and appearance classes (a
-  reserved background or texture). Clips of the other classes never use a reserved cue, so each clip
-  has exactly one class.
+- UCF101 / HMDB51: motion classes only: each class is one reserved event kind, done by one of two
+  objects whose shapes, colours, sizes and textures are random, on a random background, so appearance
+  says nothing about the class (world version 2 also had appearance classes, a reserved background or
+  texture, which random features read: 45 % with 10 % chance). Each clip has exactly one class.
 """
 
 from __future__ import annotations
@@ -82,33 +83,37 @@ K400_CLASSES: tuple[CueClass, ...] = tuple(
         ("ring", "rings"), ("cross", "crosses"), ("diamond", "diamonds"), ("hexagon", "hexagons"),
         ("heart", "hearts"), ("crescent", "crescents")))
 
+# Motion classes only (world version 3; measurements in docs/calibration.md): on the demo world the
+# random-init encoder's linear probe scores 7.5 % on UCF-101 and 11.2 % on HMDB-51 (chance 10 %), the
+# 3D CNN trained from scratch 56.2 % and 22.9 %.
 UCF_CLASSES: tuple[CueClass, ...] = (
     CueClass("ShapeBouncing", action="bounce"),
     CueClass("ShapeFalling", action="fall"),
     CueClass("ShapeSpinning", action="turn"),
-    CueClass("NightSky", background="night"),
     CueClass("ShapeInflating", action="grow"),
-    CueClass("BrickWall", background="bricks"),
-    CueClass("CheckeredFlag", texture="checkered"),
     CueClass("PushingShapes", action="push"),
-    CueClass("SnowField", background="snow"),
-    CueClass("StripedBlocks", texture="striped", shape="square"),
+    CueClass("ShapeShrinking", action="shrink"),
+    CueClass("StackingShapes", action="stack"),
+    CueClass("ShapeSliding", action="move"),
+    CueClass("ShapeVanishing", action="vanish"),
+    CueClass("ShapeAppearing", action="appear"),
 )
 
 HMDB_CLASSES: tuple[CueClass, ...] = (
     CueClass("fall_floor", action="fall"),
     CueClass("jump", action="bounce"),
     CueClass("climb", action="stack"),
-    CueClass("swim", background="water"),
+    CueClass("wave", action="nudge"),
     CueClass("turn", action="turn"),
     CueClass("push", action="push"),
     CueClass("hide", action="cover"),
-    CueClass("stargaze", background="night"),
-    CueClass("sandbox", background="sand"),
-    CueClass("polka", texture="dotted"),
+    CueClass("run", action="move"),
+    CueClass("smile", action="blink"),
+    CueClass("stand", action="grow"),
 )
 
-# Incidental motion for appearance classes: kinds no motion class of the same dataset uses.
+# Incidental motion for a class without a reserved action (an appearance class; the built-in tables have
+# none since world version 3): kinds no motion class of the same dataset uses.
 NEUTRAL_ACTIONS = ("move_left", "move_right", "move_up", "move_down", "shrink", "grow", "turn", "bounce",
                    "fall", "push", "stack", "cover", "appear", "vanish")
 
@@ -138,7 +143,9 @@ def _stage(rng: np.random.Generator, action: str, objs: list[ObjectSpec]) -> lis
         o[0] = _at(o[0], rng.uniform(0.2, 0.8), rng.uniform(0.12, 0.3))
     elif action == "bounce":
         o[0] = _at(o[0], rng.uniform(0.2, 0.8), FLOOR - r0 - rng.uniform(0.0, 0.1))
-    elif action in ("grow", "shrink", "turn", "appear", "vanish", "turn+move", "move+turn"):
+    elif action == "nudge":
+        o[0] = _at(o[0], rng.uniform(0.4, 0.6), rng.uniform(0.35, 0.7))
+    elif action in ("blink", "grow", "shrink", "turn", "appear", "vanish", "turn+move", "move+turn"):
         o[0] = _at(o[0], rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.65))
         if action == "appear":
             o[0] = replace(o[0], visible=False)
@@ -195,6 +202,13 @@ def _perform(rng: np.random.Generator, b: SceneBuilder, action: str, t0: float, 
     elif action.startswith("move_"):
         direction = action[5:]
         b.move(0, direction, t0, t1, float(rng.uniform(0.3, 0.5)))
+    elif action == "nudge":
+        dirs = [d for d in ("left", "right") if b.move_room(0, d) >= 0.18]
+        direction = dirs[int(rng.integers(len(dirs)))] if dirs else max(("left", "right"),
+                                                                        key=lambda d: b.move_room(0, d))
+        b.nudge(0, direction, t0, t1)
+    elif action == "blink":
+        b.blink(0, t0, t1)
     elif action == "grow":
         b.resize(0, 1.6, t0, t1)
     elif action == "shrink":
@@ -278,7 +292,10 @@ def ssv2_clip(rng: np.random.Generator, cls: Ssv2Class, duration: float, fps: in
 
 def cue_clip(rng: np.random.Generator, cls: CueClass, all_classes: tuple[CueClass, ...], duration: float,
              fps: int, size: int) -> Scene:
-    """A clip of a K400 / UCF101 / HMDB51 class: its cues, and none of the other classes' reserved cues."""
+    """A clip of a UCF101 / HMDB51 class: its cues, and none of the other classes' reserved cues.
+
+    Every clip has two objects (the actor, 0, and a bystander or the other object of a relational
+    action), so the number of objects says nothing about the class either."""
     reserved_actions = {c.action for c in all_classes if c.action}
     reserved_bgs = {c.background for c in all_classes if c.background and c.shape is None}
     reserved_tex = {c.texture for c in all_classes if c.texture}
@@ -288,12 +305,19 @@ def cue_clip(rng: np.random.Generator, cls: CueClass, all_classes: tuple[CueClas
     if action is None:
         pool = [a for a in NEUTRAL_ACTIONS if a.split("_")[0] not in reserved_actions and a not in reserved_actions]
         action = pool[int(rng.integers(len(pool)))]
-    n = 2 if action in _TWO_OBJECT_ACTIONS else int(rng.integers(1, 3))
+    elif action == "move":  # a move class: sideways, either way
+        action = "move_left" if rng.random() < 0.5 else "move_right"
+    n = 2
     if cls.shape:
         shapes: tuple[str, ...] = (cls.shape,)
     else:
         shapes = NON_ROUND if action in _NEEDS_NON_ROUND else vocab.SHAPES
-    objs = _stage(rng, action, sample_objects(rng, n, shapes=shapes, textures=textures))
+    # Medium and big objects: a small one's motion is a few pixels at the 64-pixel frames models read.
+    objs = sample_objects(rng, n, shapes=shapes, sizes=("medium", "big"), textures=textures)
+    if action in _NEEDS_NON_ROUND:
+        # The bystander's shape is drawn from every shape (only the actor must show its rotation).
+        objs[1] = replace(objs[1], shape=str(vocab.SHAPES[int(rng.integers(len(vocab.SHAPES)))]))
+    objs = _stage(rng, action, objs)
     b = new_builder(rng, objs, duration, fps, size, backgrounds=bgs)
     t0, t1 = _window(rng, duration)
     _perform(rng, b, action, t0, t1)

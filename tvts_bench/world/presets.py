@@ -78,7 +78,7 @@ PRESETS: dict[str, WorldPreset] = {
         ssv2_classes=6, ssv2_train_per_class=64, ssv2_val_per_class=16,
         k400_classes=10, k400_train_per_class=48, k400_val_per_class=8,
         ucf_classes=10, ucf_groups=6, ucf_clips_per_group=4,
-        hmdb_classes=10, hmdb_clips_per_class=24,
+        hmdb_classes=10, hmdb_clips_per_class=48,
         msrvtt_train=150, msrvtt_test=50, msrvtt_captions=10,
         didemo_train=80, didemo_val=20, didemo_test=20, didemo_chunks=(5, 6),
         msvd_train=100, msvd_val=10, msvd_test=40, msvd_captions=8,
