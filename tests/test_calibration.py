@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tvts_bench.calibration.run import Budget, CalibrationOptions, calibrate
+from tvts_bench.calibration.run import Budget, CalibrationOptions, RetrievalBudget, calibrate
 from tvts_bench.calibration.truth import TruthFeatures, scene_tokens
 
 
@@ -58,7 +58,8 @@ def test_calibration_writes_reference_rows_and_resumes(bench_home: Path) -> None
     from tvts_bench.report.aggregate import load_results
 
     opts = CalibrationOptions(datasets=("ssv2", "msrvtt"), rows=("chance", "perception", "pixel"),
-                              world_preset="tiny", budget=Budget(epochs=1, warmup_epochs=0))
+                              world_preset="tiny", budget=Budget(epochs=1, warmup_epochs=0),
+                              retrieval_budget=TINY_RETRIEVAL)
     table = calibrate(opts)
     rows = {(r["task"], r["row"]): r for r in table}
     # chance: 4 balanced classes -> 25 % top-1; v2v with 2 videos per class among 8: R@1 = 1/7
@@ -67,7 +68,6 @@ def test_calibration_writes_reference_rows_and_resumes(bench_home: Path) -> None
     assert rows[("ssv2-v2v", "chance")]["value"] == pytest.approx(100 / 7)
     assert rows[("msrvtt-ret", "chance")]["value"] == pytest.approx(100 / 6)
     assert rows[("ssv2-linear", "perception ceiling")]["value"] >= 75.0
-    assert ("msrvtt-ret", "pixel ceiling") not in rows           # text-video sets: no pixel rows yet
     # the scene-truth probe retrieves (nearly) every caption's video; chance is 1 in 6
     assert rows[("msrvtt-ret", "perception ceiling")]["value"] >= 80.0
     for r in table:
@@ -75,6 +75,7 @@ def test_calibration_writes_reference_rows_and_resumes(bench_home: Path) -> None
         assert record.model.family == "reference" and record.model.card["role"] in ("floor", "ceiling")
     pixel = read_result(rows[("ssv2-v2v", "pixel ceiling")]["path"])
     assert pixel.provenance.extra["calibration"]["how"].startswith("v2v on the fine-tuned features")
+    _check_text_video_pixel_rows(rows, "pixel ceiling", "the model (scratch)")
     loaded, _ = load_results(bench_home / "results")               # the leaderboard reads them ...
     assert {r.record.model.name for r in loaded} >= {"chance", "perception ceiling", "pixel ceiling"}
     # ... but not the fine-tuning runs behind them (a dot-folder), which a second calibration reuses
@@ -85,6 +86,23 @@ def test_calibration_writes_reference_rows_and_resumes(bench_home: Path) -> None
     again = calibrate(opts)
     assert {p: p.stat().st_mtime_ns for p in runs + rows_written} == stamps   # nothing recomputed or rewritten
     assert [(r["task"], r["row"], r["value"]) for r in again] == [(r["task"], r["row"], r["value"]) for r in table]
+
+
+TINY_RETRIEVAL = RetrievalBudget(epochs=1, warmup_epochs=0, batch_size=8)   # one step on 8 videos
+
+
+def _check_text_video_pixel_rows(rows: dict, label: str, architecture: str) -> None:
+    """One ret-ft run from random init fills both text-video columns with the same metrics."""
+    from tvts_bench.bench.results import read_result
+
+    ret, ret_ft = (read_result(rows[(task, label)]["path"]) for task in ("msrvtt-ret", "msrvtt-ret-ft"))
+    assert ret.metrics == ret_ft.metrics and "t2v_R@1" in ret.metrics and "v2t_MedR" in ret.metrics
+    assert ret.model.card["role"] == "ceiling" and ret.task.protocol == "ret"
+    extra = ret.provenance.extra["calibration"]
+    assert extra["architecture"] == architecture and extra["budget"] == TINY_RETRIEVAL.__dict__
+    run = read_result(extra["from"])
+    assert run.task.name == "msrvtt-ret-ft" and run.task.card["params"]["epochs"] == 1
+    assert run.metrics["t2v_R@1"].value == ret.metrics["t2v_R@1"].value
 
 
 def test_order_variants_of_fine_tuning(tmp_path: Path) -> None:
@@ -116,13 +134,23 @@ def test_frame_average_backbone_ignores_frame_order() -> None:
 def test_cnn_pixel_ceiling_rows_on_the_tiny_world(bench_home: Path) -> None:
     from tvts_bench.bench.results import read_result
 
-    opts = CalibrationOptions(datasets=("ssv2",), rows=("pixel-cnn", "order-shuffled-cnn"), world_preset="tiny",
-                              budget=Budget(epochs=1, warmup_epochs=0))
+    from tvts_bench.calibration.run import cnn3d_adapter
+
+    opts = CalibrationOptions(datasets=("ssv2", "msrvtt"), rows=("pixel-cnn", "order-shuffled-cnn"),
+                              world_preset="tiny", budget=Budget(epochs=1, warmup_epochs=0),
+                              retrieval_budget=TINY_RETRIEVAL)
     table = calibrate(opts)
+    rows = {(r["task"], r["row"]): r for r in table}
     assert {r["row"] for r in table} == {"pixel ceiling (3D CNN)", "order ceiling (shuffled, 3D CNN)"}
-    record = read_result(next(r["path"] for r in table if r["task"] == "ssv2-ft"))
+    record = read_result(rows[("ssv2-ft", "pixel ceiling (3D CNN)")]["path"])
     assert record.provenance.extra["calibration"]["architecture"] == "cnn3d"
     assert record.model.card["role"] in ("ceiling", "diagnostic")
+    # text-video: the 3D CNN as the video tower of ret-ft; no shuffled variant there
+    assert {task for task, row in rows if task.startswith("msrvtt")} == {"msrvtt-ret", "msrvtt-ret-ft"}
+    assert ("msrvtt-ret", "order ceiling (shuffled, 3D CNN)") not in rows
+    _check_text_video_pixel_rows(rows, "pixel ceiling (3D CNN)", "cnn3d")
+    # the same seeded weights on every call, so its runs are found again (and resume)
+    assert cnn3d_adapter(0).weights_hash() == cnn3d_adapter(0).weights_hash() != cnn3d_adapter(1).weights_hash()
 
 
 def test_cnn3d_keeps_time_and_its_feature_size() -> None:
