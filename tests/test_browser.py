@@ -124,12 +124,9 @@ def test_sort_details_screenshot_and_no_errors(browser_page, tmp_path):
     assert events["requests"][0] == out.as_uri()
 
 
-def test_study_report_in_chromium(tmp_path):
+def test_study_report_in_chromium(browser_page, tmp_path):
     """The study page (same CSP and escaping as the leaderboard) renders with no errors, no requests, and a
-    hostile string shown as text."""
-    if not CHROMIUM.exists():
-        pytest.skip("headless Chromium not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    hostile string shown as text. Runs in the module's browser (one Playwright instance per process)."""
     from test_study import _outcomes, _write
     from tvts_bench.study.analysis import analyse
     from tvts_bench.study.design import TABLES
@@ -142,21 +139,18 @@ def test_study_report_in_chromium(tmp_path):
     result.warnings.append(SCRIPT)
     out = write_report(result, tmp_path / "study.html")[0]
     events: dict[str, list] = {"pageerror": [], "requests": [], "dialogs": []}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda e: events["pageerror"].append(str(e)))
-            page.on("request", lambda r: events["requests"].append(r.url))
-            page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
-            page.goto(out.as_uri())
-            page.wait_for_load_state("load")
-            assert page.locator("section#table-2 h2").inner_text().startswith("Table 2")
-            assert page.locator("span.verdict.reproduced").count() >= 1
-            assert page.get_by_text(SCRIPT, exact=True).count() == 1
-            assert page.locator("svg.effects circle").count() >= 1
-        finally:
-            browser.close()
+    page = browser_page[0].context.browser.new_page()
+    try:
+        page.on("pageerror", lambda e: events["pageerror"].append(str(e)))
+        page.on("request", lambda r: events["requests"].append(r.url))
+        page.on("dialog", lambda d: (events["dialogs"].append(d.message), d.dismiss()))
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        assert page.locator("section#table-2 h2").inner_text().startswith("Table 2")
+        assert page.locator("span.verdict.reproduced").count() >= 1
+        assert page.get_by_text(SCRIPT, exact=True).count() == 1
+        assert page.locator("svg.effects circle").count() >= 1
+    finally:
+        page.close()
     assert events["pageerror"] == [] and events["dialogs"] == []
     assert events["requests"] == [out.as_uri()]
-
