@@ -34,7 +34,8 @@ holding only their ``base/base_model.py``), stub modules for missing optional de
 ``utils/util.py`` (psutil, msgpack, humanize: unused by the step), and when ``einops`` is not installed
 a small ``rearrange`` with einops' semantics (reshape + permute, what einops itself does).
 Their optimizer is ``transformers.AdamW``; when the installed transformers no longer has it (it was
-deprecated, then removed) their side uses ``torch.optim.AdamW`` with their settings, as ours does.
+deprecated, then removed) their side uses ``torch.optim.AdamW`` with their settings (the default,
+for-loop implementation, as their code would get); ours is ``nn.optim.adamw``, the fused kernel.
 Their sort module requires text dim == video dim; for ``small`` (384-d text, 192-d video) their
 ``SortTransformer`` gets the same ``Linear(384, 192)`` in front of its text input that ours has
 (``SortModule.text_in``).

@@ -101,13 +101,14 @@ def finetune_step_fn(adapter, num_classes: int, kind: str):
 
         return encode
     from tvts_bench.bench.protocols.finetune import Classifier
+    from tvts_bench.nn.optim import adamw
 
     model = Classifier(copy.deepcopy(adapter.video_backbone()), adapter.feature_dim, num_classes,
                        head_only=False).train()
     params = [p for p in model.parameters() if p.requires_grad]
     print(f"multi-epoch step: fine-tuning {sum(p.numel() for p in params) / 1e6:.2f} M trainable parameters "
           f"({num_classes} classes)")
-    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05)
+    opt = adamw(params, lr=1e-4, weight_decay=0.05)
 
     def train(video, labels) -> None:
         loss = torch.nn.functional.cross_entropy(model(video), labels.clamp_min(0))

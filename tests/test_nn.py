@@ -152,3 +152,33 @@ def test_precision_is_bf16_autocast_on_cuda_only():
         warnings.simplefilter("ignore")          # "CUDA is not available": only the object is checked
         ctx = autocast_for("cuda")
     assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16
+
+
+def test_adamw_is_fused_on_cpu_and_matches_the_default_update():
+    import copy
+
+    from tvts_bench.nn.optim import adamw
+
+    torch.manual_seed(0)
+    ours = torch.nn.Sequential(torch.nn.Linear(10, 20), torch.nn.GELU(), torch.nn.Linear(20, 3))
+    ref = copy.deepcopy(ours)
+
+    def groups(m):
+        return [{"params": list(m[0].parameters()), "weight_decay": 0.05},
+                {"params": list(m[2].parameters()), "weight_decay": 0.0}]
+
+    opt, ref_opt = adamw(groups(ours), lr=1e-2), torch.optim.AdamW(groups(ref), lr=1e-2)
+    assert opt.defaults["fused"] is True
+    x = torch.randn(64, 10)
+    for _ in range(20):
+        for m, o in ((ours, opt), (ref, ref_opt)):
+            o.zero_grad()
+            m(x).pow(2).mean().backward()
+            o.step()
+    start = copy.deepcopy(ours)
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # ...and the update really moved the weights (the comparison above is not between two untouched nets).
+    torch.manual_seed(0)
+    fresh = torch.nn.Sequential(torch.nn.Linear(10, 20), torch.nn.GELU(), torch.nn.Linear(20, 3))
+    assert max((a - b).abs().max().item() for a, b in zip(start.parameters(), fresh.parameters())) > 1e-3

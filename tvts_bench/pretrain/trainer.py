@@ -25,6 +25,7 @@ from ..data.records import VideoRecord
 from ..data.sampler import EpochBatches
 from ..errors import ConfigError, TvtsBenchError
 from ..nn.model import PretrainModel
+from ..nn.optim import adamw
 from ..nn.precision import autocast_for
 from ..runtime import seed_everything
 from .checkpoint import capture_rng, latest_checkpoint, load_trainer_state, restore_rng, save_checkpoint
@@ -121,7 +122,7 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
         else:
             decay.append(p)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999))
+    return adamw(groups, lr=lr, betas=(0.9, 0.999))
 
 
 # -- chance levels and the convergence verdict -------------------------------------------------------

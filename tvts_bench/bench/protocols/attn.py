@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import TvtsBenchError
+from ...nn.optim import adamw
 from ..context import ProtocolContext, ProtocolOutput
 from ..metrics import TIE_RULE, require_finite, topk_hits
 from ._common import (class_labels, labelled_splits, params_of, progress_task, sample_rows, seeds_of,
@@ -80,7 +81,7 @@ def train_probe(tokens: np.ndarray, labels: np.ndarray, num_classes: int, *, lr:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         probe = AttentiveProbe(tokens.shape[-1], num_classes, heads, mlp_ratio).to(device)
-    opt = torch.optim.AdamW(probe.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = adamw(probe.parameters(), lr=lr, weight_decay=weight_decay)
     n = len(labels)
     steps_per_epoch = max(1, math.ceil(n / batch_size))
     total, warm = epochs * steps_per_epoch, int(round(warmup_epochs * steps_per_epoch))

@@ -40,6 +40,7 @@ from torch import nn
 
 from ... import distributed
 from ...errors import ConfigError, DataFormatError
+from ...nn.optim import adamw
 from ...nn.precision import autocast_for
 from ...runtime import seed_everything
 from ..context import ProtocolContext, ProtocolOutput
@@ -367,8 +368,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
         backbone = frame_averaged_like(backbone, ctx)
     drop_blocks = 0 if head_only else apply_drop_path(backbone, p.drop_path)
     model = Classifier(backbone, feature_dim, num_classes, head_only).to(device)
-    optimizer = torch.optim.AdamW(param_groups(model, p.weight_decay, layer_decay),
-                                  lr=lr, betas=(0.9, 0.999))
+    optimizer = adamw(param_groups(model, p.weight_decay, layer_decay), lr=lr, betas=(0.9, 0.999))
     for g in optimizer.param_groups:
         g["lr"] = lr
 

@@ -34,6 +34,7 @@ from torch import nn
 
 from ... import distributed
 from ...errors import TvtsBenchError
+from ...nn.optim import adamw
 from ...nn.precision import autocast_for
 from ...runtime import seed_everything
 from ..context import ProtocolContext, ProtocolOutput
@@ -194,7 +195,7 @@ def run(ctx: ProtocolContext) -> ProtocolOutput:
     loader = tr.train_loader(ctx, ctx.task.splits.train, bs, seed=ctx.seed)
     first = next(iter(loader))
     model, fresh, text_desc = build_joint_model(ctx, device, first["video"][:1, 0])
-    optimizer = torch.optim.AdamW(_param_groups(model, fresh, lr, head_lr, wd), lr=lr, betas=(0.9, 0.98))
+    optimizer = adamw(_param_groups(model, fresh, lr, head_lr, wd), lr=lr, betas=(0.9, 0.98))
     scheduler = tr.cosine_scheduler(optimizer, epochs=epochs, warmup_epochs=p.warmup_epochs,
                                     steps_per_epoch=max(1, len(loader)), min_lr=p.min_lr)
     ddp = distributed.wrap(model, device)
