@@ -45,11 +45,26 @@ def machine() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": load_average(),
     }
+    info["matmul_gflops"] = reference_gflops()
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     sha = git_state()[0]
     info["git"] = sha[:7] if sha else None
     return info
+
+
+def reference_gflops(n: int = 1024, repeat: int = 5) -> float:
+    """The machine's speed at the moment: best fp32 n x n matmul GFLOP/s on torch's threads (~0.1 s).
+
+    The cores are a shared VM whose speed moves from day to day (the same model-only extraction ran at
+    112 clips/s on 2026-11-27 and 57 on 2026-12-02), so every result line carries this figure: wall
+    times from different days compare only after dividing by it.
+    """
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    sec, _ = timed(lambda: torch.matmul(a, b), repeat=repeat, warmup=1)
+    return round(2.0 * n ** 3 / sec / 1e9, 1)
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1, warmup: int = 0) -> tuple[float, Any]:

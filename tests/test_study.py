@@ -139,6 +139,20 @@ def test_report_formats_and_dataframes(tmp_path):
     assert len(frames["rows"]) == len(TABLES[2].variants) * len(TABLES[2].tasks)
 
 
+def test_pretraining_curves_land_under_their_variant_for_a_hyphenated_study_name(tmp_path):
+    from tvts_bench.report.pretraining import RunCurves
+    from tvts_bench.study.analysis import run_name
+
+    result = analyse(tmp_path / "none", tmp_path / "runs", "my-study", [TABLES[2]], (0,))
+    name = run_name("my-study", "tvts-nosg", 0)
+    curve = RunCurves(name, "tvts", {("loss", "train"): [(1.0, 2.0), (2.0, 1.5)]})
+    html = render_html(result, [curve], {name: "tvts-nosg"})
+    # the run is drawn once, in the tvts-nosg row's curves; splitting the name would have said "study-tvts-nosg"
+    assert html.count(name) == 1
+    without_mapping = render_html(result, [curve])
+    assert name not in without_mapping        # a run no variant claims is not drawn under a wrong row
+
+
 def test_design_is_consistent():
     for table in TABLES.values():
         for name in table.variants:

@@ -100,10 +100,9 @@ def higher_is_better(task_result: LoadedResult | None, metric: str) -> bool:
 
 
 def paper_value(row_id: str | None, task: str, metric: str) -> float | None:
-    if row_id is None:
-        return None
-    found = paper_numbers.lookup(task, metric, row_id)
-    return found[0].value if found else None
+    """The paper's number for a row (None where it reports a note such as "failed" instead)."""
+    cell = paper_cell(row_id, task, metric)
+    return cell if isinstance(cell, (int, float)) else None
 
 
 def paper_cell(row_id: str | None, task: str, metric: str) -> float | str | None:
@@ -172,6 +171,9 @@ def analyse(results_dir: Path, runs_dir: Path, study: str, tables: list[StudyTab
     """Read every result under ``results_dir`` and build the study's tables."""
     loaded, warnings = load_results(Path(results_dir)) if Path(results_dir).is_dir() else ([], [])
     index = _index(loaded)
+    # each variant's pretraining summaries, read once (a variant appears in several tables)
+    summaries_of = {name: [s for seed in seeds if (s := _run_summary(runs_dir, study, name, seed)) is not None]
+                    for name in dict.fromkeys(n for t in tables for n in t.variants)}
     out: list[TableResult] = []
     for table in tables:
         rows = []
@@ -185,7 +187,7 @@ def analyse(results_dir: Path, runs_dir: Path, study: str, tables: list[StudyTab
                 values[(task, metric)] = aggregate_metric(metric_values) if metric_values else None
             eval_seconds = sum(r.record.provenance.seconds for task in dict.fromkeys(t for t, _ in table.tasks)
                                for s in seeds if (r := _result_for(index, name, s, task)) is not None)
-            summaries = [s for seed in seeds if (s := _run_summary(runs_dir, study, name, seed)) is not None]
+            summaries = summaries_of[name]
             status = "ok"
             if variant.pretrain_args is not None and not summaries:
                 status = "not run"

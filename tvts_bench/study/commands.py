@@ -84,10 +84,10 @@ def study(preset, seeds, tables, data_root, text_model, name, results, out, devi
                       f"{len(jobs)} jobs, {todo} to do (evaluations skip the results that exist)")
         failures = execute(opts, invoke_command, console)
     result = analyse(opts.results_dir, opts.runs_dir, name, chosen, opts.seeds)
-    wanted = {run_name(name, v, s) for v in needed_variants(chosen) for s in opts.seeds}
+    variant_of = {run_name(name, v, s): v for v in needed_variants(chosen) for s in opts.seeds}
     runs, _ = load_runs(opts.runs_dir)
     out_path = Path(out) if out else study_dir / "study.html"
-    paths = write_report(result, out_path, [r for r in runs if r.name in wanted])
+    paths = write_report(result, out_path, [r for r in runs if r.name in variant_of], variant_of)
     for t in result.tables:
         counts = {v: sum(c.verdict == v for c in t.claims) for v in ("reproduced", "reversed", "not separable",
                                                                         "not measured")}

@@ -19,33 +19,36 @@ from ..errors import ConfigError
 class Variant:
     name: str                       # the row label and the run / result name stem
     title: str
-    pretrain_args: tuple[str, ...] | None   # flags of `tvts-bench pretrain`; None: no pretraining (scratch)
+    objective: str | None           # `tvts-bench pretrain --objective`; None: no pretraining (scratch)
     paper_rows: dict[int, str] = field(default_factory=dict)   # table number -> report.paper row id
+    flags: tuple[str, ...] = ()     # further `pretrain` flags that make the variant (an ablation)
     # the pretext's own validation accuracy decides "did not converge" (sort alone, in the paper)
     converge_metric: str | None = None
+
+    @property
+    def pretrain_args(self) -> tuple[str, ...] | None:
+        """The variant's flags of `tvts-bench pretrain` (None: nothing to pretrain)."""
+        return None if self.objective is None else ("--objective", self.objective, *self.flags)
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("scratch", "no pretraining (random init)", None, {2: "ablation-scratch"}),
-    Variant("base", "L_base only (contrastive baseline)", ("--objective", "base"),
-            {1: "order-baseline", 2: "ablation-base"}),
-    Variant("tvts", "TVTS: L_base + L_sort (K-way)", ("--objective", "tvts"),
+    Variant("base", "L_base only (contrastive baseline)", "base", {1: "order-baseline", 2: "ablation-base"}),
+    Variant("tvts", "TVTS: L_base + L_sort (K-way)", "tvts",
             {1: "order-tvts", 2: "ablation-ours", 3: "sort-kway", 4: "tvts"}),
-    Variant("sort", "L_sort only", ("--objective", "sort"), {2: "ablation-sort"}, converge_metric="sort_acc"),
-    Variant("tvts-nosg", "TVTS without stop-gradient", ("--objective", "tvts", "--no-stop-grad"),
-            {2: "ablation-ours-no-sg"}),
-    Variant("pairwise", "sort head: pairwise", ("--objective", "tvts", "--sort-head", "pairwise"),
-            {3: "sort-pairwise"}),
-    Variant("factorial", "sort head: factorial (K!-way)", ("--objective", "tvts", "--sort-head", "factorial"),
-            {3: "sort-factorial"}),
-    Variant("vcop", "VCOP: sort video sub-clips (+ L_base)", ("--objective", "vcop"), {1: "order-vcop"}),
-    Variant("merlot", "MERLOT: pairwise order of frames given the transcripts (+ L_base)",
-            ("--objective", "merlot"), {1: "order-merlot"}),
-    Variant("merlot-like", "MERLOT-like: sort video segments given the transcripts (+ L_base)",
-            ("--objective", "merlot-like"), {1: "order-merlot-like"}),
-    Variant("videomae", "VideoMAE (masked pixels)", ("--objective", "videomae"), {4: "videomae-yttemporal"}),
-    Variant("clip", "CLIP-style (frame-averaged image encoder, contrastive)", ("--objective", "clip"),
-            {4: "clip"}),
+    Variant("sort", "L_sort only", "sort", {2: "ablation-sort"}, converge_metric="sort_acc"),
+    Variant("tvts-nosg", "TVTS without stop-gradient", "tvts", {2: "ablation-ours-no-sg"},
+            flags=("--no-stop-grad",)),
+    Variant("pairwise", "sort head: pairwise", "tvts", {3: "sort-pairwise"}, flags=("--sort-head", "pairwise")),
+    Variant("factorial", "sort head: factorial (K!-way)", "tvts", {3: "sort-factorial"},
+            flags=("--sort-head", "factorial")),
+    Variant("vcop", "VCOP: sort video sub-clips (+ L_base)", "vcop", {1: "order-vcop"}),
+    Variant("merlot", "MERLOT: pairwise order of frames given the transcripts (+ L_base)", "merlot",
+            {1: "order-merlot"}),
+    Variant("merlot-like", "MERLOT-like: sort video segments given the transcripts (+ L_base)", "merlot-like",
+            {1: "order-merlot-like"}),
+    Variant("videomae", "VideoMAE (masked pixels)", "videomae", {4: "videomae-yttemporal"}),
+    Variant("clip", "CLIP-style (frame-averaged image encoder, contrastive)", "clip", {4: "clip"}),
 ]}
 
 

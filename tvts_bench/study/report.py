@@ -13,7 +13,7 @@ import csv
 import io
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from markupsafe import Markup
 
@@ -151,15 +151,16 @@ def effects_svg(claims: Sequence[ClaimResult], width: int = 560) -> Markup:
     return Markup("".join(parts))
 
 
-def render_html(study: StudyResult, runs: Sequence[Any] = ()) -> str:
-    """The page; ``runs``: ``report.pretraining.RunCurves`` of the study's pretraining runs."""
+def render_html(study: StudyResult, runs: Sequence[Any] = (), variant_of: Mapping[str, str] | None = None) -> str:
+    """The page; ``runs``: ``report.pretraining.RunCurves`` of the study's pretraining runs, drawn under
+    the variant ``variant_of`` gives for the run's name (the run's own name where it gives none)."""
     from ..report.pretraining import curves_svg
 
     css = (TEMPLATES / "style.css").read_text(encoding="utf-8") + (TEMPLATES / "study.css").read_text(encoding="utf-8")
     csp = f"default-src 'none'; img-src data:; style-src {_csp_hash(css)}; base-uri 'none'; form-action 'none'"
     by_variant: dict[str, list] = {}
     for run in runs:
-        variant = run.name.split("-", 2)[-1].rsplit("-s", 1)[0] if run.name.startswith("study-") else run.name
+        variant = (variant_of or {}).get(run.name, run.name)
         by_variant.setdefault(variant, []).append((run, curves_svg(run)))
     template = _environment().get_template("study.html.j2")
     return template.render(study=study, css=Markup(css), csp=csp, effects=effects_svg, curves=by_variant,
@@ -167,13 +168,14 @@ def render_html(study: StudyResult, runs: Sequence[Any] = ()) -> str:
                            paper_text=lambda v: "–" if v is None else v if isinstance(v, str) else fmt(v))
 
 
-def write_report(study: StudyResult, out: Path, runs: Sequence[Any] = ()) -> list[Path]:
+def write_report(study: StudyResult, out: Path, runs: Sequence[Any] = (),
+                 variant_of: Mapping[str, str] | None = None) -> list[Path]:
     """``out`` (HTML) and the Markdown and CSV beside it, each written atomically."""
     from ..atomic import write_text
 
     out = Path(out)
     paths = [out, out.with_suffix(".md"), out.with_suffix(".csv")]
-    write_text(paths[0], render_html(study, runs))
+    write_text(paths[0], render_html(study, runs, variant_of))
     write_text(paths[1], render_markdown(study))
     write_text(paths[2], render_csv(study))
     return paths

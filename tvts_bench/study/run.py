@@ -122,10 +122,4 @@ def _available_objectives() -> set[str]:
     """Variants whose pretraining objective this build knows (the pretrain command's choices)."""
     from ..pretrain.presets import OBJECTIVES
 
-    out = set()
-    for name, variant in VARIANTS.items():
-        args = variant.pretrain_args or ()
-        objective = args[args.index("--objective") + 1] if "--objective" in args else None
-        if objective is None or objective in OBJECTIVES:
-            out.add(name)
-    return out
+    return {name for name, v in VARIANTS.items() if v.objective is None or v.objective in OBJECTIVES}
