@@ -117,7 +117,7 @@ class StudyPreset:
 
 
 PRESETS: dict[str, StudyPreset] = {p.name: p for p in [
-    StudyPreset("tiny", "tiny", "tiny", 20, (0,), description="the tiny world, 20-step tiny models: a smoke run (CI)"),
+    StudyPreset("tiny", "tiny", "tiny", 6, (0,), description="the tiny world, 6-step tiny models: a smoke run (CI)"),
     StudyPreset("quick", "demo", "small", 60, (0,), description="one seed on the demo world, the demo's budget"),
     StudyPreset("full", "demo", "small", 200, (0, 1, 2), description="three seeds on the demo world, 200 steps each"),
     StudyPreset("vit-b", "demo", "vit-b", None, (0, 1, 2),
