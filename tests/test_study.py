@@ -182,7 +182,7 @@ def test_an_interrupted_study_resumes_where_it_stopped(tmp_path):
         if args[0] == "pretrain":
             run = runs / args[args.index("--name") + 1]
             run.mkdir(parents=True)
-            (run / "summary.json").write_text(json.dumps({"status": "finished", "steps": 20}))
+            (run / "summary.json").write_text(json.dumps({"status": "finished", "steps": opts.preset.pretrain_steps}))
         return 0
 
     with pytest.raises(Interrupted):
