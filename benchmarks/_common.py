@@ -60,11 +60,16 @@ def reference_gflops(n: int = 1024, repeat: int = 5) -> float:
     112 clips/s on 2026-11-27 and 57 on 2026-12-02), so every result line carries this figure: wall
     times from different days compare only after dividing by it.
     """
+    return round(matmul_peak(n, repeat)[0] / 1e9, 1)
+
+
+def matmul_peak(n: int, repeat: int) -> tuple[float, float]:
+    """Best fp32 n x n matmul FLOP/s and its seconds (one warm-up)."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
     sec, _ = timed(lambda: torch.matmul(a, b), repeat=repeat, warmup=1)
-    return round(2.0 * n ** 3 / sec / 1e9, 1)
+    return 2.0 * n ** 3 / sec, sec
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1, warmup: int = 0) -> tuple[float, Any]:

@@ -20,7 +20,7 @@ import argparse
 import time
 
 import _common  # noqa: F401  (puts the repo on sys.path)
-from _common import ratio_line, save, timed
+from _common import matmul_peak, ratio_line, save, timed
 
 WORDS = ("the a cut pour mix turn open close hand knife bowl water table left right slowly then now "
          "we you it add put take fold press rotate pan oil salt heat stir wait push pull lift").split()
@@ -60,15 +60,6 @@ def flops_by_part(counts: dict, total: int) -> dict[str, int]:
             out[part] = sum(sums[n] for n in top)
     out["other"] = total - sum(out.values())
     return out
-
-
-def matmul_peak(n: int, repeat: int) -> tuple[float, float]:
-    import torch
-
-    a = torch.randn(n, n)
-    bm = torch.randn(n, n)
-    sec, _ = timed(lambda: torch.matmul(a, bm), repeat=repeat, warmup=1)
-    return 2.0 * n ** 3 / sec, sec
 
 
 def main() -> None:
